@@ -1,0 +1,94 @@
+"""The two config dataclasses: what the model is, and how it is trained."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+LIKELIHOODS = ("gaussian", "gaussian_fixed", "nb", "zinb")
+COUNT_LIKELIHOODS = ("nb", "zinb")
+
+
+class ConfigError(ValueError):
+    """A config value that makes no sense; the message names the field."""
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    n_input: int                      # genes fed to the encoder and reconstructed by the decoder
+    n_latent: int = 10                # dimension of z
+    n_hidden: int = 128               # width of every hidden layer
+    n_layers: int = 1                 # hidden layers in the encoder and in the decoder
+    dropout: float = 0.1              # dropout after each encoder hidden layer
+    norm: str = "batch"               # "batch", "layer" or "none" after each hidden linear map
+    likelihood: str = "nb"            # p(x|z): gaussian (learned per-gene var), gaussian_fixed, nb, zinb
+    fixed_var: float = 1.0            # variance of gaussian_fixed (the original study's decoder)
+    input_transform: str = "log1p"    # "log1p" or "none": applied to x before the encoder only
+    n_batch: int = 0                  # batch categories one-hot fed to the decoder (0 = unconditional)
+    encode_batch: bool = False        # also feed the batch one-hot to the encoder (conditional VAE)
+    beta: float = 1.0                 # weight on KL: loss = recon + beta * KL (beta-VAE)
+    reduction: str = "sum"            # "sum" over genes (the ELBO) or "mean" (the original's MSE-style)
+
+    def __post_init__(self):
+        checks = [
+            (self.n_input >= 1, "n_input must be >= 1"),
+            (self.n_latent >= 1, "n_latent must be >= 1"),
+            (self.n_hidden >= 1, "n_hidden must be >= 1"),
+            (self.n_layers >= 1, "n_layers must be >= 1"),
+            (0.0 <= self.dropout < 1.0, "dropout must be in [0, 1)"),
+            (self.norm in ("batch", "layer", "none"), "norm must be 'batch', 'layer' or 'none'"),
+            (self.likelihood in LIKELIHOODS, f"likelihood must be one of {LIKELIHOODS}"),
+            (self.fixed_var > 0, "fixed_var must be > 0"),
+            (self.input_transform in ("log1p", "none"), "input_transform must be 'log1p' or 'none'"),
+            (self.n_batch >= 0, "n_batch must be >= 0"),
+            (not self.encode_batch or self.n_batch > 0, "encode_batch needs n_batch > 0"),
+            (self.beta >= 0, "beta must be >= 0"),
+            (self.reduction in ("sum", "mean"), "reduction must be 'sum' or 'mean'"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ConfigError(f"VAEConfig: {msg}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    max_epochs: int = 50              # hard cap on passes over the training cells
+    batch_size: int = 256             # cells per minibatch
+    lr: float = 1e-3                  # Adam learning rate
+    weight_decay: float = 0.0         # Adam L2 penalty
+    kl_warmup_epochs: int = 10        # beta ramps 0 -> beta over these epochs (capped below max_epochs)
+    grad_clip: float = 10.0           # max global gradient norm (0 disables clipping)
+    patience: int = 8                 # epochs without validation-ELBO gain before stopping (0 = never)
+    validation_fraction: float = 0.1  # share of training cells held out for early stopping
+    seed: int = 0                     # seeds torch, numpy and the validation split
+    device: str = "auto"              # "auto" (cuda, then mps, then cpu), or a torch device string
+    progress: bool = True             # show a tqdm bar with the running loss
+
+    def __post_init__(self):
+        checks = [
+            (self.max_epochs >= 1, "max_epochs must be >= 1"),
+            (self.batch_size >= 2, "batch_size must be >= 2"),
+            (self.lr > 0, "lr must be > 0"),
+            (self.weight_decay >= 0, "weight_decay must be >= 0"),
+            (self.kl_warmup_epochs >= 0, "kl_warmup_epochs must be >= 0"),
+            (self.grad_clip >= 0, "grad_clip must be >= 0"),
+            (self.patience >= 0, "patience must be >= 0"),
+            (0.0 <= self.validation_fraction < 1.0, "validation_fraction must be in [0, 1)"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ConfigError(f"TrainConfig: {msg}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def from_dict(cls, d: dict):
+    """Build ``cls`` from a dict, naming any unknown key."""
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ConfigError(f"{cls.__name__}: unknown field(s) {unknown}")
+    return cls(**d)

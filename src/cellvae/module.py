@@ -1,0 +1,187 @@
+"""The VAE as a pure torch module: ``inference``, ``generative`` and ``loss``.
+
+Equation numbers (Eq. T1 ...) refer to the derivations in the report's theory
+chapter (``book/theory.md``).  Nothing here knows about AnnData.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import COUNT_LIKELIHOODS, VAEConfig
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+@dataclass
+class LossOutput:
+    """What one forward pass yields; per-cell terms are in nats."""
+
+    loss: torch.Tensor    # scalar that is minimised (the negative ELBO, possibly beta-weighted)
+    recon: torch.Tensor   # (n,) -log p(x|z) summed over genes, one z sample (Eq. T3)
+    kl: torch.Tensor      # (n,) KL(q(z|x) || N(0, I)) in closed form (Eq. T4)
+
+    @property
+    def elbo(self) -> torch.Tensor:
+        """(n,) per-cell ELBO = -(recon + KL), always with beta = 1 (Eq. T2)."""
+        return -(self.recon + self.kl)
+
+
+def log_nb(x, mu, theta, eps: float = 1e-8):
+    """log NB(x; mean mu, inverse dispersion theta), elementwise (Eq. T6).
+
+    log Gamma(x+theta) - log Gamma(theta) - log x! + theta log(theta/(theta+mu))
+    + x log(mu/(theta+mu)).
+    """
+    log_theta_mu = torch.log(theta + mu + eps)
+    return (
+        theta * (torch.log(theta + eps) - log_theta_mu)
+        + x * (torch.log(mu + eps) - log_theta_mu)
+        + torch.lgamma(x + theta) - torch.lgamma(theta) - torch.lgamma(x + 1)
+    )
+
+
+def log_zinb(x, mu, theta, pi_logits, eps: float = 1e-8):
+    """log ZINB with zero-inflation probability sigmoid(pi_logits), elementwise (Eq. T7).
+
+    x = 0: log(pi + (1-pi) NB(0));  x > 0: log(1-pi) + log NB(x).  Computed in
+    logit space for stability, as in scvi-tools.
+    """
+    softplus_pi = F.softplus(-pi_logits)
+    log_theta_eps = torch.log(theta + eps)
+    log_theta_mu = torch.log(theta + mu + eps)
+    pi_theta_log = -pi_logits + theta * (log_theta_eps - log_theta_mu)
+    case_zero = F.softplus(pi_theta_log) - softplus_pi
+    case_nonzero = (
+        -softplus_pi + pi_theta_log + x * (torch.log(mu + eps) - log_theta_mu)
+        + torch.lgamma(x + theta) - torch.lgamma(theta) - torch.lgamma(x + 1)
+    )
+    return torch.where(x < eps, case_zero, case_nonzero)
+
+
+def log_normal(x, mean, var):
+    """log N(x; mean, var), elementwise (Eq. T5)."""
+    return -0.5 * (_LOG_2PI + torch.log(var) + (x - mean) ** 2 / var)
+
+
+def kl_normal_std(mean, var):
+    """KL(N(mean, diag var) || N(0, I)) per dimension (Eq. T4):
+    0.5 (var + mean^2 - 1 - log var)."""
+    return 0.5 * (var + mean**2 - 1.0 - torch.log(var))
+
+
+def _mlp(n_in: int, cfg: VAEConfig, dropout: float) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(cfg.n_layers):
+        layers.append(nn.Linear(n_in if i == 0 else cfg.n_hidden, cfg.n_hidden))
+        if cfg.norm == "batch":
+            layers.append(nn.BatchNorm1d(cfg.n_hidden, momentum=0.01, eps=1e-3))
+        elif cfg.norm == "layer":
+            layers.append(nn.LayerNorm(cfg.n_hidden))
+        layers.append(nn.ReLU())
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
+
+
+class VAE(nn.Module):
+    """Encoder q(z|x[,s]) = N(mu, diag sigma^2); decoder p(x|z[,s]) from ``cfg.likelihood``."""
+
+    def __init__(self, cfg: VAEConfig):
+        super().__init__()
+        self.cfg = cfg
+        g, h = cfg.n_input, cfg.n_hidden
+        self.encoder = _mlp(g + (cfg.n_batch if cfg.encode_batch else 0), cfg, cfg.dropout)
+        self.z_mean = nn.Linear(h, cfg.n_latent)
+        self.z_var = nn.Linear(h, cfg.n_latent)
+        self.decoder = _mlp(cfg.n_latent + cfg.n_batch, cfg, 0.0)
+        self.px_out = nn.Linear(h, g)  # softmax scale for counts, the mean for Gaussians
+        if cfg.likelihood in COUNT_LIKELIHOODS:
+            self.px_log_theta = nn.Parameter(torch.zeros(g))  # per-gene NB inverse dispersion
+        if cfg.likelihood == "zinb":
+            self.px_dropout = nn.Linear(h, g)
+        if cfg.likelihood == "gaussian":
+            self.px_log_var = nn.Parameter(torch.zeros(g))  # per-gene learned variance
+
+    def _onehot(self, batch):
+        if self.cfg.n_batch == 0:
+            return None
+        if batch is None:
+            raise ValueError("this model is batch-conditional: pass batch indices")
+        return F.one_hot(batch.long(), self.cfg.n_batch).to(self.z_mean.weight.dtype)
+
+    def inference(self, x, batch=None, n_samples: int = 1) -> dict:
+        """q(z|x): mean, variance and reparameterised samples z = mu + sigma * eps (Eq. T8)."""
+        h = torch.log1p(x) if self.cfg.input_transform == "log1p" else x
+        s = self._onehot(batch)
+        if self.cfg.encode_batch:
+            h = torch.cat([h, s], dim=-1)
+        h = self.encoder(h)
+        qz_m = self.z_mean(h)
+        qz_v = F.softplus(self.z_var(h)) + 1e-4  # positive and bounded away from 0
+        eps = torch.randn((n_samples, *qz_m.shape), device=x.device, dtype=qz_m.dtype)
+        z = qz_m + qz_v.sqrt() * eps
+        library = x.sum(-1, keepdim=True)
+        return {"qz_m": qz_m, "qz_v": qz_v, "z": z if n_samples > 1 else z[0], "library": library}
+
+    def generative(self, z, library=None, batch=None) -> dict:
+        """Decoder parameters of p(x|z): the mean is f_theta(z), never z itself (Eq. T1)."""
+        s = self._onehot(batch)
+        if s is not None:
+            s = s.expand(*z.shape[:-1], s.shape[-1])
+            z = torch.cat([z, s], dim=-1)
+        h = self.decoder(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:-1], -1)
+        out = self.px_out(h)
+        lik = self.cfg.likelihood
+        if lik in COUNT_LIKELIHOODS:
+            # mean = observed library size x softmax proportions (scVI's parameterisation)
+            params = {"mu": library * torch.softmax(out, dim=-1), "theta": self.px_log_theta.exp()}
+            if lik == "zinb":
+                params["pi_logits"] = self.px_dropout(h)
+            return params
+        var = self.px_log_var.exp() + 1e-4 if lik == "gaussian" else torch.full_like(out[..., :1], self.cfg.fixed_var)
+        return {"mean": out, "var": var}
+
+    def log_px(self, x, params: dict) -> torch.Tensor:
+        """Elementwise log p(x|z) under the configured likelihood."""
+        lik = self.cfg.likelihood
+        if lik == "nb":
+            return log_nb(x, params["mu"], params["theta"])
+        if lik == "zinb":
+            return log_zinb(x, params["mu"], params["theta"], params["pi_logits"])
+        return log_normal(x, params["mean"], params["var"])
+
+    def loss(self, x, inf: dict, gen: dict, *, beta: float | None = None) -> LossOutput:
+        """Negative ELBO with KL weight beta (Eq. T2, T9); per-cell terms summed over genes."""
+        beta = self.cfg.beta if beta is None else beta
+        log_px = self.log_px(x, gen)                          # (n, genes)
+        kl_dims = kl_normal_std(inf["qz_m"], inf["qz_v"])      # (n, latent)
+        recon, kl = -log_px.sum(-1), kl_dims.sum(-1)           # one-sample MC of E_q[-log p(x|z)]
+        if self.cfg.reduction == "mean":
+            # The original study's objective: both terms averaged over elements, which shrinks
+            # the reconstruction by 1/genes relative to the ELBO and invites posterior collapse.
+            loss = (-log_px.mean(-1) + beta * kl_dims.mean(-1)).mean()
+        else:
+            loss = (recon + beta * kl).mean()
+        return LossOutput(loss=loss, recon=recon, kl=kl)
+
+    def forward(self, x, batch=None, *, beta: float | None = None) -> LossOutput:
+        inf = self.inference(x, batch)
+        gen = self.generative(inf["z"], inf["library"], batch)
+        return self.loss(x, inf, gen, beta=beta)
+
+    @torch.no_grad()
+    def log_importance_weights(self, x, batch=None, *, k: int = 50) -> torch.Tensor:
+        """(k, n) log w = log p(x|z) + log p(z) - log q(z|x), z ~ q: the IWAE terms (Eq. T10)."""
+        inf = self.inference(x, batch, n_samples=k)
+        z = inf["z"] if k > 1 else inf["z"][None]
+        gen = self.generative(z, inf["library"], batch)
+        log_px = self.log_px(x, gen).sum(-1)
+        log_pz = log_normal(z, torch.zeros_like(z), torch.ones_like(z)).sum(-1)
+        log_qz = log_normal(z, inf["qz_m"], inf["qz_v"]).sum(-1)
+        return log_px + log_pz - log_qz

@@ -1,0 +1,181 @@
+"""Minibatch training of a :class:`~cellvae.module.VAE` on a CSR or dense matrix.
+
+Knows nothing of AnnData: it takes a cells x genes matrix and optional integer
+batch codes.  Rows are densified one minibatch at a time.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from tqdm.auto import tqdm
+
+from .config import TrainConfig
+from .module import VAE
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or inf; the message names the cause and a remedy."""
+
+
+@dataclass
+class TrainResult:
+    history: list[dict] = field(default_factory=list)  # one row per epoch
+    best_epoch: int = -1       # epoch whose weights were kept
+    stopped: str = ""          # "max_epochs", "early_stopping" or "interrupted"
+    seconds: float = 0.0       # wall time of the loop
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu; anything else is passed to torch."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def as_tensor_rows(x, rows, device) -> torch.Tensor:
+    """Dense float32 tensor of ``x[rows]``; only these rows are densified."""
+    block = x[rows]
+    block = block.toarray() if sp.issparse(block) else np.asarray(block)
+    return torch.from_numpy(np.ascontiguousarray(block, dtype=np.float32)).to(device)
+
+
+def minibatches(n: int, batch_size: int, rng: np.random.Generator | None):
+    """Index arrays covering range(n), shuffled when ``rng`` is given."""
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    for start in range(0, n, batch_size):
+        yield np.sort(order[start:start + batch_size])
+
+
+def kl_weight(epoch: int, cfg: TrainConfig, beta: float) -> float:
+    """Linear warm-up 0 -> beta; capped so the last epoch always uses the full objective."""
+    warm = min(cfg.kl_warmup_epochs, cfg.max_epochs - 1)
+    return beta if warm == 0 else beta * min(1.0, epoch / warm)
+
+
+def _divergence_message(module: VAE, epoch: int, x_max: float) -> str:
+    lik = module.cfg.likelihood
+    if lik.startswith("gaussian") and x_max > 50:
+        remedy = "use likelihood='nb' on raw counts, or the log-transformed data"
+    else:
+        remedy = "lower lr, keep grad_clip on, or check the input for extreme values"
+    return (f"{lik} likelihood diverged (non-finite loss) at epoch {epoch}"
+            f" (max input value {x_max:.3g}); {remedy}")
+
+
+def _run_epoch(module, x, b, idx, cfg, beta, device, rng, opt=None):
+    """One pass over ``idx``; trains when ``opt`` is given. Returns summed metrics."""
+    tot = {"loss": 0.0, "elbo": 0.0, "recon": 0.0, "kl": 0.0}
+    module.train(opt is not None)
+    for rows in minibatches(len(idx), cfg.batch_size, rng):
+        if opt is not None and len(rows) < 2 and module.cfg.norm == "batch":
+            continue  # BatchNorm cannot train on one cell
+        sel = idx[rows]
+        xb = as_tensor_rows(x, sel, device)
+        bb = None if b is None else torch.from_numpy(b[sel]).to(device)
+        with torch.set_grad_enabled(opt is not None):
+            out = module(xb, bb, beta=beta)
+            if not torch.isfinite(out.loss):
+                raise FloatingPointError(float(xb.max()))
+            if opt is not None:
+                opt.zero_grad(set_to_none=True)
+                out.loss.backward()
+                if cfg.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip)
+                opt.step()
+        n = len(sel)
+        tot["loss"] += out.loss.item() * n
+        tot["elbo"] += out.elbo.sum().item()
+        tot["recon"] += out.recon.sum().item()
+        tot["kl"] += out.kl.sum().item()
+    return {k: v / max(len(idx), 1) for k, v in tot.items()}
+
+
+def split_validation(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded (train, validation) index arrays; validation is empty when fraction is 0."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = int(round(n * fraction))
+    if n_val and n - n_val < 2:
+        raise ValueError(f"{n} cells are too few for a {fraction} validation split")
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfig | None = None) -> TrainResult:
+    """Fit ``module`` to the rows of ``x`` (cells x genes, CSR or dense).
+
+    Adam with KL warm-up, gradient clipping and early stopping on the validation
+    objective (the negative ELBO when beta = 1).  The best weights seen at full
+    beta are restored at the end, also after Ctrl-C.
+
+    Raises
+    ------
+    TrainingDiverged
+        If a minibatch loss is NaN or inf.
+    """
+    cfg = config or TrainConfig()
+    if x.shape[1] != module.cfg.n_input:
+        raise ValueError(f"x has {x.shape[1]} genes but the model expects {module.cfg.n_input}")
+    x = sp.csr_matrix(x, dtype=np.float32) if sp.issparse(x) else np.asarray(x, dtype=np.float32)
+    b = None if batch is None else np.asarray(batch, dtype=np.int64)
+    seed_everything(cfg.seed)
+    device = select_device(cfg.device)
+    module.to(device)
+    tr, va = split_validation(x.shape[0], cfg.validation_fraction, cfg.seed)
+    opt = torch.optim.Adam(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    rng = np.random.default_rng(cfg.seed)
+    res, best, best_state, bad = TrainResult(), math.inf, None, 0
+    t0 = time.perf_counter()
+    bar = tqdm(range(cfg.max_epochs), disable=not cfg.progress, desc=f"training {module.cfg.likelihood} VAE")
+    try:
+        for epoch in bar:
+            beta = kl_weight(epoch, cfg, module.cfg.beta)
+            try:
+                trm = _run_epoch(module, x, b, tr, cfg, beta, device, rng, opt)
+                with torch.no_grad():
+                    vam = _run_epoch(module, x, b, va, cfg, module.cfg.beta, device, None) if len(va) else trm
+            except FloatingPointError as exc:
+                raise TrainingDiverged(_divergence_message(module, epoch, float(exc.args[0]))) from None
+            res.history.append({"epoch": epoch, "beta": beta, **{f"train_{k}": v for k, v in trm.items()},
+                                **{f"val_{k}": v for k, v in vam.items()}})
+            bar.set_postfix(loss=f"{trm['loss']:.4g}", val_elbo=f"{vam['elbo']:.4g}")
+            if beta != module.cfg.beta:
+                continue  # only the full objective competes for "best"
+            if vam["loss"] < best:
+                best, best_state, bad, res.best_epoch = vam["loss"], copy.deepcopy(module.state_dict()), 0, epoch
+            else:
+                bad += 1
+                if cfg.patience and bad >= cfg.patience:
+                    res.stopped = "early_stopping"
+                    break
+        else:
+            res.stopped = "max_epochs"
+    except KeyboardInterrupt:
+        res.stopped = "interrupted"
+        warnings.warn(f"training interrupted after {len(res.history)} epoch(s); "
+                      f"keeping the best state (epoch {res.best_epoch})", stacklevel=2)
+    finally:
+        bar.close()
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    module.eval()
+    res.seconds = time.perf_counter() - t0
+    return res
