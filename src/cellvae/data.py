@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import os
 import shutil
+import warnings
 from pathlib import Path
 
 import anndata as ad
@@ -113,7 +114,9 @@ def read_h5ad(path: str | os.PathLike | None = None) -> ad.AnnData:
     if magic != _HDF5_MAGIC:
         raise DataError(f"{p} is not an h5ad file (no HDF5 signature)")
     try:
-        return ad.read_h5ad(p)
+        with warnings.catch_warnings():  # old starter files lack encoding metadata; harmless
+            warnings.filterwarnings("ignore", message=".*without encoding metadata")
+            return ad.read_h5ad(p)
     except Exception as exc:  # h5py/anndata raise many types
         raise DataError(f"{p} is HDF5 but not a readable h5ad file: {exc}") from exc
 

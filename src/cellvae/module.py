@@ -61,7 +61,7 @@ def log_zinb(x, mu, theta, pi_logits, eps: float = 1e-8):
         -softplus_pi + pi_theta_log + x * (torch.log(mu + eps) - log_theta_mu)
         + torch.lgamma(x + theta) - torch.lgamma(theta) - torch.lgamma(x + 1)
     )
-    return torch.where(x < eps, case_zero, case_nonzero)
+    return torch.where(x < 1e-8, case_zero, case_nonzero)
 
 
 def log_normal(x, mean, var):

@@ -1,0 +1,134 @@
+"""The thin AnnData-facing model: setup, train, get_latent, evaluate, save, load."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import COUNT_LIKELIHOODS, ConfigError, TrainConfig, VAEConfig
+from .data import DataError, check_counts, fingerprint
+from .evaluate import active_units, evaluate, iwae, latent_mean
+from .module import VAE
+from .trainer import TrainResult, seed_everything, train
+
+
+class CellVAE:
+    """A VAE bound to an AnnData layout (genes, layer and batch categories).
+
+    Parameters
+    ----------
+    adata
+        Cells x genes.  Count likelihoods need raw integer counts in ``layer``.
+    layer
+        Layer to model; ``None`` uses ``adata.X``.
+    likelihood
+        ``"nb"``, ``"zinb"``, ``"gaussian"`` or ``"gaussian_fixed"``.
+    batch_key
+        obs column whose categories condition the decoder (and the encoder when
+        ``encode_batch=True``); ``None`` for an unconditional VAE.
+    seed
+        Seeds the weight initialisation (training has its own ``seed``).
+    **model_kwargs
+        Any other :class:`~cellvae.config.VAEConfig` field (``n_latent``, ``n_hidden``, ...).
+    """
+
+    def __init__(self, adata: ad.AnnData, *, layer: str | None = None, likelihood: str = "nb",
+                 batch_key: str | None = None, seed: int = 0, **model_kwargs):
+        self.layer, self.batch_key = layer, batch_key
+        self.batch_categories = self._setup(adata, likelihood)
+        if likelihood not in COUNT_LIKELIHOODS:
+            model_kwargs.setdefault("input_transform", "none")
+        seed_everything(seed)
+        self.module = VAE(VAEConfig(n_input=adata.n_vars, likelihood=likelihood,
+                                    n_batch=len(self.batch_categories), **model_kwargs))
+        self.var_names = list(adata.var_names)
+        self.fingerprint = fingerprint(adata, layer) if layer else None
+        self.result: TrainResult | None = None
+        self._adata: ad.AnnData | None = None
+
+    def _setup(self, adata: ad.AnnData, likelihood: str) -> list[str]:
+        """Validate the layer and batch column; return the batch categories."""
+        if self.layer is not None and self.layer not in adata.layers:
+            raise DataError(f"no layers['{self.layer}']; found layers {sorted(adata.layers)}")
+        if likelihood in COUNT_LIKELIHOODS:
+            check_counts(self._matrix(adata))
+        if self.batch_key is None:
+            return []
+        if self.batch_key not in adata.obs:
+            raise DataError(f"batch_key '{self.batch_key}' is not an obs column")
+        return [str(c) for c in pd.Categorical(adata.obs[self.batch_key]).categories]
+
+    def _matrix(self, adata: ad.AnnData):
+        x = adata.X if self.layer is None else adata.layers[self.layer]
+        return sp.csr_matrix(x, dtype=np.float32) if sp.issparse(x) else np.asarray(x, np.float32)
+
+    def _inputs(self, adata: ad.AnnData | None):
+        adata = self._adata if adata is None else adata
+        if adata is None:
+            raise DataError("no AnnData bound to this model: pass adata")
+        if list(adata.var_names) != self.var_names:
+            raise DataError("adata's genes differ from the genes the model was set up with")
+        batch = None
+        if self.batch_key:
+            codes = pd.Categorical(adata.obs[self.batch_key].astype(str), categories=self.batch_categories).codes
+            if (codes < 0).any():
+                raise DataError(f"obs['{self.batch_key}'] has categories the model has not seen")
+            batch = codes.astype(np.int64)
+        return self._matrix(adata), batch
+
+    def train(self, adata: ad.AnnData, **train_kwargs) -> TrainResult:
+        """Fit on ``adata``; keyword arguments are :class:`~cellvae.config.TrainConfig` fields."""
+        self._adata = adata
+        x, batch = self._inputs(adata)
+        self.result = train(self.module, x, batch=batch, config=TrainConfig(**train_kwargs))
+        return self.result
+
+    def get_latent(self, adata: ad.AnnData | None = None) -> np.ndarray:
+        """Posterior means E[z|x], cells x n_latent."""
+        x, batch = self._inputs(adata)
+        return latent_mean(self.module, x, batch=batch)
+
+    def evaluate(self, adata: ad.AnnData | None = None, *, iwae_k: int = 0, seed: int = 0) -> dict:
+        """Mean per-cell ELBO, reconstruction, KL (nats), active units and optional IWAE."""
+        x, batch = self._inputs(adata)
+        ev = evaluate(self.module, x, batch=batch, seed=seed)
+        out = {k: ev[k] for k in ("elbo_mean", "recon_mean", "kl_mean")}
+        out["active_units"] = active_units(latent_mean(self.module, x, batch=batch))[0]
+        if iwae_k:
+            out["iwae_mean"] = float(iwae(self.module, x, batch=batch, k=iwae_k, seed=seed).mean())
+        return out
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Atomic checkpoint with config, genes, batch categories and history."""
+        hist = self.result.history if self.result else []
+        return save_checkpoint(path, self.module, layer=self.layer, batch_key=self.batch_key,
+                               batch_categories=self.batch_categories, var_names=self.var_names,
+                               fingerprint=self.fingerprint, history=hist)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, adata: ad.AnnData | None = None) -> CellVAE:
+        """Restore a saved model; ``adata``, if given, must have the same genes."""
+        module, payload = load_checkpoint(path)
+        self = cls.__new__(cls)
+        self.module, self.layer, self.batch_key = module, payload["layer"], payload["batch_key"]
+        self.batch_categories, self.var_names = payload["batch_categories"], payload["var_names"]
+        self.fingerprint, self.result = payload["fingerprint"], TrainResult(history=payload["history"])
+        self._adata = None
+        if adata is not None:
+            self._inputs(adata)  # checks the genes
+            self._adata = adata
+        return self
+
+    def __repr__(self) -> str:
+        c = self.module.cfg
+        return (f"CellVAE(likelihood={c.likelihood!r}, n_latent={c.n_latent}, n_hidden={c.n_hidden}, "
+                f"batch_key={self.batch_key!r}, layer={self.layer!r})")
+
+
+__all__ = ["CellVAE", "ConfigError", "DataError"]

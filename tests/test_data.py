@@ -1,0 +1,166 @@
+"""The loader: real files, the starter schema, and every bad-input message."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from cellvae import data
+from cellvae.data import DataError
+
+
+def _write(adata, path):
+    adata.write_h5ad(path)
+    return path
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match="data file not found"):
+        data.read_h5ad(tmp_path / "nope.h5ad")
+
+
+def test_env_var_unset(monkeypatch):
+    monkeypatch.delenv(data.ENV_VAR, raising=False)
+    with pytest.raises(DataError, match=r"\$CELLVAE_DATA is not set"):
+        data.resolve_path(None)
+
+
+def test_env_var_used(tmp_path, monkeypatch, sim_raw):
+    p = _write(sim_raw, tmp_path / "x.h5ad")
+    monkeypatch.setenv(data.ENV_VAR, str(p))
+    assert data.read_h5ad().n_obs == sim_raw.n_obs
+
+
+def test_not_h5ad(tmp_path):
+    p = tmp_path / "fake.h5ad"
+    p.write_text("cell,gene\n1,2\n")
+    with pytest.raises(DataError, match="is not an h5ad file"):
+        data.read_h5ad(p)
+
+
+def test_gzip_is_read_without_writing_beside_input(tmp_path, sim_raw):
+    p = _write(sim_raw, tmp_path / "x.h5ad")
+    gz = tmp_path / "in" / "x.h5ad.gz"
+    gz.parent.mkdir()
+    with open(p, "rb") as src, gzip.open(gz, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    got = data.read_h5ad(gz)
+    assert got.shape == sim_raw.shape
+    assert sorted(x.name for x in gz.parent.iterdir()) == ["x.h5ad.gz"]
+
+
+def test_no_counts_layer(sim_raw):
+    a = sim_raw.copy()
+    del a.layers["counts"]
+    with pytest.raises(DataError, match=r"no layers\['counts'\]"):
+        data.prepare(a, n_top_genes=100)
+
+
+@pytest.mark.parametrize(
+    "value, msg",
+    [(np.nan, "NaN or inf"), (np.inf, "NaN or inf"), (-1.0, "negative"), (0.5, "not integers")],
+)
+def test_bad_counts(sim_raw, value, msg):
+    a = sim_raw.copy()
+    c = a.layers["counts"].copy()
+    c.data[0] = value
+    a.layers["counts"] = c
+    with pytest.raises(DataError, match=msg):
+        data.prepare(a, n_top_genes=100)
+
+
+def test_bad_dense_counts():
+    with pytest.raises(DataError, match="negative"):
+        data.check_counts(np.array([[1.0, -2.0]]))
+
+
+@pytest.mark.parametrize("col", ["cell_type", "batch"])
+def test_missing_obs_column(sim_raw, col):
+    a = sim_raw.copy()
+    del a.obs[col]
+    with pytest.raises(DataError, match=rf"missing required column\(s\) \['{col}'\]"):
+        data.prepare(a, n_top_genes=100)
+
+
+def test_too_few_genes(sim_raw):
+    with pytest.raises(DataError, match="only 400 genes but 5000 highly variable genes requested"):
+        data.prepare(sim_raw, n_top_genes=5000)
+
+
+@pytest.mark.parametrize("frac", [0.0, 1.0, 1e-9])
+def test_empty_split(frac):
+    with pytest.raises(DataError, match="test_fraction|empty train or test"):
+        data.split_cells(100, test_fraction=frac)
+
+
+def test_prepare_keeps_gex_hvgs_and_split(sim):
+    assert sim.n_vars == 200
+    assert (sim.var["feature_types"] == "GEX").all()
+    n_test = (sim.obs["split"] == "test").sum()
+    assert n_test == round(0.2 * sim.n_obs)
+    assert sp.issparse(sim.layers["counts"])
+    assert sim.uns["cellvae"]["fingerprint"] == data.fingerprint(sim)
+
+
+def test_split_is_seeded():
+    assert (data.split_cells(1000, seed=3) == data.split_cells(1000, seed=3)).all()
+    assert (data.split_cells(1000, seed=3) != data.split_cells(1000, seed=4)).any()
+
+
+def test_hvgs_prefer_variable_genes(sim_raw):
+    a = data.prepare(sim_raw, n_top_genes=400)
+    idx = data.select_hvgs(a, 50)
+    logx = data.normalise(a, log=True).toarray()
+    var = logx.var(0)
+    assert np.median(var[idx]) > np.median(var)
+
+
+def test_variants(sim):
+    raw = data.get_variant(sim, "raw")
+    pre = data.get_variant(sim, "preprocessed")
+    proc = data.get_variant(sim, "processed")
+    pr = data.get_variant(sim, "pearson")
+    sf = data.size_factors(sim)
+    np.testing.assert_allclose(pre[0].toarray().ravel(), raw[0].toarray().ravel() / sf[0], rtol=1e-5)
+    np.testing.assert_allclose(proc.data, np.log1p(pre.data), rtol=1e-5)
+    assert pr.shape == sim.shape and np.isfinite(pr).all()
+    assert np.abs(pr).max() <= np.sqrt(sim.n_obs) + 1e-4
+    with pytest.raises(DataError, match="unknown variant"):
+        data.get_variant(sim, "zscore")
+
+
+def test_fingerprint_changes_with_counts(sim):
+    a = sim.copy()
+    c = a.layers["counts"].copy()
+    c.data[0] += 1
+    a.layers["counts"] = c
+    assert data.fingerprint(a) != data.fingerprint(sim)
+
+
+def test_starter_file_loads(starter_path):
+    raw = data.read_h5ad(starter_path)
+    assert data.harmonize_obs(raw.copy()) == "starter"
+    a = data.prepare(raw, n_top_genes=500, seed=0)
+    assert a.shape == (600, 500)
+    assert set(a.obs["batch"].astype(str)) == {"s1d1", "s1d2"}
+    assert set(a.obs["Site"].astype(str)) == {"site1"}
+    assert set(a.obs["DonorNumber"].astype(str)) == {"donor1", "donor2"}
+    for col in ("GEX_n_genes_by_counts", "GEX_pct_counts_mt", "GEX_size_factors", "GEX_phase"):
+        assert col in a.obs
+    np.testing.assert_allclose(data.size_factors(a), raw.obs["size_factors"].to_numpy())
+
+
+def test_fetch_rejects_bad_hash(monkeypatch, tmp_path):
+    import pooch
+
+    def fake_retrieve(*args, **kwargs):
+        assert kwargs["known_hash"] == f"sha256:{data.GEO_SHA256}"
+        raise ValueError("SHA256 hash of downloaded file (abc) does not match the known hash")
+
+    monkeypatch.setattr(pooch, "retrieve", fake_retrieve)
+    with pytest.raises(DataError, match="failed its sha256 check"):
+        data.fetch_geo(dest=tmp_path)

@@ -1,0 +1,86 @@
+"""The torch module: likelihoods against scipy, KL against Monte Carlo, gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from cellvae.config import ConfigError, TrainConfig, VAEConfig
+from cellvae.module import VAE, kl_normal_std, log_nb, log_normal, log_zinb
+
+
+def test_kl_matches_monte_carlo():
+    torch.manual_seed(0)
+    mean, var = torch.randn(6), torch.rand(6) + 0.2
+    z = mean + var.sqrt() * torch.randn(200_000, 6)
+    mc = (log_normal(z, mean, var) - log_normal(z, torch.zeros(6), torch.ones(6))).mean(0)
+    np.testing.assert_allclose(kl_normal_std(mean, var).numpy(), mc.numpy(), atol=0.01)
+
+
+def test_nb_matches_scipy():
+    x = torch.arange(0, 40, dtype=torch.float64)
+    mu, theta = torch.tensor(3.7, dtype=torch.float64), torch.tensor(0.8, dtype=torch.float64)
+    ref = stats.nbinom.logpmf(x.numpy(), theta.item(), theta.item() / (theta.item() + mu.item()))
+    np.testing.assert_allclose(log_nb(x, mu, theta, eps=0).numpy(), ref, rtol=1e-10)
+
+
+def test_zinb_matches_mixture():
+    x = torch.arange(0, 30, dtype=torch.float64)
+    mu, theta, logit = (torch.tensor(v, dtype=torch.float64) for v in (2.5, 1.3, -0.4))
+    pi = torch.sigmoid(logit).item()
+    nb = stats.nbinom.pmf(x.numpy(), theta.item(), theta.item() / (theta.item() + mu.item()))
+    ref = np.log(np.where(x.numpy() == 0, pi + (1 - pi) * nb, (1 - pi) * nb))
+    np.testing.assert_allclose(log_zinb(x, mu, theta, logit, eps=0).numpy(), ref, rtol=1e-8)
+
+
+def test_gaussian_matches_scipy():
+    x = torch.linspace(-3, 3, 11, dtype=torch.float64)
+    ref = stats.norm.logpdf(x.numpy(), 0.5, np.sqrt(2.0))
+    got = log_normal(x, torch.tensor(0.5, dtype=torch.float64), torch.tensor(2.0, dtype=torch.float64))
+    np.testing.assert_allclose(got.numpy(), ref, rtol=1e-10)
+
+
+@pytest.mark.parametrize("lik", ["gaussian", "gaussian_fixed", "nb", "zinb"])
+def test_gradients_reach_encoder(lik):
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(n_input=20, n_latent=3, n_hidden=8, likelihood=lik))
+    x = torch.poisson(torch.full((16, 20), 2.0))
+    m(x).loss.backward()
+    g = m.encoder[0].weight.grad
+    assert g is not None and g.abs().sum() > 0
+    assert m.z_var.weight.grad.abs().sum() > 0  # through sigma in z = mu + sigma * eps
+
+
+def test_elbo_is_bounded_by_iwae():
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(n_input=20, n_latent=3, n_hidden=8)).eval()
+    x = torch.poisson(torch.full((64, 20), 2.0))
+    logw = m.log_importance_weights(x, k=200)
+    iw = (torch.logsumexp(logw, 0) - np.log(200)).mean()
+    assert iw > logw.mean()  # Jensen: log E[w] >= E[log w] = ELBO
+
+
+def test_batch_conditional_needs_batch():
+    m = VAE(VAEConfig(n_input=5, n_batch=2, encode_batch=True))
+    with pytest.raises(ValueError, match="pass batch indices"):
+        m(torch.ones(4, 5))
+    assert m(torch.ones(4, 5), torch.tensor([0, 1, 0, 1])).recon.shape == (4,)
+
+
+@pytest.mark.parametrize(
+    "kwargs, msg",
+    [({"n_latent": 0}, "n_latent"), ({"likelihood": "poisson"}, "likelihood"),
+     ({"dropout": 1.5}, "dropout"), ({"beta": -1}, "beta"), ({"encode_batch": True}, "encode_batch")],
+)
+def test_nonsense_model_config(kwargs, msg):
+    with pytest.raises(ConfigError, match=msg):
+        VAEConfig(n_input=10, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, msg", [({"max_epochs": 0}, "max_epochs"), ({"lr": -1}, "lr"),
+                                         ({"validation_fraction": 1.0}, "validation_fraction")])
+def test_nonsense_train_config(kwargs, msg):
+    with pytest.raises(ConfigError, match=msg):
+        TrainConfig(**kwargs)

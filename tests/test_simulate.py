@@ -1,0 +1,73 @@
+"""The simulator reproduces the BMMC study design and is seeded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cellvae.data import REQUIRED_OBS
+from cellvae.simulate import BATCHES, CELL_TYPES, simulate_bmmc
+
+GEO_OBS = ["GEX_n_genes_by_counts", "GEX_pct_counts_mt", "GEX_size_factors", "GEX_phase",
+           "cell_type", "batch", "Site", "DonorNumber", "DonorID", "DonorAge", "DonorBMI",
+           "DonorBloodType", "DonorRace", "Ethnicity", "DonorGender", "QCMeds", "DonorSmoker"]
+
+
+@pytest.fixture(scope="module")
+def big():
+    return simulate_bmmc(20_000, 1000, seed=0)
+
+
+def test_design(big):
+    obs = big.obs
+    assert obs["DonorNumber"].nunique() == 9
+    assert obs["Site"].nunique() == 4
+    assert sorted(obs["batch"].unique()) == sorted(BATCHES)
+    assert obs["cell_type"].nunique() == len(CELL_TYPES) == 45
+    sizes = obs["DonorNumber"].value_counts()
+    assert sizes.idxmax() == "donor1" and sizes.iloc[0] > 2 * sizes.iloc[1]
+
+
+def test_schema(big):
+    for col in GEO_OBS + list(REQUIRED_OBS):
+        assert col in big.obs, col
+    assert set(big.var["feature_types"]) == {"GEX", "ADT"}
+    assert big.uns["simulation"]["site_effect"] == 0.4
+
+
+def test_count_statistics(big):
+    gex = big.layers["counts"][:, (big.var["feature_types"] == "GEX").to_numpy()]
+    zero = 1 - gex.nnz / np.prod(gex.shape)
+    assert 0.85 < zero < 0.95
+    assert 0.2 < gex.mean() < 0.8
+    assert gex.max() > 100 * gex.mean()  # long right tail
+    assert np.all(gex.data == np.round(gex.data))
+
+
+def test_seed_reproduces():
+    a, b = simulate_bmmc(500, 100, seed=7), simulate_bmmc(500, 100, seed=7)
+    c = simulate_bmmc(500, 100, seed=8)
+    assert (a.layers["counts"] != b.layers["counts"]).nnz == 0
+    assert (a.obs["cell_type"] == b.obs["cell_type"]).all()
+    assert (a.layers["counts"] != c.layers["counts"]).nnz > 0
+
+
+def test_zero_effect_means_no_site_signal():
+    null = simulate_bmmc(3000, 300, site_effect=0, donor_effect=0, seed=2)
+    eff = simulate_bmmc(3000, 300, site_effect=1.0, donor_effect=0, seed=2)
+
+    def site_spread(a):
+        x = a.layers["counts"][:, :300].toarray()
+        x = np.log1p(x / x.sum(1, keepdims=True) * 1e3)
+        mono = (a.obs["cell_type"] == "CD14+ Mono").to_numpy()
+        means = [x[mono & (a.obs["Site"] == s).to_numpy()].mean(0) for s in a.obs["Site"].cat.categories]
+        return np.std(means, axis=0).mean()
+
+    assert site_spread(eff) > 2 * site_spread(null)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="site_effect"):
+        simulate_bmmc(100, 100, site_effect=-1)
+    with pytest.raises(ValueError, match="at least 12 cells"):
+        simulate_bmmc(5, 100)

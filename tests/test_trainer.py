@@ -1,0 +1,134 @@
+"""Training: overfitting, determinism, the NaN guard, sparse input, every likelihood."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from cellvae.config import TrainConfig, VAEConfig
+from cellvae.data import get_variant
+from cellvae.evaluate import active_units, evaluate, iwae, latent_mean
+from cellvae.module import VAE
+from cellvae.trainer import TrainingDiverged, kl_weight, seed_everything, train
+
+FAST = dict(progress=False, batch_size=128)
+
+
+def _counts(n=64, g=30, seed=0):
+    rng = np.random.default_rng(seed)
+    return sp.csr_matrix(rng.negative_binomial(2, 0.4, (n, g)).astype(np.float32))
+
+
+def test_tiny_dataset_overfits():
+    """With beta = 0 (an autoencoder) 32 cells are memorised far below the initial loss."""
+    x = _counts(n=32)
+    m = VAE(VAEConfig(n_input=30, n_latent=8, n_hidden=128, dropout=0.0, beta=0.0, norm="none"))
+    before = evaluate(m, x)["recon_mean"]
+    res = train(m, x, config=TrainConfig(max_epochs=500, lr=3e-3, validation_fraction=0, patience=0,
+                                         kl_warmup_epochs=0, progress=False, batch_size=32))
+    after = evaluate(m, x)["recon_mean"]
+    assert after < 0.7 * before
+    assert res.history[-1]["train_loss"] < res.history[0]["train_loss"]
+
+
+def test_same_seed_same_numbers(sim):
+    x = get_variant(sim, "raw")
+
+    def run(seed):
+        seed_everything(seed)  # weights are initialised from the global torch RNG
+        m = VAE(VAEConfig(n_input=x.shape[1], n_latent=4, n_hidden=32))
+        train(m, x, config=TrainConfig(max_epochs=3, seed=seed, **FAST))
+        return evaluate(m, x)["elbo"]
+
+    a, b, c = run(0), run(0), run(1)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_nan_guard_names_cause_and_remedy():
+    x = _counts() * 1e4  # raw-count-like magnitudes
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(n_input=30, likelihood="gaussian", input_transform="none", norm="none"))
+    with pytest.raises(TrainingDiverged, match=r"gaussian likelihood diverged .* at epoch \d+.*likelihood='nb'"):
+        train(m, x, config=TrainConfig(max_epochs=20, lr=1e6, grad_clip=0, **FAST))
+
+
+def test_sparse_and_dense_give_same_loss(sim):
+    x = get_variant(sim, "raw")
+    m = VAE(VAEConfig(n_input=x.shape[1], n_latent=4, n_hidden=16))
+    a = evaluate(m, x, seed=3)["elbo"]
+    b = evaluate(m, x.toarray(), seed=3)["elbo"]
+    np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize("lik, variant", [("nb", "raw"), ("zinb", "raw"), ("gaussian", "processed"),
+                                          ("gaussian_fixed", "processed")])
+def test_each_likelihood_trains(sim, lik, variant):
+    x = get_variant(sim, variant)
+    tf = "log1p" if variant == "raw" else "none"
+    m = VAE(VAEConfig(n_input=x.shape[1], n_latent=5, n_hidden=32, likelihood=lik, input_transform=tf))
+    before = evaluate(m, x)["elbo_mean"]
+    res = train(m, x, config=TrainConfig(max_epochs=5, kl_warmup_epochs=2, **FAST))
+    assert len(res.history) == 5 and res.best_epoch >= 2
+    assert evaluate(m, x)["elbo_mean"] > before
+
+
+def test_warmup_ends_at_full_beta():
+    cfg = TrainConfig(max_epochs=5, kl_warmup_epochs=50)
+    assert kl_weight(0, cfg, 1.0) == 0.0
+    assert kl_weight(4, cfg, 1.0) == 1.0
+
+
+def test_early_stopping_restores_best(sim):
+    x = get_variant(sim, "raw")
+    m = VAE(VAEConfig(n_input=x.shape[1], n_latent=4, n_hidden=16))
+    res = train(m, x, config=TrainConfig(max_epochs=40, patience=2, lr=5e-2, kl_warmup_epochs=0, **FAST))
+    best = min(h["val_loss"] for h in res.history)
+    assert res.history[res.best_epoch]["val_loss"] == best
+    if res.stopped == "early_stopping":
+        assert len(res.history) == res.best_epoch + 3
+
+
+def test_keyboard_interrupt_keeps_best(sim, monkeypatch):
+    import cellvae.trainer as tr
+
+    x = get_variant(sim, "raw")
+    m = VAE(VAEConfig(n_input=x.shape[1], n_latent=4, n_hidden=16))
+    real, calls = tr._run_epoch, {"n": 0}
+
+    def flaky(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 7:  # during the 4th epoch's training pass
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(tr, "_run_epoch", flaky)
+    with pytest.warns(UserWarning, match="interrupted after 3 epoch.*keeping the best state"):
+        res = train(m, x, config=TrainConfig(max_epochs=10, kl_warmup_epochs=0, **FAST))
+    assert res.stopped == "interrupted" and 0 <= res.best_epoch <= 2
+
+
+def test_posterior_collapse_is_detected(sim):
+    """A huge beta collapses q(z|x) onto the prior; a healthy NB model keeps its units."""
+    x = get_variant(sim, "raw")
+
+    def fit(beta):
+        m = VAE(VAEConfig(n_input=x.shape[1], n_latent=8, n_hidden=64, beta=beta))
+        train(m, x, config=TrainConfig(max_epochs=30, kl_warmup_epochs=5, lr=3e-3, **FAST))
+        return active_units(latent_mean(m, x))[0], evaluate(m, x)["kl_mean"]
+
+    au_collapsed, kl_collapsed = fit(200.0)
+    au_healthy, kl_healthy = fit(1.0)
+    assert au_collapsed <= 1 and kl_collapsed < 0.5
+    assert au_healthy >= 4 and kl_healthy > 1.0
+
+
+def test_iwae_tighter_than_elbo(sim):
+    x = get_variant(sim, "raw")
+    m = VAE(VAEConfig(n_input=x.shape[1], n_latent=4, n_hidden=16))
+    train(m, x, config=TrainConfig(max_epochs=3, **FAST))
+    assert iwae(m, x, k=50).mean() > evaluate(m, x)["elbo_mean"]
+    with pytest.raises(ValueError, match="k must be"):
+        iwae(m, x, k=0)
