@@ -19,7 +19,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 # name: (lineage, sub-lineage, relative abundance in BMMC)
 CELL_TYPES: dict[str, tuple[str, str, float]] = {

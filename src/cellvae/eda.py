@@ -1,0 +1,89 @@
+"""Summaries behind the exploration chapter: design, composition, count distributions."""
+
+from __future__ import annotations
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .data import get_variant
+
+
+def design_table(adata: ad.AnnData) -> pd.DataFrame:
+    """Cells per site x donor batch, with site and donor margins."""
+    tab = pd.crosstab(adata.obs["DonorNumber"].astype(str), adata.obs["Site"].astype(str),
+                      margins=True, margins_name="total")
+    tab.index.name, tab.columns.name = "donor", "site"
+    return tab
+
+
+def batch_table(adata: ad.AnnData) -> pd.DataFrame:
+    """One row per batch: site, donor, cells, cell types present, median library size."""
+    obs = adata.obs.assign(lib=np.asarray(adata.layers["counts"].sum(1)).ravel())
+    g = obs.groupby("batch", observed=True)
+    return pd.DataFrame({
+        "site": g["Site"].first().astype(str), "donor": g["DonorNumber"].first().astype(str),
+        "cells": g.size(), "cell types": g["cell_type"].nunique(),
+        "median library size": g["lib"].median().round(0).astype(int),
+    })
+
+
+def composition(adata: ad.AnnData, *, by: str = "DonorNumber") -> pd.DataFrame:
+    """Fraction of each cell type (rows) within each group of ``by`` (columns)."""
+    tab = pd.crosstab(adata.obs["cell_type"].astype(str), adata.obs[by].astype(str), normalize="columns")
+    return tab.loc[tab.mean(1).sort_values(ascending=False).index]
+
+
+def donor_counts(adata: ad.AnnData) -> pd.DataFrame:
+    """Cells, total raw counts and median library size per donor."""
+    lib = np.asarray(adata.layers["counts"].sum(1)).ravel()
+    g = pd.DataFrame({"donor": adata.obs["DonorNumber"].astype(str).to_numpy(), "lib": lib}).groupby("donor")
+    return pd.DataFrame({"cells": g.size(), "total counts": g["lib"].sum(), "median library size": g["lib"].median()})
+
+
+def zero_fraction(x) -> float:
+    """Share of exact zeros in a sparse or dense matrix."""
+    n = x.shape[0] * x.shape[1]
+    return 1.0 - (x.count_nonzero() if sp.issparse(x) else np.count_nonzero(x)) / n
+
+
+def value_summary(adata: ad.AnnData, variants=("raw", "preprocessed", "processed")) -> pd.DataFrame:
+    """Table 1: min, max, mean and zero fraction of each data variant."""
+    rows = {}
+    for v in variants:
+        x = get_variant(adata, v)
+        rows[v] = {"min": float(x.min()), "max": float(x.max()), "mean": float(x.mean()),
+                   "zero fraction": zero_fraction(x)}
+    return pd.DataFrame(rows).T
+
+
+def nonzero_values(adata: ad.AnnData, variant: str) -> np.ndarray:
+    """The non-zero entries of a sparse data variant."""
+    return get_variant(adata, variant).data
+
+
+def quantile_filter(values: np.ndarray, *, q: float = 0.999) -> tuple[np.ndarray, float]:
+    """Values at or below the ``q`` quantile, and that cut-off (the original's Fig 4)."""
+    cut = float(np.quantile(values, q))
+    return values[values <= cut], cut
+
+
+def mean_variance(adata: ad.AnnData, variants=("raw", "preprocessed", "processed", "pearson")) -> pd.DataFrame:
+    """Per-gene mean and variance under each variant (long format)."""
+    out = []
+    for v in variants:
+        x = get_variant(adata, v)
+        if sp.issparse(x):
+            mean = np.asarray(x.mean(0)).ravel()
+            var = np.asarray(x.multiply(x).mean(0)).ravel() - mean**2
+        else:
+            mean, var = x.mean(0), x.var(0)
+        out.append(pd.DataFrame({"variant": v, "mean": mean, "variance": var}))
+    return pd.concat(out, ignore_index=True)
+
+
+def fit_nb_overdispersion(mean: np.ndarray, var: np.ndarray) -> float:
+    """Least-squares phi in var = mean + phi * mean^2 over genes with mean > 0."""
+    m = mean > 0
+    return float(np.sum((var[m] - mean[m]) * mean[m] ** 2) / np.sum(mean[m] ** 4))
