@@ -10,10 +10,10 @@ import anndata as ad
 from .data import ENV_VAR, load_bmmc, prepare
 from .simulate import describe, simulate_bmmc
 
-#: The book's default simulated data.  12,000 cells x 2,000 HVGs (of 5,000 simulated
-#: genes) keeps every chapter, including the 20-odd model fits, near 10 minutes on two
-#: CPU cores, while leaving ~250 cells per site x donor batch and >= 10 cells for most types.
-BOOK_SIM = dict(n_cells=12_000, n_genes=5_000, site_effect=0.4, donor_effect=0.2, seed=0)
+#: The book's default simulated data.  10,000 cells x 2,000 HVGs (of 5,000 simulated
+#: genes) keeps every chapter, including the ~30 model fits, near 10 minutes on two CPU
+#: cores, while leaving ~800 cells per site x donor batch and >= 10 cells for most types.
+BOOK_SIM = dict(n_cells=10_000, n_genes=5_000, site_effect=0.4, donor_effect=0.2, seed=0)
 BOOK_HVGS_SIM = 2_000
 #: On the real GEO file the original study's 5,000 HVGs are used.
 BOOK_HVGS_GEO = 5_000
@@ -47,6 +47,15 @@ def glue_all(values: dict, *, fmt: str | None = None) -> None:
 
     for k, v in values.items():
         glue(k, format(v, fmt) if fmt and isinstance(v, float) else v, display=False)
+
+
+def glue_md(values: dict) -> None:
+    """Glue strings as Markdown, for ``{glue:md}`` (bold, links and lists render)."""
+    from IPython.display import Markdown
+    from myst_nb import glue
+
+    for k, v in values.items():
+        glue(k, Markdown(v), display=False)
 
 
 def glue_figure(name: str, fig) -> None:

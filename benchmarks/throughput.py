@@ -1,0 +1,102 @@
+"""Training throughput of the VAE, against the dense matmul rate of the same machine.
+
+Run on demand (never in the test suite):
+
+    .venv/bin/python benchmarks/throughput.py            # hidden 512, 2000 genes, batch 512
+    .venv/bin/python benchmarks/throughput.py --hidden 1024 --genes 5000
+
+Prints, per likelihood, cells/s for (a) the optimisation step alone on dense minibatches and
+(b) the full trainer (CSR row slicing + densifying included), the achieved GFLOP/s of the step
+(linear layers only: 2 * multiply-adds, x3 for forward + backward) and that as a share of the
+dense float32 matmul GFLOP/s measured in the same run with the same shapes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from cellvae.config import TrainConfig, VAEConfig
+from cellvae.module import VAE
+from cellvae.trainer import train
+
+
+def matmul_gflops(m: int, k: int, n: int, *, seconds: float = 2.0) -> float:
+    """Dense float32 (m x k) @ (k x n) rate, best of repeated timed loops."""
+    a, b = torch.randn(m, k), torch.randn(k, n)
+    for _ in range(3):
+        a @ b
+    best, t_end = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < t_end:
+        t = time.perf_counter()
+        for _ in range(10):
+            a @ b
+        best = max(best, 20 * m * k * n / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def step_flops(genes: int, hidden: int, latent: int) -> float:
+    """Linear-layer FLOPs per cell for forward + backward (backward ~ 2x forward)."""
+    macs = genes * hidden + 2 * hidden * latent + latent * hidden + hidden * genes
+    return 3 * 2 * macs
+
+
+def bench_step(cfg: VAEConfig, x: torch.Tensor, *, seconds: float = 3.0) -> float:
+    """Cells/s of forward + backward + Adam on one dense minibatch, repeated."""
+    m = VAE(cfg)
+    opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+    m.train()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        m(x).loss.backward()
+        opt.step()
+
+    for _ in range(3):
+        step()
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        step()
+        n += x.shape[0]
+    return n / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--genes", type=int, default=2000)
+    p.add_argument("--hidden", type=int, default=512)
+    p.add_argument("--latent", type=int, default=50)
+    p.add_argument("--batch", type=int, default=512)
+    p.add_argument("--cells", type=int, default=8192)
+    args = p.parse_args()
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    counts = rng.negative_binomial(1.2, 1.2 / 1.6, (args.cells, args.genes)).astype(np.float32)
+    ref = matmul_gflops(args.batch, args.genes, args.hidden)
+    flops = step_flops(args.genes, args.hidden, args.latent)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; genes={args.genes} "
+          f"hidden={args.hidden} latent={args.latent} batch={args.batch}")
+    print(f"dense matmul ({args.batch}x{args.genes} @ {args.genes}x{args.hidden}): {ref:.1f} GFLOP/s")
+    print(f"{'likelihood':<16}{'step cells/s':>14}{'GFLOP/s':>10}{'% matmul':>10}{'trainer cells/s':>17}")
+    for lik in ("gaussian", "nb", "zinb"):
+        data = np.log1p(counts) if lik == "gaussian" else counts
+        cfg = VAEConfig(n_input=args.genes, n_latent=args.latent, n_hidden=args.hidden, likelihood=lik,
+                        input_transform="none" if lik == "gaussian" else "log1p")
+        rate = bench_step(cfg, torch.from_numpy(data[: args.batch]))
+        gf = rate * flops / 1e9
+        x = sp.csr_matrix(data)
+        m = VAE(cfg)
+        t0 = time.perf_counter()
+        res = train(m, x, config=TrainConfig(max_epochs=2, batch_size=args.batch, validation_fraction=0,
+                                             progress=False))
+        full = 2 * args.cells / (time.perf_counter() - t0)
+        print(f"{lik:<16}{rate:>14,.0f}{gf:>10.1f}{100 * gf / ref:>9.0f}%{full:>17,.0f}")
+        assert res.history, "trainer ran no epoch"
+
+
+if __name__ == "__main__":
+    main()

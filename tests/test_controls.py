@@ -1,0 +1,55 @@
+"""The batch metrics on simulated controls: an injected effect is flagged, a null is not."""
+
+from __future__ import annotations
+
+import pytest
+
+from cellvae.controls import MARGIN, run_controls
+from cellvae.metrics import scib_scores
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def ctrl(tmp_path_factory):
+    import os
+
+    os.environ["CELLVAE_CACHE"] = str(tmp_path_factory.mktemp("ctrl-cache"))
+    return run_controls(n_null_seeds=3, n_cells=2500, n_genes=1200, train_models=True)
+
+
+def test_injected_effect_is_flagged(ctrl):
+    inj = ctrl.row("injected: PCA")["batch mixing"]
+    assert ctrl.flagged(inj)
+    # robustly so: the drop clears the margin by two null standard deviations
+    assert ctrl.null_mean - inj > MARGIN + 2 * ctrl.null_sd
+
+
+def test_null_is_not_flagged(ctrl):
+    nulls = ctrl.table.loc[[i for i in ctrl.table.index if i.startswith("null")], "batch mixing"]
+    assert len(nulls) == 3
+    assert not any(ctrl.flagged(v) for v in nulls)
+    assert ctrl.null_sd < MARGIN / 3  # chance variation stays well inside the margin
+
+
+def test_conditioning_reduces_effect_and_keeps_biology(ctrl):
+    nb, cond = ctrl.row("injected: NB"), ctrl.row("injected: NB +batch")
+    assert cond["batch mixing"] > nb["batch mixing"]
+    assert cond["bio conservation"] > nb["bio conservation"] - 0.05
+
+
+def test_glue_sentences(ctrl):
+    g = ctrl.glue()
+    assert "flagged" in g["control_verdict"] and "no null seed is flagged" in g["control_verdict"]
+    assert g["n_null_seeds"] == 3
+
+
+def test_scores_in_range():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(300, 5)).astype("float32")
+    s = scib_scores(emb, rng.choice(["a", "b"], 300), rng.choice(["x", "y", "z"], 300), n_neighbors=15)
+    for k, v in s.items():
+        assert 0.0 <= v <= 1.0, k
+    assert abs(s["total"] - (0.4 * s["batch correction"] + 0.6 * s["bio conservation"])) < 1e-9

@@ -1,0 +1,107 @@
+"""The experiment runner's cache: hits, misses on a config change, corrupt entries retrained."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from cellvae import experiments as ex
+from cellvae import summaries
+
+TINY = dict(max_epochs=2, batch_size=256, iwae_k=3, patience=0, kl_warmup_epochs=1)
+
+
+def _spec(**kw):
+    return ex.RunSpec(**{"arch": "T", "family": "nb/raw", "variant": "raw", "likelihood": "nb",
+                         "n_latent": 3, "n_hidden": 16, **TINY, **kw})
+
+
+@pytest.fixture
+def cache(tmp_path):
+    return ex.RunCache(tmp_path / "runs")
+
+
+def test_cache_hit_and_miss(sim, cache):
+    first = ex.run_all(sim, [_spec()], cache=cache, progress=False)[0]
+    assert not first.cached and first.metrics["status"] == "ok"
+    again = ex.run_all(sim, [_spec()], cache=cache, progress=False)[0]
+    assert again.cached
+    np.testing.assert_array_equal(again.latent, first.latent)
+    assert again.metrics == first.metrics
+    changed = ex.run_all(sim, [_spec(n_hidden=17)], cache=cache, progress=False)[0]
+    assert not changed.cached
+    assert len(list(cache.root.glob("*.npz"))) == 2 and len(list(cache.root.glob("*.pt"))) == 2
+
+
+def test_key_depends_on_data_and_spec():
+    s = _spec()
+    assert s.key("aaa") != s.key("bbb")
+    assert s.key("aaa") != _spec(beta=2.0).key("aaa")
+    assert s.key("aaa") == _spec().key("aaa")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "tamper"])
+def test_corrupt_entry_is_retrained(sim, cache, damage, capsys):
+    spec = _spec()
+    first = ex.run_all(sim, [spec], cache=cache, progress=False)[0]
+    path = cache.path(spec.key(sim.uns["cellvae"]["fingerprint"]))
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:100])
+    elif damage == "garbage":
+        path.write_bytes(b"\x00" * 64)
+    else:  # a valid npz whose latent no longer matches its checksum
+        with np.load(path) as z:
+            arrays = {k: z[k] for k in z.files}
+        arrays["latent"] = arrays["latent"] + 1
+        with open(path, "wb") as fh:
+            np.savez(fh, **arrays)
+    again = ex.run_all(sim, [spec], cache=cache, progress=False)[0]
+    assert not again.cached
+    assert "corrupt" in capsys.readouterr().out
+    np.testing.assert_allclose(again.latent, first.latent, rtol=1e-5, atol=1e-6)  # same seed, same numbers
+    assert ex.run_all(sim, [spec], cache=cache, progress=False)[0].cached
+
+
+def test_executor_seam(sim, cache):
+    specs = [_spec(), _spec(n_latent=2)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        res = ex.run_all(sim, specs, cache=cache, executor=pool, progress=False)
+    assert [r.spec for r in res] == specs
+    assert all(r.metrics["status"] == "ok" for r in res)
+
+
+def test_divergence_is_recorded_not_raised(sim, cache):
+    spec = _spec(likelihood="gaussian", family="gaussian/raw", lr=1e8, batch_size=64)
+    res = ex.run_all(sim, [spec], cache=cache, progress=False)[0]
+    assert "diverged" in res.metrics["status"] and res.latent is None
+    assert ex.results_table([res])["status"].iloc[0].startswith("gaussian likelihood diverged")
+
+
+def test_choose_model_and_tables(sim, cache):
+    specs = [_spec(arch="A", n_latent=2), _spec(arch="B", n_latent=4), _spec(arch="C", n_latent=6)]
+    res = ex.run_all(sim, specs, cache=cache, progress=False)
+    choice = summaries.choose_model(res, family="nb/raw")
+    iw = {r.spec.arch: r.metrics["test_iwae"] for r in res}
+    assert choice.best.spec.arch == max(iw, key=iw.get)
+    assert choice.gap >= 0 and choice.ranking["gap to best"].iloc[0] == 0
+    g = choice.glue()
+    assert g["best_model"] == choice.best.spec.arch and "standard errors" in g["gap_verdict"]
+    tab = ex.results_table(res)
+    np.testing.assert_allclose(tab["test ELBO"], -(tab["test recon"] + tab["test KL"]), rtol=1e-6)
+
+
+def test_grid_names():
+    specs = ex.grid_specs()
+    assert len(specs) == 15
+    m5 = [s for s in specs if s.arch == "M5"][0]
+    assert (m5.n_latent, m5.n_hidden) == (50, 1024)
+
+
+def test_beta_summary_finds_collapse():
+    import pandas as pd
+
+    tab = pd.DataFrame({"beta": [0.25, 1.0, 4.0, 16.0], "active units": [10, 10, 6, 1]})
+    s = summaries.beta_summary(tab)
+    assert s["au_beta1"] == 10 and s["collapse_beta"] == "16" and s["au_beta_max"] == 1

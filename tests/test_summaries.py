@@ -1,0 +1,90 @@
+"""Sentences are computed from results: different numbers give different words."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cellvae import eda, summaries
+from cellvae.controls import ControlResult
+
+
+def _ctrl(null_mean=0.8, sd=0.01, inj=0.4):
+    idx = ["null (seed 0): PCA", "null (seed 1): PCA", "injected: PCA", "injected: NB", "injected: NB +batch"]
+    t = pd.DataFrame({"batch mixing": [null_mean - sd, null_mean + sd, inj, 0.5, 0.75],
+                      "bio conservation": [0.6, 0.6, 0.6, 0.7, 0.69], "iLISI": 0.5, "kBET": 0.5,
+                      "graph connectivity": 0.9, "total": 0.6}, index=idx)
+    return ControlResult(t, null_mean, sd, 0.1, 0.4, 0.2)
+
+
+def _scores(pca, nb, cond):
+    return pd.DataFrame({"batch mixing": [pca, nb, cond], "bio conservation": [0.6, 0.7, 0.7],
+                         "kBET": [0.2, 0.3, 0.8], "iLISI": [0.1, 0.2, 0.5]},
+                        index=["PCA (log data)", "M2 NB", "M2 NB +batch"])
+
+
+def test_control_glue_depends_on_numbers():
+    g = _ctrl().glue()
+    assert "flagged" in g["control_verdict"] and "no null seed is flagged" in g["control_verdict"]
+    assert "reduces the effect while keeping cell-type structure" in g["cond_verdict"]
+    assert g["margin_in_sd"] == "10"
+    g2 = _ctrl(inj=0.75).glue()
+    assert "NOT flagged" in g2["control_verdict"]
+
+
+def test_batch_verdict_both_ways():
+    ctrl = _ctrl()
+    v = summaries.batch_verdict(_scores(0.4, 0.5, 0.79), ctrl, "M2")
+    assert v["pca_flagged"] and v["nb_flagged"]
+    assert "there is a batch effect" in v["data_verdict"]
+    assert "not evidence of no batch effect" in v["umap_vs_metrics"]
+    v = summaries.batch_verdict(_scores(0.78, 0.79, 0.8), ctrl, "M2")
+    assert not v["pca_flagged"] and "no batch effect is detected" in v["data_verdict"]
+    assert "agree" in v["umap_vs_metrics"]
+
+
+def test_collapse_summary_reads_table():
+    t = pd.DataFrame({
+        "family": ["original"] * 2 + ["nb/raw"] * 2 + ["fixed-variance/ELBO", "original/preprocessed"],
+        "model": ["M1", "M2", "M1", "M2", "M1", "M1"],
+        "test recon": [2000.0, 2001.0, 700.0, 690.0, 1500.0, 9000.0],
+        "test KL": [0.01, 0.02, 13.0, 14.0, 9.0, 20.0],
+        "active units": [0, 0, 10, 48, 10, 10],
+    })
+    s = summaries.collapse_summary(t, 2000)
+    assert s["orig_collapsed"] == "2 of 2" and s["orig_au_max"] == 0
+    assert s["nb_au_range"] == "10 to 48"
+    assert "M1 does not collapse" in s["ablations"]
+
+
+def test_eda_tables(sim):
+    d = eda.design_table(sim)
+    assert d.loc["total", "total"] == sim.n_obs
+    b = eda.batch_table(sim)
+    assert len(b) == 12 and b["cells"].sum() == sim.n_obs
+    comp = eda.composition(sim)
+    np.testing.assert_allclose(comp.sum(0), 1.0)
+    v = eda.value_summary(sim)
+    assert v.loc["raw", "min"] == 0 and v.loc["processed", "max"] < v.loc["raw", "max"]
+    assert 0.5 < v.loc["raw", "zero fraction"] < 1
+    kept, cut = eda.quantile_filter(np.arange(1000.0), q=0.9)
+    assert kept.max() <= cut < 1000
+    mv = eda.mean_variance(sim, variants=("raw", "pearson"))
+    raw = mv[mv["variant"] == "raw"]
+    phi = eda.fit_nb_overdispersion(raw["mean"].to_numpy(), raw["variance"].to_numpy())
+    assert phi > 0  # simulated NB counts are overdispersed
+
+
+def test_figures_have_labels(sim):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cellvae import plots
+
+    figs = [plots.composition_heatmap(eda.composition(sim)), plots.donor_bars(eda.donor_counts(sim)),
+            plots.mean_variance_plot(eda.mean_variance(sim, variants=("raw",)), phi=0.5)]
+    for fig in figs:
+        for ax in fig.axes:
+            if ax.get_label() == "<colorbar>":
+                continue
+            assert ax.get_xlabel() and ax.get_ylabel()
