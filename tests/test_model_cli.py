@@ -26,6 +26,26 @@ def test_model_roundtrip(sim, tmp_path):
     assert ev["iwae_mean"] > ev["elbo_mean"] - 5 and ev["active_units"] <= 4
 
 
+def test_latent_into_obsm(sim):
+    m = CellVAE(sim, layer="counts", n_latent=3, n_hidden=8)
+    m.train(sim, **QUICK)
+    z = m.get_latent(sim, key="X_cellvae")
+    np.testing.assert_array_equal(sim.obsm["X_cellvae"], z)
+
+
+def test_trains_on_real_starter_counts(starter_path):
+    """The real 600-cell GSE194122 subset: NB and batch-conditional NB train and stay healthy."""
+    from cellvae.data import load_bmmc
+
+    a = load_bmmc(starter_path, n_top_genes=500, seed=0)
+    m = CellVAE(a, layer="counts", likelihood="nb", batch_key="batch", n_latent=5, n_hidden=32)
+    res = m.train(a, max_epochs=8, progress=False, batch_size=128)
+    ev = m.evaluate(a, iwae_k=5)
+    assert np.isfinite(ev["elbo_mean"]) and ev["elbo_mean"] > res.history[0]["val_elbo"] - 1e-6
+    assert ev["active_units"] >= 1
+    assert m.batch_categories == ["s1d1", "s1d2"]
+
+
 def test_checkpoint_payload(sim, tmp_path):
     m = CellVAE(sim, layer="counts", n_latent=3, n_hidden=8)
     m.train(sim, **QUICK)

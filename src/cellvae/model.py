@@ -89,10 +89,13 @@ class CellVAE:
         self.result = train(self.module, x, batch=batch, config=TrainConfig(**train_kwargs))
         return self.result
 
-    def get_latent(self, adata: ad.AnnData | None = None) -> np.ndarray:
-        """Posterior means E[z|x], cells x n_latent."""
+    def get_latent(self, adata: ad.AnnData | None = None, *, key: str | None = None) -> np.ndarray:
+        """Posterior means E[z|x], cells x n_latent; also stored in ``adata.obsm[key]`` if given."""
         x, batch = self._inputs(adata)
-        return latent_mean(self.module, x, batch=batch)
+        z = latent_mean(self.module, x, batch=batch)
+        if key is not None:
+            (self._adata if adata is None else adata).obsm[key] = z
+        return z
 
     def evaluate(self, adata: ad.AnnData | None = None, *, iwae_k: int = 0, seed: int = 0) -> dict:
         """Mean per-cell ELBO, reconstruction, KL (nats), active units and optional IWAE."""
