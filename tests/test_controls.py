@@ -12,10 +12,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def ctrl(tmp_path_factory):
-    import os
-
-    os.environ["CELLVAE_CACHE"] = str(tmp_path_factory.mktemp("ctrl-cache"))
-    return run_controls(n_null_seeds=3, n_cells=2500, n_genes=1200, train_models=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CELLVAE_CACHE", str(tmp_path_factory.mktemp("ctrl-cache")))
+        return run_controls(n_null_seeds=3, n_cells=2500, n_genes=1200, train_models=True)
 
 
 def test_injected_effect_is_flagged(ctrl):

@@ -16,6 +16,9 @@ HTML = ROOT / "_build" / "html"
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 PAGES = [TOC["root"]] + [c["file"] for c in TOC["chapters"]]
 PAGES_WITH_TABLES = ["eda", "theory", "results", "batch_effects", "conclusions"]
+# The run cache the Makefile exports, read before conftest's per-test isolation replaces it, so
+# this build and the nbval run after it share trained models (one cold build per CI run, not two).
+RUN_CACHE = os.environ.get("CELLVAE_CACHE", str(ROOT / "_build" / "cellvae-cache"))
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -25,7 +28,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 def built():
     """Run `jupyter-book build book` as the README says, from the repo root."""
     jb = Path(sys.executable).with_name("jupyter-book")
-    env = {**os.environ, "CELLVAE_CACHE": os.environ.get("CELLVAE_CACHE", str(ROOT / "_build" / "cellvae-cache"))}
+    env = {**os.environ, "CELLVAE_CACHE": RUN_CACHE}
     proc = subprocess.run([str(jb), "build", "book"], cwd=ROOT, env=env, capture_output=True, text=True)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]

@@ -27,10 +27,10 @@ def update(md: Path) -> None:
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        if not cell.source.lstrip().startswith(CHECK):
-            cell.outputs = []
-        cell.execution_count = None
         cell.metadata.pop("execution", None)
+        if not cell.source.lstrip().startswith(CHECK):
+            cell.outputs, cell.execution_count = [], None
+        # checked cells keep their execution count: nbval rejects outputs of an "unrun" cell
     jupytext.write(nb, md.with_suffix(".ipynb"), fmt="ipynb")
     print(f"updated {md.with_suffix('.ipynb').name}")
 
