@@ -39,6 +39,11 @@ def _scores(adata: ad.AnnData, emb: np.ndarray) -> dict:
     return cached_scib_scores(emb, adata.obs["batch"].to_numpy(), adata.obs["cell_type"].to_numpy())
 
 
+def null_scores(table: pd.DataFrame) -> pd.Series:
+    """The batch-mixing column of the rows that score null simulations."""
+    return table.loc[[i for i in table.index if i.startswith("null")], "batch mixing"]
+
+
 @dataclass
 class ControlResult:
     table: pd.DataFrame   # one row per control embedding
@@ -58,9 +63,14 @@ class ControlResult:
     def row(self, name: str) -> pd.Series:
         return self.table.loc[name]
 
+    @property
+    def nulls(self) -> pd.Series:
+        """Batch-mixing scores of the null simulations, one per seed."""
+        return null_scores(self.table)
+
     def glue(self) -> dict:
         inj = self.row("injected: PCA")["batch mixing"]
-        nulls = self.table.loc[[i for i in self.table.index if i.startswith("null")], "batch mixing"]
+        nulls = self.nulls
         nb, cond = self.row("injected: NB"), self.row("injected: NB +batch")
         ok_null = not any(self.flagged(v) for v in nulls)
         ctrl = (f"the injected effect (site {self.site_effect:g}, donor {self.donor_effect:g}) gives a "
@@ -96,6 +106,6 @@ def run_controls(*, site_effect: float = 0.4, donor_effect: float = 0.2, n_null_
         rows["injected: NB +batch"] = _scores(inj, cond.latent)
     table = pd.DataFrame(rows).T[["batch mixing", "iLISI", "kBET", "graph connectivity",
                                   "batch correction", "bio conservation", "total"]]
-    nulls = table.loc[[i for i in table.index if i.startswith("null")], "batch mixing"]
+    nulls = null_scores(table)
     return ControlResult(table, float(nulls.mean()), float(nulls.std(ddof=1)) if len(nulls) > 1 else 0.0,
                          margin, site_effect, donor_effect)

@@ -105,6 +105,29 @@ def batch_pair(spec: RunSpec) -> tuple[RunSpec, RunSpec]:
     return nb, replace(nb, conditional=True)
 
 
+def batch_embeddings(adata: ad.AnnData, results: list[RunResult], *, progress: bool = False):
+    """The embeddings the batch-effect chapter scores, from the ``report_specs`` results.
+
+    Returns the model choice, the plain and conditional NB runs (BATCH_EPOCHS), and a dict
+    name -> embedding: PCA of log data, the chosen architecture's Gaussian models, NB, NB +batch.
+    """
+    from .metrics import pca_embedding
+    from .summaries import choose_model
+
+    choice = choose_model(results, family="nb/raw")
+    arch = choice.best.spec.arch
+    pick = {r.spec.family: r for r in results if r.spec.arch == arch}
+    nb, cond = run_all(adata, list(batch_pair(choice.best.spec)), progress=progress)
+    emb = {
+        "PCA (log data)": pca_embedding(get_variant(adata, "processed")),
+        f"{arch} Gaussian/preprocessed": pick["gaussian/preprocessed"].latent,
+        f"{arch} Gaussian/log": pick["gaussian/processed"].latent,
+        f"{arch} NB": nb.latent,
+        f"{arch} NB +batch": cond.latent,
+    }
+    return choice, nb, cond, emb
+
+
 def variant_of(spec: RunSpec, **changes) -> RunSpec:
     """A copy of ``spec`` with some fields changed (beta sweep, conditional model, seeds)."""
     return replace(spec, **changes)

@@ -37,16 +37,12 @@ def book_data() -> ad.AnnData:
     return adata
 
 
-def is_simulated(adata: ad.AnnData) -> bool:
-    return "simulation" in adata.uns
-
-
-def glue_all(values: dict, *, fmt: str | None = None) -> None:
+def glue_all(values: dict) -> None:
     """Glue each value under its key without displaying it (myst-nb)."""
     from myst_nb import glue
 
     for k, v in values.items():
-        glue(k, format(v, fmt) if fmt and isinstance(v, float) else v, display=False)
+        glue(k, v, display=False)
 
 
 def glue_md(values: dict) -> None:
