@@ -20,9 +20,9 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from cellvae.config import TrainConfig, VAEConfig
-from cellvae.module import VAE
-from cellvae.trainer import train
+from cellvae.model.config import TrainConfig, VAEConfig
+from cellvae.model.module import VAE
+from cellvae.model.trainer import train
 
 
 def matmul_gflops(m: int, k: int, n: int, *, seconds: float = 2.0) -> float:

@@ -17,7 +17,7 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def sim_raw():
-    from cellvae.simulate import simulate_bmmc
+    from cellvae.data.simulate import simulate_bmmc
 
     return simulate_bmmc(1500, 400, seed=1)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cellvae.controls import MARGIN, run_controls
-from cellvae.metrics import scib_scores
+from cellvae.study.controls import MARGIN, run_controls
+from cellvae.study.metrics import scib_scores
 
 pytestmark = pytest.mark.slow
 
@@ -47,8 +47,12 @@ def test_scores_in_range():
     import numpy as np
 
     rng = np.random.default_rng(0)
-    emb = rng.normal(size=(300, 5)).astype("float32")
-    s = scib_scores(emb, rng.choice(["a", "b"], 300), rng.choice(["x", "y", "z"], 300), n_neighbors=15)
+    import anndata as ad
+    import pandas as pd
+
+    obs = pd.DataFrame({"b": rng.choice(["a", "b"], 300), "ct": rng.choice(["x", "y", "z"], 300)})
+    a = ad.AnnData(obs=obs, obsm={"X_rand": rng.normal(size=(300, 5)).astype("float32")})
+    s = scib_scores(a, "X_rand", batch_key="b", label_key="ct", n_neighbors=15)
     for k, v in s.items():
         assert 0.0 <= v <= 1.0, k
     assert abs(s["total"] - (0.4 * s["batch correction"] + 0.6 * s["bio conservation"])) < 1e-9

@@ -123,12 +123,9 @@ def test_variants(sim):
     raw = data.get_variant(sim, "raw")
     pre = data.get_variant(sim, "preprocessed")
     proc = data.get_variant(sim, "processed")
-    pr = data.get_variant(sim, "pearson")
     sf = data.size_factors(sim)
     np.testing.assert_allclose(pre[0].toarray().ravel(), raw[0].toarray().ravel() / sf[0], rtol=1e-5)
     np.testing.assert_allclose(proc.data, np.log1p(pre.data), rtol=1e-5)
-    assert pr.shape == sim.shape and np.isfinite(pr).all()
-    assert np.abs(pr).max() <= np.sqrt(sim.n_obs) + 1e-4
     with pytest.raises(DataError, match="unknown variant"):
         data.get_variant(sim, "zscore")
 
@@ -164,3 +161,22 @@ def test_fetch_rejects_bad_hash(monkeypatch, tmp_path):
     monkeypatch.setattr(pooch, "retrieve", fake_retrieve)
     with pytest.raises(DataError, match="failed its sha256 check"):
         data.fetch_geo(dest=tmp_path)
+
+
+def test_pearson_moments_match_dense_residuals_in_any_chunking(sim):
+    x = sim.layers["counts"].toarray().astype(np.float64)
+    mu = x.sum(1, keepdims=True) @ x.sum(0, keepdims=True) / x.sum()
+    r = np.clip((x - mu) / np.sqrt(mu + mu**2 / 100.0), -np.sqrt(sim.n_obs), np.sqrt(sim.n_obs))
+    for chunk in (7, 256, 10_000):
+        mean, var = data.pearson_residual_moments(sim.layers["counts"], chunk_size=chunk)
+        np.testing.assert_allclose(mean, r.mean(0), rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(var, r.var(0), rtol=1e-6, atol=1e-9)
+
+
+def test_hvgs_are_scanpys_seurat_flavour(sim_raw):
+    import scanpy as sc
+
+    a = data.prepare(sim_raw, n_top_genes=400)
+    logx = sc.AnnData(data.normalise(a, log=True))
+    sc.pp.highly_variable_genes(logx, flavor="seurat", n_top_genes=60)
+    np.testing.assert_array_equal(data.select_hvgs(a, 60), np.flatnonzero(logx.var["highly_variable"]))

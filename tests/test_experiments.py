@@ -7,15 +7,18 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from cellvae import experiments as ex
-from cellvae import summaries
+from cellvae.model import TrainConfig, VAEConfig
+from cellvae.study import grid, summaries
+from cellvae.study import runs as ex
 
-TINY = dict(max_epochs=2, batch_size=256, iwae_k=3, patience=0, kl_warmup_epochs=1)
+BASE = grid.RunSpec(arch="T", family="nb/raw", variant="raw",
+                    model=VAEConfig(n_latent=3, n_hidden=16, likelihood="nb"),
+                    train=TrainConfig(max_epochs=2, batch_size=256, patience=0, kl_warmup_epochs=1,
+                                      progress=False), iwae_k=3)
 
 
 def _spec(**kw):
-    return ex.RunSpec(**{"arch": "T", "family": "nb/raw", "variant": "raw", "likelihood": "nb",
-                         "n_latent": 3, "n_hidden": 16, **TINY, **kw})
+    return grid.variant_of(BASE, **kw)
 
 
 @pytest.fixture
@@ -93,10 +96,23 @@ def test_choose_model_and_tables(sim, cache):
 
 
 def test_grid_names():
-    specs = ex.grid_specs()
+    specs = grid.grid_specs()
     assert len(specs) == 15
     m5 = [s for s in specs if s.arch == "M5"][0]
-    assert (m5.n_latent, m5.n_hidden) == (50, 1024)
+    assert (m5.model.n_latent, m5.model.n_hidden) == (50, 1024)
+    assert all(s.train is grid.BOOK_TRAIN for s in specs)
+    assert len(grid.report_specs()) == 22
+
+
+def test_variant_of_routes_fields():
+    s = _spec(beta=4.0, seed=3, conditional=True)
+    assert s.model.beta == 4.0 and s.train.seed == 3 and s.conditional
+    assert s.model.n_latent == BASE.model.n_latent and s.train.max_epochs == BASE.train.max_epochs
+    with pytest.raises(TypeError, match="no RunSpec"):
+        _spec(n_epochs=3)
+    plain, cond = grid.batch_pair(_spec(seed=5))
+    assert plain.train.max_epochs == grid.BATCH_TRAIN.max_epochs and plain.train.seed == 5
+    assert cond.conditional and not plain.conditional
 
 
 def test_beta_summary_finds_collapse():

@@ -47,7 +47,9 @@ def browser():
     opts.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--window-size=1280,2000"):
+                 "--no-first-run", "--window-size=1280,2000",
+                 # No network: every non-file request goes to a dead proxy and fails.
+                 "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"):
         opts.add_argument(flag)
     drv = webdriver.Chrome(service=Service(DRIVER), options=opts)
     drv.set_page_load_timeout(60)
@@ -85,3 +87,55 @@ def test_page_renders(built, browser, page):
         assert state["tables"] > 0, f"{page}: no tables"
     if page != "intro":
         assert state["nImgs"] > 0 or page in ("theory", "conclusions"), f"{page}: no figures"
+
+
+#: The content column at the browser's 1280-px width; cellvae.study.plots sizes text for it.
+MIN_COLUMN_PX = 680
+
+_LAYOUT_JS = """
+const main = document.querySelector('main');
+const art = document.querySelector('article.bd-article') || main;
+const cs = getComputedStyle(art);
+const column = art.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+return {
+  column: column,
+  tables: Array.from(main.querySelectorAll('table')).map(t => ({
+      width: t.scrollWidth, head: t.innerText.slice(0, 60)})),
+  imgs: Array.from(main.querySelectorAll('img')).map(i => ({
+      src: i.getAttribute('src'), natural: i.naturalWidth,
+      shown: i.getBoundingClientRect().width})),
+  remote: performance.getEntriesByType('resource').map(r => r.name)
+      .filter(u => u.startsWith('http:') || u.startsWith('https:')),
+};"""
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_tables_and_figures_fit_the_column(built, browser, page):
+    browser.get((HTML / f"{page}.html").as_uri())
+    lay = browser.execute_script(_LAYOUT_JS)
+    assert lay["column"] >= MIN_COLUMN_PX, f"{page}: content column is {lay['column']} px"
+    wide = [t for t in lay["tables"] if t["width"] > lay["column"] + 1]
+    assert not wide, f"{page}: tables wider than the {lay['column']:.0f}-px column: {wide}"
+    stretched = [i for i in lay["imgs"] if i["natural"] + 1 < i["shown"]]
+    assert not stretched, f"{page}: figures shown wider than their pixels: {stretched}"
+    shrunk = [i for i in lay["imgs"] if i["shown"] + 1 < min(i["natural"], lay["column"])]
+    assert not shrunk, f"{page}: figures shown smaller than the column allows: {shrunk}"
+    assert not lay["remote"], f"{page}: loaded from the network: {lay['remote']}"
+
+
+def test_math_renders_offline(built, browser):
+    import time
+
+    browser.get((HTML / "theory.html").as_uri())
+    state = {}
+    for _ in range(60):  # MathJax typesets asynchronously after load
+        state = browser.execute_script("""
+            const t = document.querySelector('main').innerText;
+            return {mjx: document.querySelectorAll('main mjx-container').length,
+                    raw: t.includes('\\\\(') || t.includes('\\\\[')};""")
+        if state["mjx"] and not state["raw"]:
+            break
+        time.sleep(0.5)
+    assert state["mjx"] > 10, f"MathJax did not typeset the theory chapter: {state}"
+    assert not state["raw"], "raw \\( or \\[ is visible on the theory page"
+    assert (HTML / "_static" / "mathjax" / "tex-chtml.js").is_file()

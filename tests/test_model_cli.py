@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cellvae.checkpoint import CheckpointError, load_checkpoint
 from cellvae.cli import main
 from cellvae.data import DataError
 from cellvae.model import CellVAE
+from cellvae.model.checkpoint import CheckpointError, load_checkpoint
 
 QUICK = dict(max_epochs=2, progress=False)
 

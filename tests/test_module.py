@@ -7,8 +7,8 @@ import pytest
 import torch
 from scipy import stats
 
-from cellvae.config import ConfigError, TrainConfig, VAEConfig
-from cellvae.module import VAE, kl_normal_std, log_nb, log_normal, log_zinb
+from cellvae.model.config import ConfigError, TrainConfig, VAEConfig
+from cellvae.model.module import VAE, kl_normal_std, log_nb, log_normal, log_zinb
 
 
 def test_kl_matches_monte_carlo():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cellvae.data import REQUIRED_OBS
-from cellvae.simulate import BATCHES, CELL_TYPES, simulate_bmmc
+from cellvae.data.simulate import BATCHES, CELL_TYPES, simulate_bmmc
 
 GEO_OBS = ["GEX_n_genes_by_counts", "GEX_pct_counts_mt", "GEX_size_factors", "GEX_phase",
            "cell_type", "batch", "Site", "DonorNumber", "DonorID", "DonorAge", "DonorBMI",

@@ -7,11 +7,11 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from cellvae.config import TrainConfig, VAEConfig
 from cellvae.data import get_variant
-from cellvae.evaluate import active_units, evaluate, iwae, latent_mean
-from cellvae.module import VAE
-from cellvae.trainer import TrainingDiverged, kl_weight, seed_everything, train
+from cellvae.model.config import TrainConfig, VAEConfig
+from cellvae.model.evaluate import active_units, evaluate, iwae, latent_mean
+from cellvae.model.module import VAE
+from cellvae.model.trainer import TrainingDiverged, kl_weight, seed_everything, train
 
 FAST = dict(progress=False, batch_size=128)
 
@@ -92,7 +92,7 @@ def test_early_stopping_restores_best(sim):
 
 
 def test_keyboard_interrupt_keeps_best(sim, monkeypatch):
-    import cellvae.trainer as tr
+    import cellvae.model.trainer as tr
 
     x = get_variant(sim, "raw")
     m = VAE(VAEConfig(n_input=x.shape[1], n_latent=4, n_hidden=16))

@@ -3,42 +3,53 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 from pathlib import Path
 
 from ._io import atomic_path
-from .checkpoint import CheckpointError
-from .config import LIKELIHOODS, ConfigError
-from .data import DataError, read_h5ad
-from .trainer import TrainingDiverged
+from .data import DataError, read_h5ad, simulate_bmmc
+from .model import (
+    LIKELIHOODS,
+    CheckpointError,
+    ConfigError,
+    TrainConfig,
+    TrainingDiverged,
+    VAEConfig,
+)
+from .model import default as _d
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cellvae", description="VAEs for single-cell RNA-seq.")
     sub = p.add_subparsers(dest="command", required=True)
-    f = sub.add_parser("fit", help="train a VAE and write its latent space to obsm['X_cellvae']")
+    f = sub.add_parser("fit", help="train a VAE and write its latent space to obsm['X_cellvae']",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     f.add_argument("input", help="input .h5ad or .h5ad.gz (never modified)")
     f.add_argument("-o", "--output", required=True, help="output .h5ad; the model goes beside it as .model.pt")
-    f.add_argument("--latent", type=int, default=10, help="latent dimensions (default 10)")
-    f.add_argument("--hidden", type=int, default=128, help="hidden units per layer (default 128)")
-    f.add_argument("--layers", type=int, default=1, help="hidden layers (default 1)")
-    f.add_argument("--likelihood", choices=LIKELIHOODS, default="nb", help="decoder likelihood (default nb)")
+    f.add_argument("--latent", type=int, default=_d(VAEConfig, "n_latent"), help="latent dimensions")
+    f.add_argument("--hidden", type=int, default=_d(VAEConfig, "n_hidden"), help="hidden units per layer")
+    f.add_argument("--layers", type=int, default=_d(VAEConfig, "n_layers"), help="hidden layers")
+    f.add_argument("--likelihood", choices=LIKELIHOODS, default=_d(VAEConfig, "likelihood"),
+                   help="decoder likelihood")
     f.add_argument("--layer", default=None, help="layer to model (default: 'counts' if present, else X)")
     f.add_argument("--batch-key", default=None, help="obs column to condition on (default: none)")
-    f.add_argument("--beta", type=float, default=1.0, help="KL weight (default 1)")
-    f.add_argument("--epochs", type=int, default=50, help="maximum epochs (default 50)")
-    f.add_argument("--batch-size", type=int, default=256, help="cells per minibatch (default 256)")
-    f.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    f.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    f.add_argument("--device", default="auto", help="auto, cpu, cuda, mps (default auto)")
+    f.add_argument("--beta", type=float, default=_d(VAEConfig, "beta"), help="KL weight")
+    f.add_argument("--epochs", type=int, default=_d(TrainConfig, "max_epochs"), help="maximum epochs")
+    f.add_argument("--batch-size", type=int, default=_d(TrainConfig, "batch_size"), help="cells per minibatch")
+    f.add_argument("--lr", type=float, default=_d(TrainConfig, "lr"), help="Adam learning rate")
+    f.add_argument("--seed", type=int, default=_d(TrainConfig, "seed"), help="random seed")
+    f.add_argument("--device", default=_d(TrainConfig, "device"), help="auto, cpu, cuda, mps")
     f.add_argument("--quiet", action="store_true", help="no progress bar")
-    s = sub.add_parser("simulate", help="write BMMC-like simulated data in the GEO schema")
+    sim = inspect.signature(simulate_bmmc).parameters  # the simulator's own defaults
+    s = sub.add_parser("simulate", help="write BMMC-like simulated data in the GEO schema",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     s.add_argument("-o", "--output", required=True, help="output .h5ad")
-    s.add_argument("--cells", type=int, default=5000, help="cells (default 5000)")
-    s.add_argument("--genes", type=int, default=2000, help="genes (default 2000)")
-    s.add_argument("--site-effect", type=float, default=0.4, help="site effect strength (default 0.4)")
-    s.add_argument("--donor-effect", type=float, default=0.2, help="donor effect strength (default 0.2)")
-    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    s.add_argument("--cells", type=int, default=sim["n_cells"].default, help="cells")
+    s.add_argument("--genes", type=int, default=sim["n_genes"].default, help="genes")
+    s.add_argument("--site-effect", type=float, default=sim["site_effect"].default, help="site effect strength")
+    s.add_argument("--donor-effect", type=float, default=sim["donor_effect"].default, help="donor effect strength")
+    s.add_argument("--seed", type=int, default=sim["seed"].default, help="random seed")
     return p
 
 
@@ -76,8 +87,6 @@ def _fit(a) -> None:
 
 
 def _simulate(a) -> None:
-    from .simulate import simulate_bmmc
-
     out = Path(a.output)
     if out.suffix != ".h5ad":
         raise DataError(f"output must end in .h5ad, got {out.name}")
@@ -87,7 +96,18 @@ def _simulate(a) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 2 bad input, 3 diverged)."""
+    """Entry point of the ``cellvae`` command.
+
+    Parameters
+    ----------
+    argv
+        Arguments without the program name; ``None`` reads ``sys.argv``.
+
+    Returns
+    -------
+    int
+        Exit status: 0 ok, 2 bad input, 3 diverged.
+    """
     a = _parser().parse_args(argv)
     try:
         {"fit": _fit, "simulate": _simulate}[a.command](a)

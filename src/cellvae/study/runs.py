@@ -1,6 +1,6 @@
-"""The experiment grid, a disk cache of trained runs, and a runner that can fan out.
+"""A disk cache of trained runs, and a runner that can fan out.
 
-Each :class:`RunSpec` is trained on the ``train`` split of a prepared AnnData and
+Each :class:`~cellvae.study.grid.RunSpec` is trained on the ``train`` split of a prepared AnnData and
 evaluated on both splits.  Results (metrics, history, latent means) and the
 trained weights are cached under ``$CELLVAE_CACHE/runs``, keyed by the spec, the
 data fingerprint and the package version.  Runs are independent: ``run_all``
@@ -22,115 +22,21 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from . import __version__
-from ._io import atomic_path, cache_dir
-from .checkpoint import save_checkpoint
-from .config import COUNT_LIKELIHOODS, TrainConfig, VAEConfig
-from .data import fingerprint, get_variant
-from .evaluate import active_units, bootstrap_mean, evaluate, iwae, latent_mean
-from .module import VAE
-from .trainer import TrainingDiverged, seed_everything, train
-
-#: The original study's architectures: name -> (latent, hidden).
-ARCHITECTURES = {"M1": (10, 256), "M2": (50, 256), "M3": (100, 256), "M4": (50, 512), "M5": (50, 1024)}
-#: What each model family is trained on: name -> (data variant, likelihood, reduction).
-FAMILIES = {
-    "gaussian/preprocessed": ("preprocessed", "gaussian", "sum"),
-    "gaussian/processed": ("processed", "gaussian", "sum"),
-    "nb/raw": ("raw", "nb", "sum"),
-    # The original study's objective: fixed unit variance, loss averaged over matrix elements.
-    "original": ("processed", "gaussian_fixed", "mean"),
-    # Ablations of it: the same loss on scaled counts (large values), and the summed ELBO on log data.
-    "original/preprocessed": ("preprocessed", "gaussian_fixed", "mean"),
-    "fixed-variance/ELBO": ("processed", "gaussian_fixed", "sum"),
-}
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    arch: str                 # architecture name (M1..M5) for tables
-    family: str               # model family label (a FAMILIES key or a free label)
-    variant: str              # data variant the model sees: raw, preprocessed, processed
-    likelihood: str           # decoder likelihood
-    n_latent: int             # latent dimensions
-    n_hidden: int             # hidden units per layer
-    beta: float = 1.0         # KL weight
-    conditional: bool = False  # condition encoder and decoder on obs['batch']
-    reduction: str = "sum"    # "sum" (the ELBO) or "mean" (the original's objective)
-    seed: int = 0             # initialisation and training seed
-    max_epochs: int = 20      # epoch cap
-    patience: int = 5         # early-stopping patience
-    kl_warmup_epochs: int = 5  # KL warm-up epochs
-    batch_size: int = 512     # cells per minibatch
-    lr: float = 1e-3          # Adam learning rate
-    iwae_k: int = 20          # importance samples for the held-out IWAE bound
-
-    @property
-    def label(self) -> str:
-        tag = " +batch" if self.conditional else ""
-        return f"{self.arch} {self.family}{tag} beta={self.beta:g}"
-
-    def key(self, data_fingerprint: str) -> str:
-        """Cache key: the spec, the data fingerprint and the package version."""
-        blob = json.dumps({"spec": asdict(self), "data": data_fingerprint, "version": __version__},
-                          sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
-def grid_specs(families=("gaussian/preprocessed", "gaussian/processed", "nb/raw"), **overrides) -> list[RunSpec]:
-    """Every architecture x family, in the original's naming."""
-    return [RunSpec(arch=a, family=f, variant=FAMILIES[f][0], likelihood=FAMILIES[f][1],
-                    reduction=FAMILIES[f][2], n_latent=lat, n_hidden=hid, **overrides)
-            for f in families for a, (lat, hid) in ARCHITECTURES.items()]
-
-
-def report_specs() -> list[RunSpec]:
-    """Every run the results chapter shows: the 5 x 4 grid plus the two M1 ablations."""
-    specs = grid_specs(families=("gaussian/preprocessed", "gaussian/processed", "nb/raw", "original"))
-    m1 = [s for s in specs if s.arch == "M1" and s.family == "original"][0]
-    for fam in ("original/preprocessed", "fixed-variance/ELBO"):
-        specs.append(replace(m1, family=fam, variant=FAMILIES[fam][0], reduction=FAMILIES[fam][2]))
-    return specs
-
-
-#: Epochs for the batch-effect comparison. A conditional VAE removes batch information from z
-#: only once the KL term has had time to push it out, so both the plain and the conditional NB
-#: model are trained longer there (and equally long, for a fair comparison).
-BATCH_EPOCHS = 60
-
-
-def batch_pair(spec: RunSpec) -> tuple[RunSpec, RunSpec]:
-    """The plain and the batch-conditional version of ``spec``, trained for BATCH_EPOCHS."""
-    nb = replace(spec, max_epochs=BATCH_EPOCHS, patience=10)
-    return nb, replace(nb, conditional=True)
-
-
-def batch_embeddings(adata: ad.AnnData, results: list[RunResult], *, progress: bool = False):
-    """The embeddings the batch-effect chapter scores, from the ``report_specs`` results.
-
-    Returns the model choice, the plain and conditional NB runs (BATCH_EPOCHS), and a dict
-    name -> embedding: PCA of log data, the chosen architecture's Gaussian models, NB, NB +batch.
-    """
-    from .metrics import pca_embedding
-    from .summaries import choose_model
-
-    choice = choose_model(results, family="nb/raw")
-    arch = choice.best.spec.arch
-    pick = {r.spec.family: r for r in results if r.spec.arch == arch}
-    nb, cond = run_all(adata, list(batch_pair(choice.best.spec)), progress=progress)
-    emb = {
-        "PCA (log data)": pca_embedding(get_variant(adata, "processed")),
-        f"{arch} Gaussian/preprocessed": pick["gaussian/preprocessed"].latent,
-        f"{arch} Gaussian/log": pick["gaussian/processed"].latent,
-        f"{arch} NB": nb.latent,
-        f"{arch} NB +batch": cond.latent,
-    }
-    return choice, nb, cond, emb
-
-
-def variant_of(spec: RunSpec, **changes) -> RunSpec:
-    """A copy of ``spec`` with some fields changed (beta sweep, conditional model, seeds)."""
-    return replace(spec, **changes)
+from .._io import atomic_path, cache_dir
+from ..data import fingerprint, get_variant
+from ..model import (
+    VAE,
+    TrainingDiverged,
+    active_units,
+    bootstrap_mean,
+    evaluate,
+    iwae,
+    latent_mean,
+    save_checkpoint,
+    seed_everything,
+    train,
+)
+from .grid import RunSpec
 
 
 @dataclass
@@ -195,15 +101,10 @@ def run_one(adata: ad.AnnData, spec: RunSpec) -> tuple[RunResult, VAE | None]:
     codes = _batch_codes(adata)
     n_batch = int(codes.max()) + 1 if spec.conditional else 0
     b = codes if spec.conditional else None
-    seed_everything(spec.seed)
-    cfg = VAEConfig(n_input=adata.n_vars, n_latent=spec.n_latent, n_hidden=spec.n_hidden,
-                    likelihood=spec.likelihood, beta=spec.beta, reduction=spec.reduction,
-                    input_transform="log1p" if spec.likelihood in COUNT_LIKELIHOODS else "none",
-                    n_batch=n_batch, encode_batch=spec.conditional)
-    module = VAE(cfg)
-    tcfg = TrainConfig(max_epochs=spec.max_epochs, batch_size=spec.batch_size, lr=spec.lr,
-                       patience=spec.patience, kl_warmup_epochs=spec.kl_warmup_epochs, seed=spec.seed,
-                       progress=False)
+    seed = spec.train.seed
+    seed_everything(seed)
+    module = VAE(replace(spec.model, n_input=adata.n_vars, n_batch=n_batch, encode_batch=spec.conditional))
+    tcfg = spec.train
     t0 = time.perf_counter()
 
     def sub(mask):
@@ -216,10 +117,10 @@ def run_one(adata: ad.AnnData, spec: RunSpec) -> tuple[RunResult, VAE | None]:
     m = {"status": "ok", "seconds": tr.seconds, "epochs": len(tr.history), "best_epoch": tr.best_epoch,
          "stopped": tr.stopped}
     for split, mask in (("train", train_mask), ("test", ~train_mask)):
-        ev = evaluate(module, x[mask], batch=sub(mask), seed=spec.seed)
+        ev = evaluate(module, x[mask], batch=sub(mask), seed=seed)
         m.update({f"{split}_{k}": ev[f"{k}_mean"] for k in ("elbo", "recon", "kl")})
-    test_iw = iwae(module, x[~train_mask], batch=sub(~train_mask), k=spec.iwae_k, seed=spec.seed)
-    m["test_iwae"], m["test_iwae_se"] = bootstrap_mean(test_iw, seed=spec.seed)
+    test_iw = iwae(module, x[~train_mask], batch=sub(~train_mask), k=spec.iwae_k, seed=seed)
+    m["test_iwae"], m["test_iwae_se"] = bootstrap_mean(test_iw, seed=seed)
     latent = latent_mean(module, x, batch=b)
     m["active_units"], var = active_units(latent[~train_mask])
     m["unit_activity"] = var.tolist()
@@ -286,8 +187,8 @@ def results_table(results: list[RunResult]) -> pd.DataFrame:
     for r in results:
         s, m = r.spec, r.metrics
         rows.append({
-            "model": s.arch, "family": s.family + (" +batch" if s.conditional else ""), "beta": s.beta,
-            "latent": s.n_latent, "hidden": s.n_hidden,
+            "model": s.arch, "family": s.family + (" +batch" if s.conditional else ""),
+            "beta": s.model.beta, "latent": s.model.n_latent, "hidden": s.model.n_hidden,
             "train ELBO": m.get("train_elbo", np.nan), "test ELBO": m.get("test_elbo", np.nan),
             "test recon": m.get("test_recon", np.nan), "test KL": m.get("test_kl", np.nan),
             "train recon": m.get("train_recon", np.nan), "train KL": m.get("train_kl", np.nan),

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import anndata as ad
 
-from .data import ENV_VAR, load_bmmc, prepare
-from .simulate import describe, simulate_bmmc
+from ..data import ENV_VAR, load_bmmc, prepare
+from ..data.simulate import describe, simulate_bmmc
 
 #: The book's default simulated data.  10,000 cells x 2,000 HVGs (of 5,000 simulated
 #: genes) keeps every chapter, including the ~30 model fits, near 10 minutes on two CPU
@@ -35,6 +35,26 @@ def book_data() -> ad.AnnData:
         adata.uns["source"] = (describe(raw.uns["simulation"]) + f", {BOOK_HVGS_SIM:,} HVGs; "
                                f"set ${ENV_VAR} to run on the GEO file")
     return adata
+
+
+def table_style(df, *, formats: dict | None = None):
+    """A results table for the page: one decimal for nats, no index column.
+
+    Parameters
+    ----------
+    df
+        A table of results.
+    formats
+        Column -> format string overrides.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+    """
+    fmt = {c: "{:.1f}" for c in df.select_dtypes("float").columns}
+    fmt |= {"IWAE s.e.": "{:.2f}", "seconds": "{:.0f}", "active units": "{:.0f}", "epochs": "{:.0f}"}
+    fmt |= formats or {}
+    return df.style.format({k: v for k, v in fmt.items() if k in df}).hide(axis="index")
 
 
 def glue_all(values: dict) -> None:

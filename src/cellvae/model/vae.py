@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..data import DataError, check_counts, fingerprint
 from .checkpoint import load_checkpoint, save_checkpoint
-from .config import COUNT_LIKELIHOODS, ConfigError, TrainConfig, VAEConfig
-from .data import DataError, check_counts, fingerprint
+from .config import COUNT_LIKELIHOODS, ConfigError, TrainConfig, VAEConfig, default
 from .evaluate import active_units, evaluate, iwae, latent_mean
 from .module import VAE
 from .trainer import TrainResult, seed_everything, train
@@ -27,26 +27,33 @@ class CellVAE:
         Cells x genes.  Count likelihoods need raw integer counts in ``layer``.
     layer
         Layer to model; ``None`` uses ``adata.X``.
-    likelihood
-        ``"nb"``, ``"zinb"``, ``"gaussian"`` or ``"gaussian_fixed"``.
     batch_key
         obs column whose categories condition the decoder (and the encoder when
         ``encode_batch=True``); ``None`` for an unconditional VAE.
     seed
         Seeds the weight initialisation (training has its own ``seed``).
     **model_kwargs
-        Any other :class:`~cellvae.config.VAEConfig` field (``n_latent``, ``n_hidden``, ...).
+        Any :class:`~cellvae.model.VAEConfig` field except ``n_input`` and ``n_batch``, which
+        come from ``adata``: ``likelihood`` (``"nb"``, ``"zinb"``, ``"gaussian"``,
+        ``"gaussian_fixed"``), ``n_latent``, ``n_hidden``, ...  Unset fields keep the
+        config's defaults.
+
+    Raises
+    ------
+    DataError
+        If the layer or batch column is missing, or counts are not raw counts.
+    ConfigError
+        If a model option is invalid.
     """
 
-    def __init__(self, adata: ad.AnnData, *, layer: str | None = None, likelihood: str = "nb",
+    def __init__(self, adata: ad.AnnData, *, layer: str | None = None,
                  batch_key: str | None = None, seed: int = 0, **model_kwargs):
         self.layer, self.batch_key = layer, batch_key
+        likelihood = model_kwargs.get("likelihood", default(VAEConfig, "likelihood"))
         self.batch_categories = self._setup(adata, likelihood)
-        if likelihood not in COUNT_LIKELIHOODS:
-            model_kwargs.setdefault("input_transform", "none")
         seed_everything(seed)
-        self.module = VAE(VAEConfig(n_input=adata.n_vars, likelihood=likelihood,
-                                    n_batch=len(self.batch_categories), **model_kwargs))
+        self.module = VAE(VAEConfig(n_input=adata.n_vars, n_batch=len(self.batch_categories),
+                                    **model_kwargs))
         self.var_names = list(adata.var_names)
         self.fingerprint = fingerprint(adata, layer) if layer else None
         self.result: TrainResult | None = None

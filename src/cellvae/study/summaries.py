@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .experiments import RunResult, paired_difference
+from .runs import RunResult, paired_difference
 
 
 @dataclass
@@ -57,12 +57,12 @@ def choose_model(results: list[RunResult], *, family: str = "nb/raw") -> ModelCh
     rows = []
     for r in runs:
         gap, se = (0.0, 0.0) if r is best else paired_difference(best, r)
-        rows.append({"model": r.spec.arch, "latent": r.spec.n_latent, "hidden": r.spec.n_hidden,
+        rows.append({"model": r.spec.arch, "latent": r.spec.model.n_latent, "hidden": r.spec.model.n_hidden,
                      "test IWAE": r.metrics["test_iwae"], "IWAE s.e.": r.metrics["test_iwae_se"],
                      "gap to best": gap, "gap s.e.": se, "active units": r.metrics["active_units"]})
     gauss = {}
     for r in results:
-        if r.spec.likelihood == "gaussian" and r.metrics.get("status") == "ok" and not r.spec.conditional:
+        if r.spec.model.likelihood == "gaussian" and r.metrics.get("status") == "ok" and not r.spec.conditional:
             gauss[r.spec.family] = max(gauss.get(r.spec.family, -np.inf), r.metrics["test_iwae"])
     ranking = pd.DataFrame(rows)
     return ModelChoice(best, runs[1], ranking["gap to best"].iloc[1], ranking["gap s.e."].iloc[1], ranking, gauss)
@@ -146,7 +146,7 @@ def conclusions(choice: ModelChoice, table: pd.DataFrame, scores: pd.DataFrame, 
     out = []
     b = choice.best.spec
     out.append(
-        f"**Model choice.** {b.arch} (latent {b.n_latent}, hidden {b.n_hidden}) with a negative binomial "
+        f"**Model choice.** {b.arch} (latent {b.model.n_latent}, hidden {b.model.n_hidden}) with a negative binomial "
         f"decoder has the best held-out likelihood, {choice.best.metrics['test_iwae']:.1f} nats per test cell "
         f"(IWAE, s.e. {choice.best.metrics['test_iwae_se']:.2f}); the runner-up {choice.second.spec.arch} is "
         f"{choice.gap:.2f} ± {choice.gap_se:.2f} nats worse, "

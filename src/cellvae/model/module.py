@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import COUNT_LIKELIHOODS, VAEConfig
+from .config import COUNT_LIKELIHOODS, ConfigError, VAEConfig
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -94,6 +94,8 @@ class VAE(nn.Module):
 
     def __init__(self, cfg: VAEConfig):
         super().__init__()
+        if cfg.n_input is None:
+            raise ConfigError("VAEConfig.n_input is unset: give the number of genes")
         self.cfg = cfg
         g, h = cfg.n_input, cfg.n_hidden
         self.encoder = _mlp(g + (cfg.n_batch if cfg.encode_batch else 0), cfg, cfg.dropout)

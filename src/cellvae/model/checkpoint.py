@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 
-from . import __version__
-from ._io import atomic_path
+from .._io import atomic_path
+from .._version import __version__
 from .config import VAEConfig, from_dict
 from .module import VAE
 

@@ -14,7 +14,9 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class VAEConfig:
-    n_input: int                      # genes fed to the encoder and reconstructed by the decoder
+    """What the model is: sizes, likelihood, conditioning and objective (one default each)."""
+
+    n_input: int | None = None        # genes in and out; None until bound to data (CellVAE, the study)
     n_latent: int = 10                # dimension of z
     n_hidden: int = 128               # width of every hidden layer
     n_layers: int = 1                 # hidden layers in the encoder and in the decoder
@@ -22,7 +24,7 @@ class VAEConfig:
     norm: str = "batch"               # "batch", "layer" or "none" after each hidden linear map
     likelihood: str = "nb"            # p(x|z): gaussian (learned per-gene var), gaussian_fixed, nb, zinb
     fixed_var: float = 1.0            # variance of gaussian_fixed (the original study's decoder)
-    input_transform: str = "log1p"    # "log1p" or "none": applied to x before the encoder only
+    input_transform: str = "auto"     # "log1p", "none", or "auto" (log1p for count likelihoods, else none)
     n_batch: int = 0                  # batch categories one-hot fed to the decoder (0 = unconditional)
     encode_batch: bool = False        # also feed the batch one-hot to the encoder (conditional VAE)
     beta: float = 1.0                 # weight on KL: loss = recon + beta * KL (beta-VAE)
@@ -30,7 +32,7 @@ class VAEConfig:
 
     def __post_init__(self):
         checks = [
-            (self.n_input >= 1, "n_input must be >= 1"),
+            (self.n_input is None or self.n_input >= 1, "n_input must be >= 1"),
             (self.n_latent >= 1, "n_latent must be >= 1"),
             (self.n_hidden >= 1, "n_hidden must be >= 1"),
             (self.n_layers >= 1, "n_layers must be >= 1"),
@@ -38,7 +40,8 @@ class VAEConfig:
             (self.norm in ("batch", "layer", "none"), "norm must be 'batch', 'layer' or 'none'"),
             (self.likelihood in LIKELIHOODS, f"likelihood must be one of {LIKELIHOODS}"),
             (self.fixed_var > 0, "fixed_var must be > 0"),
-            (self.input_transform in ("log1p", "none"), "input_transform must be 'log1p' or 'none'"),
+            (self.input_transform in ("auto", "log1p", "none"),
+             "input_transform must be 'auto', 'log1p' or 'none'"),
             (self.n_batch >= 0, "n_batch must be >= 0"),
             (not self.encode_batch or self.n_batch > 0, "encode_batch needs n_batch > 0"),
             (self.beta >= 0, "beta must be >= 0"),
@@ -47,13 +50,25 @@ class VAEConfig:
         for ok, msg in checks:
             if not ok:
                 raise ConfigError(f"VAEConfig: {msg}")
+        if self.input_transform == "auto":  # resolved once, so saved configs say what ran
+            auto = "log1p" if self.likelihood in COUNT_LIKELIHOODS else "none"
+            object.__setattr__(self, "input_transform", auto)
 
     def to_dict(self) -> dict:
+        """The fields as a plain dict (for checkpoints and cache keys).
+
+        Returns
+        -------
+        dict
+            Field name -> value.
+        """
         return asdict(self)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """How the model is trained: optimiser, schedule, early stopping and seed (one default each)."""
+
     max_epochs: int = 50              # hard cap on passes over the training cells
     batch_size: int = 256             # cells per minibatch
     lr: float = 1e-3                  # Adam learning rate
@@ -82,11 +97,62 @@ class TrainConfig:
                 raise ConfigError(f"TrainConfig: {msg}")
 
     def to_dict(self) -> dict:
+        """The fields as a plain dict (for checkpoints and cache keys).
+
+        Returns
+        -------
+        dict
+            Field name -> value.
+        """
         return asdict(self)
 
 
+def default(cls, name: str):
+    """The default of field ``name`` of config dataclass ``cls``: the one place it is defined.
+
+    Parameters
+    ----------
+    cls
+        :class:`VAEConfig` or :class:`TrainConfig`.
+    name
+        A field name.
+
+    Returns
+    -------
+    object
+        The field's default value.
+
+    Raises
+    ------
+    ConfigError
+        If ``cls`` has no such field.
+    """
+    for f in fields(cls):
+        if f.name == name:
+            return f.default
+    raise ConfigError(f"{cls.__name__} has no field {name!r}")
+
+
 def from_dict(cls, d: dict):
-    """Build ``cls`` from a dict, naming any unknown key."""
+    """Build ``cls`` from a dict, naming any unknown key.
+
+    Parameters
+    ----------
+    cls
+        :class:`VAEConfig` or :class:`TrainConfig`.
+    d
+        Field name -> value.
+
+    Returns
+    -------
+    object
+        An instance of ``cls``.
+
+    Raises
+    ------
+    ConfigError
+        On an unknown key or an invalid value.
+    """
     names = {f.name for f in fields(cls)}
     unknown = sorted(set(d) - names)
     if unknown:

@@ -1,0 +1,30 @@
+"""Data: reading and validating BMMC h5ad files, preparing them, and simulating them.
+
+- :mod:`cellvae.data.io`: paths, gzip, the sha256-checked GEO download.
+- :mod:`cellvae.data.schema`: required columns, raw-count checks, starter-kit names.
+- :mod:`cellvae.data.preprocess`: HVGs (scanpy), normalisation, variants, the split.
+- :mod:`cellvae.data.simulate`: the seeded BMMC-like simulator.
+"""
+
+from .io import ENV_VAR, GEO_FILENAME, GEO_SHA256, fetch_geo, read_h5ad, resolve_path
+from .preprocess import (
+    VARIANTS,
+    fingerprint,
+    get_variant,
+    load_bmmc,
+    normalise,
+    pearson_residual_moments,
+    prepare,
+    select_hvgs,
+    size_factors,
+    split_cells,
+)
+from .schema import REQUIRED_OBS, DataError, check_counts, harmonize_obs, validate
+from .simulate import simulate_bmmc
+
+__all__ = [
+    "ENV_VAR", "GEO_FILENAME", "GEO_SHA256", "REQUIRED_OBS", "VARIANTS", "DataError", "check_counts",
+    "fetch_geo", "fingerprint", "get_variant", "harmonize_obs", "load_bmmc", "normalise",
+    "pearson_residual_moments", "prepare", "read_h5ad", "resolve_path", "select_hvgs",
+    "simulate_bmmc", "size_factors", "split_cells", "validate",
+]

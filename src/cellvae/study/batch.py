@@ -1,0 +1,49 @@
+"""The embeddings that the batch-effect chapter compares, stored in ``obsm``."""
+
+from __future__ import annotations
+
+import anndata as ad
+
+from .grid import batch_pair
+from .metrics import PCA_KEY, pca
+from .runs import RunResult, run_all
+from .summaries import ModelChoice, choose_model
+
+#: obsm keys of the VAE latents this module writes.
+NB_KEY, COND_KEY = "X_nb", "X_nb_batch"
+
+
+def batch_embeddings(adata: ad.AnnData, results: list[RunResult], *,
+                     progress: bool = False) -> tuple[ModelChoice, RunResult, RunResult, dict[str, str]]:
+    """Train (or load) the batch comparison and store every embedding in ``adata.obsm``.
+
+    The chosen NB architecture is trained plain and batch-conditional on the longer
+    batch budget; its Gaussian runs come from ``results``; the unintegrated baseline
+    is scanpy's PCA of the log data.
+
+    Parameters
+    ----------
+    adata
+        Prepared book data.
+    results
+        The :func:`~cellvae.study.grid.report_specs` results.
+    progress
+        Show a progress bar over the two new runs.
+
+    Returns
+    -------
+    tuple
+        The model choice, the plain and the conditional NB results, and a mapping
+        row name -> obsm key for :func:`~cellvae.study.metrics.score_table`.
+    """
+    choice = choose_model(results, family="nb/raw")
+    arch = choice.best.spec.arch
+    pick = {r.spec.family: r for r in results if r.spec.arch == arch and not r.spec.conditional}
+    nb, cond = run_all(adata, list(batch_pair(choice.best.spec)), progress=progress)
+    pca(adata)
+    adata.obsm["X_gaussian_preprocessed"] = pick["gaussian/preprocessed"].latent
+    adata.obsm["X_gaussian_log"] = pick["gaussian/processed"].latent
+    adata.obsm[NB_KEY], adata.obsm[COND_KEY] = nb.latent, cond.latent
+    keys = {"PCA (log data)": PCA_KEY, f"{arch} Gaussian/preprocessed": "X_gaussian_preprocessed",
+            f"{arch} Gaussian/log": "X_gaussian_log", f"{arch} NB": NB_KEY, f"{arch} NB +batch": COND_KEY}
+    return choice, nb, cond, keys

@@ -1,0 +1,271 @@
+"""Embeddings and scIB-style scores, scverse-style: an AnnData, an ``obsm`` key, obs keys.
+
+PCA, neighbours and UMAP are scanpy's (``sc.pp.pca`` on the sparse log matrix, which
+centres implicitly and never densifies; ``sc.pp.neighbors`` and ``sc.tl.umap`` on an
+``obsm`` key).  The scores are scib-metrics':
+
+- batch correction: iLISI, kBET (per label) and graph connectivity;
+- biology conservation: NMI and ARI of k-means clusters, silhouette of labels, cLISI.
+
+They are aggregated as in scIB, ``total = 0.4 * batch + 0.6 * bio``, on unscaled scores in
+[0, 1].  ``batch mixing`` (the mean of iLISI and kBET) is what the controls decide on: graph
+connectivity measures whether each cell type stays connected, which batch effects of this
+size barely move and which is noisy for rare types in small samples.  UMAPs and scores are
+cached on disk by content hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from .._io import atomic_path, cache_dir
+from ..data import get_variant
+
+BATCH_METRICS = ("iLISI", "kBET", "graph connectivity")
+BIO_METRICS = ("NMI", "ARI", "silhouette label", "cLISI")
+MIXING_METRICS = ("iLISI", "kBET")
+#: The obsm key of the unintegrated baseline written by :func:`pca`.
+PCA_KEY = "X_pca"
+_METRICS_VERSION = 2
+
+
+def _rep(adata: ad.AnnData, key: str) -> np.ndarray:
+    if key not in adata.obsm:
+        raise KeyError(f"no obsm['{key}']; found {sorted(adata.obsm)}")
+    return np.ascontiguousarray(adata.obsm[key], dtype=np.float32)
+
+
+def _bare(adata: ad.AnnData, x=None, **obsm) -> ad.AnnData:
+    """An AnnData with ``adata``'s cells only, so scanpy's side effects stay off the user's."""
+    return ad.AnnData(X=x, obs=pd.DataFrame(index=adata.obs_names.copy()), obsm=obsm)
+
+
+def pca(adata: ad.AnnData, *, n_comps: int = 50, key_added: str = PCA_KEY, seed: int = 0) -> np.ndarray:
+    """PCA of the log-normalised counts, the unintegrated baseline, into ``obsm[key_added]``.
+
+    Parameters
+    ----------
+    adata
+        Prepared data with ``layers['counts']``.
+    n_comps
+        Principal components (capped below the matrix's smaller side).
+    key_added
+        obsm key to write.
+    seed
+        ARPACK's start vector.
+
+    Returns
+    -------
+    numpy.ndarray
+        Cells x ``n_comps`` float32 scores (also stored in ``adata.obsm``).
+    """
+    import scanpy as sc
+
+    tmp = _bare(adata, get_variant(adata, "processed"))
+    n_comps = min(n_comps, min(tmp.shape) - 1)
+    sc.pp.pca(tmp, n_comps=n_comps, svd_solver="arpack", random_state=seed)
+    adata.obsm[key_added] = tmp.obsm["X_pca"].astype(np.float32)
+    return adata.obsm[key_added]
+
+
+def project(adata: ad.AnnData, key: str, *, n_comps: int = 2, seed: int = 0) -> np.ndarray:
+    """The first principal components of an embedding: a linear view beside UMAP.
+
+    Parameters
+    ----------
+    adata
+        Data with the embedding in ``obsm[key]``.
+    key
+        obsm key.
+    n_comps
+        Components to keep.
+    seed
+        ARPACK's start vector.
+
+    Returns
+    -------
+    numpy.ndarray
+        Cells x ``n_comps``.
+
+    Raises
+    ------
+    KeyError
+        If ``obsm[key]`` is missing.
+    """
+    import scanpy as sc
+
+    tmp = _bare(adata, _rep(adata, key))
+    sc.pp.pca(tmp, n_comps=n_comps, svd_solver="arpack", random_state=seed)
+    return tmp.obsm["X_pca"]
+
+
+def _cached(path: Path, compute: Callable, *, read: Callable, write: Callable, valid: Callable):
+    """Read ``path`` if present and valid; else compute, write atomically and return."""
+    if path.exists():
+        try:
+            value = read(path)
+            if valid(value):
+                return value
+        except (ValueError, OSError, json.JSONDecodeError):
+            pass
+        path.unlink(missing_ok=True)  # corrupt or stale: recompute
+    value = compute()
+    with atomic_path(path) as tmp:
+        write(tmp, value)
+    return value
+
+
+def _save_npy(path: Path, value: np.ndarray) -> None:
+    with open(path, "wb") as fh:
+        np.save(fh, value)
+
+
+def umap(adata: ad.AnnData, key: str, *, seed: int = 0, n_neighbors: int = 15) -> np.ndarray:
+    """2-D UMAP of ``obsm[key]`` (scanpy), cached on disk, stored in ``obsm[key + '_umap']``.
+
+    Parameters
+    ----------
+    adata
+        Data with the embedding in ``obsm[key]``.
+    key
+        obsm key.
+    seed
+        Seeds the neighbour search and the layout.
+    n_neighbors
+        Neighbours of the kNN graph.
+
+    Returns
+    -------
+    numpy.ndarray
+        Cells x 2 float32 coordinates.
+
+    Raises
+    ------
+    KeyError
+        If ``obsm[key]`` is missing.
+    """
+    import scanpy as sc
+
+    emb = _rep(adata, key)
+    h = hashlib.sha256(emb.tobytes() + f"{seed}|{n_neighbors}|scanpy".encode()).hexdigest()[:24]
+
+    def compute():
+        tmp = _bare(adata, rep=emb)
+        sc.pp.neighbors(tmp, n_neighbors=n_neighbors, use_rep="rep", random_state=seed)
+        sc.tl.umap(tmp, random_state=seed)
+        return tmp.obsm["X_umap"].astype(np.float32)
+
+    xy = _cached(cache_dir() / "umap" / f"{h}.npy", compute, read=np.load,
+                 write=_save_npy, valid=lambda v: v.shape == (len(emb), 2))
+    adata.obsm[f"{key}_umap"] = xy
+    return xy
+
+
+def scib_scores(adata: ad.AnnData, key: str, *, batch_key: str = "batch", label_key: str = "cell_type",
+                n_neighbors: int = 90, seed: int = 0) -> dict:
+    """All seven metrics plus the batch, bio and total aggregates, for one embedding.
+
+    Parameters
+    ----------
+    adata
+        Data with the embedding in ``obsm[key]``.
+    key
+        obsm key.
+    batch_key, label_key
+        obs columns of batches and cell types.
+    n_neighbors
+        Neighbours of the kNN graph the metrics share.
+    seed
+        Seeds the neighbour search and k-means.
+
+    Returns
+    -------
+    dict
+        Metric name -> score in [0, 1], 1 best.
+
+    Raises
+    ------
+    KeyError
+        If ``obsm[key]`` or an obs column is missing.
+    """
+    import scib_metrics
+    from scib_metrics.nearest_neighbors import pynndescent
+
+    logging.getLogger("scib_metrics").setLevel(logging.WARNING)
+    emb = _rep(adata, key)
+    batch = adata.obs[batch_key].astype(str).to_numpy()
+    labels = adata.obs[label_key].astype(str).to_numpy()
+    nn = pynndescent(emb, n_neighbors=n_neighbors, random_state=seed)
+    nmi_ari = scib_metrics.nmi_ari_cluster_labels_kmeans(emb, labels)
+    s = {
+        "iLISI": float(scib_metrics.ilisi_knn(nn, batch)),
+        "kBET": float(scib_metrics.kbet_per_label(nn, batch, labels)),
+        "graph connectivity": float(scib_metrics.graph_connectivity(nn, labels)),
+        "NMI": float(nmi_ari["nmi"]), "ARI": float(nmi_ari["ari"]),
+        "silhouette label": float(scib_metrics.silhouette_label(emb, labels)),
+        "cLISI": float(scib_metrics.clisi_knn(nn, labels)),
+    }
+    s["batch correction"] = float(np.mean([s[k] for k in BATCH_METRICS]))
+    s["bio conservation"] = float(np.mean([s[k] for k in BIO_METRICS]))
+    s["total"] = 0.4 * s["batch correction"] + 0.6 * s["bio conservation"]
+    return s
+
+
+def cached_scib_scores(adata: ad.AnnData, key: str, *, batch_key: str = "batch",
+                       label_key: str = "cell_type", seed: int = 0) -> dict:
+    """:func:`scib_scores` cached on disk by content hash, plus ``batch mixing``.
+
+    Parameters
+    ----------
+    adata, key, batch_key, label_key, seed
+        As for :func:`scib_scores`.
+
+    Returns
+    -------
+    dict
+        The scores and ``batch mixing`` (mean of iLISI and kBET).
+    """
+    h = hashlib.sha256(_rep(adata, key).tobytes())
+    for col in (batch_key, label_key):
+        h.update("\0".join(adata.obs[col].astype(str)).encode())
+    h.update(f"{seed}|{_METRICS_VERSION}".encode())
+    path = cache_dir() / "metrics" / f"{h.hexdigest()[:24]}.json"
+    s = _cached(path, lambda: scib_scores(adata, key, batch_key=batch_key, label_key=label_key, seed=seed),
+                read=lambda p: json.loads(p.read_text()), write=lambda p, v: p.write_text(json.dumps(v)),
+                valid=lambda v: isinstance(v, dict) and set(BATCH_METRICS + BIO_METRICS) <= set(v))
+    s["batch mixing"] = float(np.mean([s[k] for k in MIXING_METRICS]))
+    return s
+
+
+def score_table(adata: ad.AnnData, keys: Mapping[str, str] | Sequence[str], *, batch_key: str = "batch",
+                label_key: str = "cell_type", seed: int = 0) -> pd.DataFrame:
+    """One row per embedding: the metric columns, the three aggregates and ``batch mixing``.
+
+    Parameters
+    ----------
+    adata
+        Data with the embeddings in ``obsm``.
+    keys
+        obsm keys, or a mapping row name -> obsm key.
+    batch_key, label_key, seed
+        As for :func:`scib_scores`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by row name.
+    """
+    keys = dict(keys) if isinstance(keys, Mapping) else {k: k for k in keys}
+    rows = {name: cached_scib_scores(adata, k, batch_key=batch_key, label_key=label_key, seed=seed)
+            for name, k in keys.items()}
+    cols = list(BATCH_METRICS) + list(BIO_METRICS) + ["batch correction", "bio conservation", "total",
+                                                      "batch mixing"]
+    return pd.DataFrame(rows).T[cols]
