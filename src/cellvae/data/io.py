@@ -27,7 +27,24 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 
 def resolve_path(path: str | os.PathLike | None = None) -> Path:
-    """Return the data path from ``path`` or the ``CELLVAE_DATA`` variable."""
+    """Return the data path from ``path`` or the ``CELLVAE_DATA`` variable.
+
+    Parameters
+    ----------
+    path
+        Path to the data file (``~`` is expanded); ``None`` reads ``$CELLVAE_DATA``.
+
+    Returns
+    -------
+    pathlib.Path
+        The expanded path of an existing file.
+
+    Raises
+    ------
+    DataError
+        If ``path`` is ``None`` and ``$CELLVAE_DATA`` is unset or empty, or if the
+        path does not exist or is not a regular file.
+    """
     if path is None:
         path = os.environ.get(ENV_VAR)
         if not path:
@@ -46,7 +63,18 @@ def fetch_geo(*, dest: str | os.PathLike | None = None) -> Path:
     Parameters
     ----------
     dest
-        Directory to download into; defaults to the cellvae cache directory.
+        Directory to download into; ``None`` (default) uses ``geo/`` in the cellvae
+        cache directory.  A file already there with the right hash is reused.
+
+    Returns
+    -------
+    pathlib.Path
+        Path of the verified ``.h5ad.gz`` file.
+
+    Raises
+    ------
+    DataError
+        If the downloaded file's sha256 does not match :data:`GEO_SHA256`.
     """
     import pooch
 
@@ -80,7 +108,26 @@ def _magic(path: Path) -> bytes:
 
 
 def read_h5ad(path: str | os.PathLike | None = None) -> ad.AnnData:
-    """Read an ``.h5ad`` or ``.h5ad.gz`` file, with a one-line error if it is not one."""
+    """Read an ``.h5ad`` or ``.h5ad.gz`` file, with a one-line error if it is not one.
+
+    A gzip file is first decompressed into the cache directory (reused on later calls).
+
+    Parameters
+    ----------
+    path
+        Path to the file; ``None`` (default) reads ``$CELLVAE_DATA``.
+
+    Returns
+    -------
+    anndata.AnnData
+        The file's contents, loaded into memory.
+
+    Raises
+    ------
+    DataError
+        If the path cannot be resolved (see :func:`resolve_path`), the gzip file is
+        damaged, the file has no HDF5 signature, or anndata cannot read it.
+    """
     p = resolve_path(path)
     magic = _magic(p)
     if magic.startswith(_GZIP_MAGIC):

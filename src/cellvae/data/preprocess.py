@@ -53,7 +53,21 @@ def select_hvgs(adata: ad.AnnData, n_top_genes: int) -> np.ndarray:
 
 
 def size_factors(adata: ad.AnnData) -> np.ndarray:
-    """Per-cell size factors: the file's ``GEX_size_factors`` or library size / its mean."""
+    """Per-cell size factors: the file's ``GEX_size_factors`` or library size / its mean.
+
+    ``obs['GEX_size_factors']`` is used when present and all finite and positive;
+    otherwise each cell's total of ``layers['counts']`` (0 taken as 1) over the mean.
+
+    Parameters
+    ----------
+    adata
+        Cells x genes with raw counts in ``layers['counts']``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 size factor per cell, length ``adata.n_obs``.
+    """
     if "GEX_size_factors" in adata.obs:
         sf = adata.obs["GEX_size_factors"].to_numpy(dtype=np.float64)
         if np.all(np.isfinite(sf)) and np.all(sf > 0):
@@ -64,7 +78,20 @@ def size_factors(adata: ad.AnnData) -> np.ndarray:
 
 
 def normalise(adata: ad.AnnData, *, log: bool) -> sp.csr_matrix:
-    """counts / size factor ("preprocessed"), optionally log1p'd ("processed")."""
+    """counts / size factor ("preprocessed"), optionally log1p'd ("processed").
+
+    Parameters
+    ----------
+    adata
+        Cells x genes with raw counts in ``layers['counts']``.
+    log
+        Apply ``log1p`` to the normalised values.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        Cells x genes, float32; see :func:`size_factors`.
+    """
     x = sp.csr_matrix(adata.layers["counts"], dtype=np.float32)
     x = sp.csr_matrix(sp.diags(1.0 / size_factors(adata).astype(np.float32)) @ x)
     if log:
@@ -141,7 +168,28 @@ def get_variant(adata: ad.AnnData, variant: str) -> sp.csr_matrix:
 
 
 def split_cells(n_obs: int, *, test_fraction: float = 0.2, seed: int = 0) -> np.ndarray:
-    """Seeded boolean mask, True for test cells."""
+    """Seeded boolean mask, True for test cells.
+
+    Parameters
+    ----------
+    n_obs
+        Number of cells.
+    test_fraction
+        Fraction of cells put in the test set (rounded to a whole count), in (0, 1).
+    seed
+        Seed of the random choice of test cells.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean array of length ``n_obs``.
+
+    Raises
+    ------
+    DataError
+        If ``test_fraction`` is not strictly between 0 and 1, or the rounded split
+        leaves the train or the test set empty.
+    """
     if not 0.0 < test_fraction < 1.0:
         raise DataError(f"test_fraction must be in (0, 1), got {test_fraction}")
     n_test = int(round(n_obs * test_fraction))
@@ -155,7 +203,32 @@ def split_cells(n_obs: int, *, test_fraction: float = 0.2, seed: int = 0) -> np.
 def prepare(
     adata: ad.AnnData, *, n_top_genes: int = 5000, test_fraction: float = 0.2, seed: int = 0
 ) -> ad.AnnData:
-    """GEX features only, validated, top HVGs, seeded train/test split in ``obs['split']``."""
+    """GEX features only, validated, top HVGs, seeded train/test split in ``obs['split']``.
+
+    Parameters
+    ----------
+    adata
+        Raw data with counts in ``layers['counts']``; not modified (a copy is made).
+        If ``var['feature_types']`` exists, only ``"GEX"`` features are kept.
+    n_top_genes
+        Number of highly variable genes to keep (see :func:`select_hvgs`).
+    test_fraction
+        Fraction of cells marked ``"test"`` (see :func:`split_cells`).
+    seed
+        Seed of the train/test split.
+
+    Returns
+    -------
+    anndata.AnnData
+        Copy with obs harmonised to the GEO schema, float32 CSR counts in both ``X``
+        and ``layers['counts']``, ``obs['split']`` and the settings plus
+        :func:`fingerprint` in ``uns['cellvae']``.
+
+    Raises
+    ------
+    DataError
+        If the data fail :func:`~cellvae.data.schema.validate` or the split is invalid.
+    """
     if "feature_types" in adata.var:
         adata = adata[:, adata.var["feature_types"].astype(str) == "GEX"]
     adata = adata.copy()
@@ -178,12 +251,44 @@ def load_bmmc(
     test_fraction: float = 0.2,
     seed: int = 0,
 ) -> ad.AnnData:
-    """Load the GEO file (path or ``$CELLVAE_DATA``) and :func:`prepare` it."""
+    """Load the GEO file (path or ``$CELLVAE_DATA``) and :func:`prepare` it.
+
+    Parameters
+    ----------
+    path
+        ``.h5ad`` or ``.h5ad.gz`` file; ``None`` (default) reads ``$CELLVAE_DATA``.
+    n_top_genes, test_fraction, seed
+        Passed to :func:`prepare`.
+
+    Returns
+    -------
+    anndata.AnnData
+        The prepared data.
+
+    Raises
+    ------
+    DataError
+        If the file cannot be read (see :func:`~cellvae.data.io.read_h5ad`) or
+        :func:`prepare` rejects it.
+    """
     return prepare(read_h5ad(path), n_top_genes=n_top_genes, test_fraction=test_fraction, seed=seed)
 
 
 def fingerprint(adata: ad.AnnData, layer: str = "counts") -> str:
-    """Short sha256 of the counts, cell and gene names: the data part of cache keys."""
+    """Short sha256 of the counts, cell and gene names: the data part of cache keys.
+
+    Parameters
+    ----------
+    adata
+        Data to fingerprint.
+    layer
+        Layer holding the counts (default ``"counts"``); hashed as float32 CSR.
+
+    Returns
+    -------
+    str
+        First 16 hex digits of the digest.
+    """
     x = sp.csr_matrix(adata.layers[layer])
     h = hashlib.sha256()
     for arr in (x.indptr, x.indices, x.data.astype(np.float32)):

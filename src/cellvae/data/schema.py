@@ -23,7 +23,19 @@ class DataError(ValueError):
 
 
 def check_counts(x) -> None:
-    """Raise :class:`DataError` unless ``x`` holds finite non-negative integers."""
+    """Raise :class:`DataError` unless ``x`` holds finite non-negative integers.
+
+    Parameters
+    ----------
+    x
+        Count matrix, dense array-like or scipy sparse (only stored values are
+        checked).  An empty matrix passes.
+
+    Raises
+    ------
+    DataError
+        If any value is NaN or infinite, negative, or not a whole number.
+    """
     vals = x.data if sp.issparse(x) else np.asarray(x)
     if vals.size == 0:
         return
@@ -36,7 +48,22 @@ def check_counts(x) -> None:
 
 
 def harmonize_obs(adata: ad.AnnData) -> str:
-    """Bring starter-kit obs names to the GEO schema in place; return the schema name."""
+    """Bring starter-kit obs names to the GEO schema in place; return the schema name.
+
+    Starter-kit columns are renamed per :data:`STARTER_COLUMNS`.  If ``Site`` or
+    ``DonorNumber`` is missing and every ``batch`` looks like ``s<site>d<donor>``,
+    both are derived from it as categoricals (``site<N>``, ``donor<N>``).
+
+    Parameters
+    ----------
+    adata
+        Data whose ``obs`` is modified in place.
+
+    Returns
+    -------
+    str
+        ``"geo"`` (already GEO names), ``"starter"`` (renamed) or ``"unknown"``.
+    """
     obs = adata.obs
     if "GEX_n_genes_by_counts" in obs:
         schema = "geo"
@@ -55,7 +82,25 @@ def harmonize_obs(adata: ad.AnnData) -> str:
 
 
 def validate(adata: ad.AnnData, *, n_top_genes: int | None = None, layer: str = "counts") -> None:
-    """Check the schema cellvae relies on, raising a one-line :class:`DataError`."""
+    """Check the schema cellvae relies on, raising a one-line :class:`DataError`.
+
+    Parameters
+    ----------
+    adata
+        Data to check; it is not modified.
+    n_top_genes
+        Number of highly variable genes that will be requested; ``None`` (default)
+        skips the gene-count check.
+    layer
+        Name of the layer holding raw counts (default ``"counts"``).
+
+    Raises
+    ------
+    DataError
+        If ``layers[layer]`` is missing, ``obs`` lacks a column of
+        :data:`REQUIRED_OBS`, the counts are not finite non-negative integers,
+        ``n_top_genes < 1``, or there are fewer genes than ``n_top_genes``.
+    """
     if layer not in adata.layers:
         raise DataError(
             f"no layers['{layer}'] with raw counts; found layers {sorted(adata.layers)}"

@@ -140,8 +140,15 @@ def simulate_bmmc(
 
     Returns
     -------
-    AnnData with ``layers['counts']`` (CSR, integer-valued float32), log-normalised
-    ``X``, the GEO obs columns, ``var['feature_types']`` and ``uns['simulation']``.
+    anndata.AnnData
+        AnnData with ``layers['counts']`` (CSR, integer-valued float32), log-normalised
+        ``X``, the GEO obs columns, ``var['feature_types']`` and ``uns['simulation']``.
+
+    Raises
+    ------
+    ValueError
+        If ``n_cells < 12`` or ``n_genes < 50``, if ``site_effect`` or ``donor_effect``
+        is negative, or if ``mean_count <= 0``.
     """
     if n_cells < 12 or n_genes < 50:
         raise ValueError(f"need at least 12 cells and 50 genes, got {n_cells} x {n_genes}")
@@ -206,7 +213,19 @@ def _assemble(counts, obs, n_genes, rng, truth) -> ad.AnnData:
 
 
 def describe(truth: dict) -> str:
-    """One line naming the simulation parameters, for the report's banners."""
+    """One line naming the simulation parameters, for the report's banners.
+
+    Parameters
+    ----------
+    truth
+        The ``uns['simulation']`` dict of :func:`simulate_bmmc` output; needs the keys
+        ``n_cells``, ``n_genes``, ``site_effect``, ``donor_effect`` and ``seed``.
+
+    Returns
+    -------
+    str
+        A human-readable one-line description.
+    """
     return (f"simulated BMMC-like data ({truth['n_cells']:,} cells x {truth['n_genes']:,} genes, "
             f"site effect {truth['site_effect']:g}, donor effect {truth['donor_effect']:g}, "
             f"seed {truth['seed']})")

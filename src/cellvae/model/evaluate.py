@@ -22,6 +22,26 @@ def evaluate(module: VAE, x, *, batch=None, batch_size: int = 1024, seed: int = 
 
     Returns a dict of ``(n,)`` arrays ``elbo``, ``recon``, ``kl`` and their means
     ``elbo_mean``, ``recon_mean``, ``kl_mean``.  ELBO = -(recon + KL) <= log p(x).
+
+    Parameters
+    ----------
+    module
+        A trained model; it is left in eval mode.
+    x
+        Cells x genes matrix, CSR or dense, on the scale the model was trained on;
+        rows are densified one minibatch at a time.
+    batch
+        ``(n,)`` integer batch codes; required if the model is batch-conditional.
+    batch_size
+        Cells per minibatch.
+    seed
+        Seeds the torch RNG for the z samples (the CPU RNG state is restored after).
+
+    Returns
+    -------
+    dict
+        ``elbo``, ``recon``, ``kl``: ``(n,)`` float64 arrays in nats; ``elbo_mean``,
+        ``recon_mean``, ``kl_mean``: their means as floats.
     """
     module.eval()
     out = {"elbo": [], "recon": [], "kl": []}
@@ -42,6 +62,32 @@ def iwae(module: VAE, x, *, batch=None, k: int = 50, batch_size: int = 256, seed
     """Per-cell importance-weighted bound log (1/k) sum_i w_i (Burda et al. 2016).
 
     It tightens towards log p(x) as k grows and equals the ELBO in expectation at k = 1.
+
+    Parameters
+    ----------
+    module
+        A trained model; it is left in eval mode.
+    x
+        Cells x genes matrix, CSR or dense, on the scale the model was trained on;
+        rows are densified one minibatch at a time.
+    batch
+        ``(n,)`` integer batch codes; required if the model is batch-conditional.
+    k
+        Importance samples per cell.
+    batch_size
+        Cells per minibatch.  Memory grows with ``k * batch_size * genes``.
+    seed
+        Seeds the torch RNG for the z samples (the CPU RNG state is restored after).
+
+    Returns
+    -------
+    np.ndarray
+        ``(n,)`` float64 bound on log p(x) per cell, in nats.
+
+    Raises
+    ------
+    ValueError
+        If ``k < 1``.
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
@@ -57,7 +103,25 @@ def iwae(module: VAE, x, *, batch=None, k: int = 50, batch_size: int = 256, seed
 
 @torch.no_grad()
 def latent_mean(module: VAE, x, *, batch=None, batch_size: int = 2048) -> np.ndarray:
-    """E[z|x], the posterior means, as an (n, n_latent) float32 array."""
+    """E[z|x], the posterior means, as an (n, n_latent) float32 array.
+
+    Parameters
+    ----------
+    module
+        A trained model; it is left in eval mode.
+    x
+        Cells x genes matrix, CSR or dense, on the scale the model was trained on;
+        rows are densified one minibatch at a time.
+    batch
+        ``(n,)`` integer batch codes; required if the model is batch-conditional.
+    batch_size
+        Cells per minibatch.
+
+    Returns
+    -------
+    np.ndarray
+        ``(n, n_latent)`` float32 posterior means ``qz_m`` (no sampling involved).
+    """
     module.eval()
     return np.concatenate([
         module.inference(xb, bb)["qz_m"].cpu().numpy()
@@ -72,17 +136,39 @@ def active_units(mu: np.ndarray, *, threshold: float = 0.01) -> tuple[int, np.nd
     ----------
     mu
         Posterior means, cells x latent dimensions.
+    threshold
+        Variance across cells above which a latent dimension counts as active.
 
     Returns
     -------
-    The number of active units and the per-dimension variances.
+    n_active : int
+        The number of active units.
+    var : np.ndarray
+        ``(n_latent,)`` float64 variance of each dimension's mean across cells.
     """
     var = np.var(np.asarray(mu, dtype=np.float64), axis=0)
     return int((var > threshold).sum()), var
 
 
 def bootstrap_mean(values: np.ndarray, *, n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
-    """Mean and its bootstrap standard error over cells."""
+    """Mean and its bootstrap standard error over cells.
+
+    Parameters
+    ----------
+    values
+        ``(n,)`` per-cell values, e.g. the ``elbo`` from :func:`evaluate`.
+    n_boot
+        Number of resamples of the cells, drawn with replacement.
+    seed
+        Seeds the resampling.
+
+    Returns
+    -------
+    mean : float
+        The mean of ``values``.
+    se : float
+        Standard deviation (ddof=1) of the ``n_boot`` resampled means.
+    """
     values = np.asarray(values, dtype=np.float64)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(values), (n_boot, len(values)))

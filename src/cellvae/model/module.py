@@ -37,6 +37,22 @@ def log_nb(x, mu, theta, eps: float = 1e-8):
 
     log Gamma(x+theta) - log Gamma(theta) - log x! + theta log(theta/(theta+mu))
     + x log(mu/(theta+mu)).
+
+    Parameters
+    ----------
+    x
+        Counts, e.g. ``(n, genes)``.
+    mu
+        NB means, broadcastable to ``x``.
+    theta
+        Inverse dispersions (> 0), e.g. per gene ``(genes,)``.
+    eps
+        Added inside the logarithms for numerical stability.
+
+    Returns
+    -------
+    torch.Tensor
+        log-probabilities in nats, shaped like the broadcast inputs.
     """
     log_theta_mu = torch.log(theta + mu + eps)
     return (
@@ -51,6 +67,13 @@ def log_zinb(x, mu, theta, pi_logits, eps: float = 1e-8):
 
     x = 0: log(pi + (1-pi) NB(0));  x > 0: log(1-pi) + log NB(x).  Computed in
     logit space for stability, as in scvi-tools.
+
+    Parameters
+    ----------
+    x, mu, theta, eps
+        As in :func:`log_nb`.
+    pi_logits
+        Logits of the zero-inflation probability, broadcastable to ``x``.
     """
     softplus_pi = F.softplus(-pi_logits)
     log_theta_eps = torch.log(theta + eps)
@@ -65,13 +88,25 @@ def log_zinb(x, mu, theta, pi_logits, eps: float = 1e-8):
 
 
 def log_normal(x, mean, var):
-    """log N(x; mean, var), elementwise (Eq. T5)."""
+    """log N(x; mean, var), elementwise (Eq. T5).
+
+    Parameters
+    ----------
+    x, mean, var
+        Observations, means and variances (> 0), all broadcastable together.
+    """
     return -0.5 * (_LOG_2PI + torch.log(var) + (x - mean) ** 2 / var)
 
 
 def kl_normal_std(mean, var):
     """KL(N(mean, diag var) || N(0, I)) per dimension (Eq. T4):
-    0.5 (var + mean^2 - 1 - log var)."""
+    0.5 (var + mean^2 - 1 - log var).
+
+    Parameters
+    ----------
+    mean, var
+        Posterior means and variances (> 0), e.g. ``(n, n_latent)``.
+    """
     return 0.5 * (var + mean**2 - 1.0 - torch.log(var))
 
 
@@ -118,7 +153,24 @@ class VAE(nn.Module):
         return F.one_hot(batch.long(), self.cfg.n_batch).to(self.z_mean.weight.dtype)
 
     def inference(self, x, batch=None, n_samples: int = 1) -> dict:
-        """q(z|x): mean, variance and reparameterised samples z = mu + sigma * eps (Eq. T8)."""
+        """q(z|x): mean, variance and reparameterised samples z = mu + sigma * eps (Eq. T8).
+
+        Parameters
+        ----------
+        x
+            ``(n, genes)`` input; log1p is applied here if ``cfg.input_transform`` says so.
+        batch
+            ``(n,)`` integer batch codes; required (else ValueError) if ``cfg.n_batch > 0``.
+        n_samples
+            Number of z samples per cell.
+
+        Returns
+        -------
+        dict
+            ``qz_m``, ``qz_v``: ``(n, n_latent)``; ``z``: ``(n, n_latent)``, or
+            ``(n_samples, n, n_latent)`` if ``n_samples > 1``; ``library``: ``(n, 1)``
+            row sums of the untransformed ``x``.
+        """
         h = torch.log1p(x) if self.cfg.input_transform == "log1p" else x
         s = self._onehot(batch)
         if self.cfg.encode_batch:
@@ -132,7 +184,24 @@ class VAE(nn.Module):
         return {"qz_m": qz_m, "qz_v": qz_v, "z": z if n_samples > 1 else z[0], "library": library}
 
     def generative(self, z, library=None, batch=None) -> dict:
-        """Decoder parameters of p(x|z): the mean is f_theta(z), never z itself (Eq. T1)."""
+        """Decoder parameters of p(x|z): the mean is f_theta(z), never z itself (Eq. T1).
+
+        Parameters
+        ----------
+        z
+            Latent samples ``(..., n, n_latent)``.
+        library
+            ``(n, 1)`` observed library sizes that scale the count means; unused for Gaussians.
+        batch
+            ``(n,)`` integer batch codes; required (else ValueError) if ``cfg.n_batch > 0``.
+
+        Returns
+        -------
+        dict
+            Counts: ``mu`` ``(..., n, genes)``, ``theta`` ``(genes,)`` and, for zinb,
+            ``pi_logits`` ``(..., n, genes)``.  Gaussians: ``mean`` ``(..., n, genes)`` and
+            ``var``, ``(genes,)`` if learned or ``(..., n, 1)`` if fixed.
+        """
         s = self._onehot(batch)
         if s is not None:
             s = s.expand(*z.shape[:-1], s.shape[-1])
@@ -150,7 +219,20 @@ class VAE(nn.Module):
         return {"mean": out, "var": var}
 
     def log_px(self, x, params: dict) -> torch.Tensor:
-        """Elementwise log p(x|z) under the configured likelihood."""
+        """Elementwise log p(x|z) under the configured likelihood.
+
+        Parameters
+        ----------
+        x
+            ``(n, genes)`` observations on the modelled scale (not log1p-transformed).
+        params
+            Decoder parameters from :meth:`generative`.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(..., n, genes)`` log-probabilities in nats.
+        """
         lik = self.cfg.likelihood
         if lik == "nb":
             return log_nb(x, params["mu"], params["theta"])
@@ -159,7 +241,23 @@ class VAE(nn.Module):
         return log_normal(x, params["mean"], params["var"])
 
     def loss(self, x, inf: dict, gen: dict, *, beta: float | None = None) -> LossOutput:
-        """Negative ELBO with KL weight beta (Eq. T2, T9); per-cell terms summed over genes."""
+        """Negative ELBO with KL weight beta (Eq. T2, T9); per-cell terms summed over genes.
+
+        Parameters
+        ----------
+        x
+            ``(n, genes)`` observations.
+        inf, gen
+            Outputs of :meth:`inference` (one z sample) and of :meth:`generative` for it.
+        beta
+            KL weight of the minimised loss; ``None`` uses ``cfg.beta``.
+
+        Returns
+        -------
+        LossOutput
+            The scalar loss (averaged over cells, or over elements if ``cfg.reduction`` is
+            ``"mean"``) and the unweighted ``(n,)`` ``recon`` and ``kl`` in nats.
+        """
         beta = self.cfg.beta if beta is None else beta
         log_px = self.log_px(x, gen)                          # (n, genes)
         kl_dims = kl_normal_std(inf["qz_m"], inf["qz_v"])      # (n, latent)
@@ -173,13 +271,44 @@ class VAE(nn.Module):
         return LossOutput(loss=loss, recon=recon, kl=kl)
 
     def forward(self, x, batch=None, *, beta: float | None = None) -> LossOutput:
+        """Encode, decode one reparameterised z sample per cell and score it with :meth:`loss`.
+
+        Parameters
+        ----------
+        x
+            ``(n, genes)`` observations.
+        batch
+            ``(n,)`` integer batch codes; required (else ValueError) if ``cfg.n_batch > 0``.
+        beta
+            KL weight of the minimised loss; ``None`` uses ``cfg.beta``.
+
+        Returns
+        -------
+        LossOutput
+            Loss, per-cell ``recon`` and ``kl`` (nats) for this minibatch.
+        """
         inf = self.inference(x, batch)
         gen = self.generative(inf["z"], inf["library"], batch)
         return self.loss(x, inf, gen, beta=beta)
 
     @torch.no_grad()
     def log_importance_weights(self, x, batch=None, *, k: int = 50) -> torch.Tensor:
-        """(k, n) log w = log p(x|z) + log p(z) - log q(z|x), z ~ q: the IWAE terms (Eq. T10)."""
+        """(k, n) log w = log p(x|z) + log p(z) - log q(z|x), z ~ q: the IWAE terms (Eq. T10).
+
+        Parameters
+        ----------
+        x
+            ``(n, genes)`` observations.
+        batch
+            ``(n,)`` integer batch codes; required (else ValueError) if ``cfg.n_batch > 0``.
+        k
+            Importance samples per cell.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(k, n)`` log importance weights in nats, computed without gradients.
+        """
         inf = self.inference(x, batch, n_samples=k)
         z = inf["z"] if k > 1 else inf["z"][None]
         gen = self.generative(z, inf["library"], batch)

@@ -35,14 +35,31 @@ class TrainResult:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, numpy and torch (CPU and CUDA)."""
+    """Seed Python, numpy and torch (CPU and CUDA).
+
+    Parameters
+    ----------
+    seed
+        Seed for :mod:`random`, numpy's legacy global RNG (taken mod 2**32) and torch.
+    """
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002  (for third-party code that uses the legacy RNG)
     torch.manual_seed(seed)
 
 
 def select_device(name: str = "auto") -> torch.device:
-    """``auto`` picks cuda, then mps, then cpu; anything else is passed to torch."""
+    """``auto`` picks cuda, then mps, then cpu; anything else is passed to torch.
+
+    Parameters
+    ----------
+    name
+        ``"auto"`` or a torch device string such as ``"cpu"`` or ``"cuda:1"``.
+
+    Returns
+    -------
+    torch.device
+        The device to train on.
+    """
     if name != "auto":
         return torch.device(name)
     if torch.cuda.is_available():
@@ -53,21 +70,67 @@ def select_device(name: str = "auto") -> torch.device:
 
 
 def as_tensor_rows(x, rows, device) -> torch.Tensor:
-    """Dense float32 tensor of ``x[rows]``; only these rows are densified."""
+    """Dense float32 tensor of ``x[rows]``; only these rows are densified.
+
+    Parameters
+    ----------
+    x
+        Cells x genes matrix, scipy sparse or array-like.
+    rows
+        Row indices (an integer array) to take.
+    device
+        Device the tensor is moved to.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(len(rows), genes)`` float32 tensor on ``device``.
+    """
     block = x[rows]
     block = block.toarray() if sp.issparse(block) else np.asarray(block)
     return torch.from_numpy(np.ascontiguousarray(block, dtype=np.float32)).to(device)
 
 
 def minibatches(n: int, batch_size: int, rng: np.random.Generator | None):
-    """Index arrays covering range(n), shuffled when ``rng`` is given."""
+    """Index arrays covering range(n), shuffled when ``rng`` is given.
+
+    Parameters
+    ----------
+    n
+        Number of rows to cover.
+    batch_size
+        Rows per minibatch; the last one may be smaller.
+    rng
+        Shuffles which rows go into which minibatch; ``None`` keeps them in order.
+
+    Yields
+    ------
+    np.ndarray
+        Sorted indices of one minibatch; each of range(n) appears exactly once per pass.
+    """
     order = rng.permutation(n) if rng is not None else np.arange(n)
     for start in range(0, n, batch_size):
         yield np.sort(order[start:start + batch_size])
 
 
 def kl_weight(epoch: int, cfg: TrainConfig, beta: float) -> float:
-    """Linear warm-up 0 -> beta; capped so the last epoch always uses the full objective."""
+    """Linear warm-up 0 -> beta; capped so the last epoch always uses the full objective.
+
+    Parameters
+    ----------
+    epoch
+        Current epoch, counted from 0.
+    cfg
+        Supplies ``kl_warmup_epochs`` and ``max_epochs``.
+    beta
+        Target KL weight (the model's ``cfg.beta``).
+
+    Returns
+    -------
+    float
+        ``beta * min(1, epoch / warm)`` with ``warm = min(kl_warmup_epochs, max_epochs - 1)``;
+        ``beta`` itself when ``warm`` is 0.
+    """
     warm = min(cfg.kl_warmup_epochs, cfg.max_epochs - 1)
     return beta if warm == 0 else beta * min(1.0, epoch / warm)
 
@@ -111,7 +174,27 @@ def _run_epoch(module, x, b, idx, cfg, beta, device, rng, opt=None):
 
 
 def split_validation(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded (train, validation) index arrays; validation is empty when fraction is 0."""
+    """Seeded (train, validation) index arrays; validation is empty when fraction is 0.
+
+    Parameters
+    ----------
+    n
+        Number of cells.
+    fraction
+        Share of cells held out, rounded to the nearest whole cell.
+    seed
+        Seeds the random permutation.
+
+    Returns
+    -------
+    train, validation : np.ndarray
+        Sorted, disjoint index arrays that together cover range(n).
+
+    Raises
+    ------
+    ValueError
+        If a non-empty validation split would leave fewer than 2 training cells.
+    """
     order = np.random.default_rng(seed).permutation(n)
     n_val = int(round(n * fraction))
     if n_val and n - n_val < 2:
@@ -126,8 +209,29 @@ def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfi
     objective (the negative ELBO when beta = 1).  The best weights seen at full
     beta are restored at the end, also after Ctrl-C.
 
+    Parameters
+    ----------
+    module
+        The model to fit in place; it is moved to ``config.device`` and left in eval mode.
+    x
+        Cells x genes matrix, CSR or dense, with ``module.cfg.n_input`` genes.
+    batch
+        ``(n,)`` integer batch codes in ``[0, n_batch)``; required if the model is
+        batch-conditional.
+    config
+        Optimiser, schedule, early stopping, seed and device; ``None`` uses the defaults.
+
+    Returns
+    -------
+    TrainResult
+        Per-epoch train/validation metrics (``history``), the epoch whose weights were
+        kept (``best_epoch``), why training stopped and the wall time in seconds.
+
     Raises
     ------
+    ValueError
+        If ``x`` does not have ``module.cfg.n_input`` columns, or the validation split
+        would leave fewer than 2 training cells.
     TrainingDiverged
         If a minibatch loss is NaN or inf.
     """

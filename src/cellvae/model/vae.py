@@ -90,14 +90,59 @@ class CellVAE:
         return self._matrix(adata), batch
 
     def train(self, adata: ad.AnnData, **train_kwargs) -> TrainResult:
-        """Fit on ``adata``; keyword arguments are :class:`~cellvae.config.TrainConfig` fields."""
+        """Fit on ``adata``; keyword arguments are :class:`~cellvae.config.TrainConfig` fields.
+
+        Parameters
+        ----------
+        adata
+            Cells with the genes, in order, the model was set up with; it stays bound as
+            the default for :meth:`get_latent` and :meth:`evaluate`.
+        **train_kwargs
+            ``max_epochs``, ``batch_size``, ``lr``, ``kl_warmup_epochs``, ``patience``,
+            ``seed``, ``device``, ...; unset fields keep the config's defaults.
+
+        Returns
+        -------
+        TrainResult
+            Per-epoch history, best epoch, stop reason and wall time; also ``self.result``.
+
+        Raises
+        ------
+        DataError
+            If no AnnData is given or bound, its genes differ from the model's, or its
+            batch column has categories the model has not seen.
+        ConfigError
+            If a training option is invalid.
+        TrainingDiverged
+            If the loss becomes NaN or inf.
+        """
         self._adata = adata
         x, batch = self._inputs(adata)
         self.result = train(self.module, x, batch=batch, config=TrainConfig(**train_kwargs))
         return self.result
 
     def get_latent(self, adata: ad.AnnData | None = None, *, key: str | None = None) -> np.ndarray:
-        """Posterior means E[z|x], cells x n_latent; also stored in ``adata.obsm[key]`` if given."""
+        """Posterior means E[z|x], cells x n_latent; also stored in ``adata.obsm[key]`` if given.
+
+        Parameters
+        ----------
+        adata
+            Cells with the genes, in order, the model was set up with; ``None`` uses the
+            AnnData last passed to :meth:`train` or :meth:`load`.
+        key
+            ``obsm`` key to store the latent under; ``None`` stores nothing.
+
+        Returns
+        -------
+        np.ndarray
+            ``(n_cells, n_latent)`` float32 posterior means.
+
+        Raises
+        ------
+        DataError
+            If no AnnData is given or bound, its genes differ from the model's, or its
+            batch column has categories the model has not seen.
+        """
         x, batch = self._inputs(adata)
         z = latent_mean(self.module, x, batch=batch)
         if key is not None:
@@ -105,7 +150,30 @@ class CellVAE:
         return z
 
     def evaluate(self, adata: ad.AnnData | None = None, *, iwae_k: int = 0, seed: int = 0) -> dict:
-        """Mean per-cell ELBO, reconstruction, KL (nats), active units and optional IWAE."""
+        """Mean per-cell ELBO, reconstruction, KL (nats), active units and optional IWAE.
+
+        Parameters
+        ----------
+        adata
+            Cells with the genes, in order, the model was set up with; ``None`` uses the
+            AnnData last passed to :meth:`train` or :meth:`load`.
+        iwae_k
+            Importance samples per cell for the IWAE bound; 0 skips it.
+        seed
+            Seeds the z samples, so repeated calls give the same numbers.
+
+        Returns
+        -------
+        dict
+            ``elbo_mean``, ``recon_mean``, ``kl_mean`` (floats, nats per cell),
+            ``active_units`` (int) and, if ``iwae_k`` > 0, ``iwae_mean``.
+
+        Raises
+        ------
+        DataError
+            If no AnnData is given or bound, its genes differ from the model's, or its
+            batch column has categories the model has not seen.
+        """
         x, batch = self._inputs(adata)
         ev = evaluate(self.module, x, batch=batch, seed=seed)
         out = {k: ev[k] for k in ("elbo_mean", "recon_mean", "kl_mean")}
@@ -115,7 +183,18 @@ class CellVAE:
         return out
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Atomic checkpoint with config, genes, batch categories and history."""
+        """Atomic checkpoint with config, genes, batch categories and history.
+
+        Parameters
+        ----------
+        path
+            Destination file; an existing one is replaced only once the write succeeds.
+
+        Returns
+        -------
+        Path
+            ``path`` as a :class:`~pathlib.Path`.
+        """
         hist = self.result.history if self.result else []
         return save_checkpoint(path, self.module, layer=self.layer, batch_key=self.batch_key,
                                batch_categories=self.batch_categories, var_names=self.var_names,
@@ -123,7 +202,28 @@ class CellVAE:
 
     @classmethod
     def load(cls, path: str | os.PathLike, adata: ad.AnnData | None = None) -> CellVAE:
-        """Restore a saved model; ``adata``, if given, must have the same genes."""
+        """Restore a saved model; ``adata``, if given, must have the same genes.
+
+        Parameters
+        ----------
+        path
+            A file written by :meth:`save`.
+        adata
+            Optional AnnData to bind as the default for :meth:`get_latent` and
+            :meth:`evaluate`.
+
+        Returns
+        -------
+        CellVAE
+            The model in eval mode on CPU, with its training history in ``result``.
+
+        Raises
+        ------
+        CheckpointError
+            If ``path`` is missing, corrupt or not a cellvae checkpoint.
+        DataError
+            If ``adata`` has other genes than the model or unseen batch categories.
+        """
         module, payload = load_checkpoint(path)
         self = cls.__new__(cls)
         self.module, self.layer, self.batch_key = module, payload["layer"], payload["batch_key"]

@@ -11,7 +11,19 @@ from ..data import get_variant, pearson_residual_moments
 
 
 def design_table(adata: ad.AnnData) -> pd.DataFrame:
-    """Cells per site x donor batch, with site and donor margins."""
+    """Cells per site x donor batch, with site and donor margins.
+
+    Parameters
+    ----------
+    adata
+        Data with ``obs['DonorNumber']`` and ``obs['Site']``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Cell counts, donors (index ``donor``) by sites (columns ``site``), each with a
+        ``total`` margin.
+    """
     tab = pd.crosstab(adata.obs["DonorNumber"].astype(str), adata.obs["Site"].astype(str),
                       margins=True, margins_name="total")
     tab.index.name, tab.columns.name = "donor", "site"
@@ -19,7 +31,19 @@ def design_table(adata: ad.AnnData) -> pd.DataFrame:
 
 
 def batch_table(adata: ad.AnnData) -> pd.DataFrame:
-    """One row per batch: site, donor, cells, cell types present, median library size."""
+    """One row per batch: site, donor, cells, cell types present, median library size.
+
+    Parameters
+    ----------
+    adata
+        Data with raw counts in ``layers['counts']`` and ``obs`` columns ``batch``, ``Site``,
+        ``DonorNumber`` and ``cell_type``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by batch; the library size is raw counts per cell, rounded to an integer.
+    """
     obs = adata.obs.assign(lib=np.asarray(adata.layers["counts"].sum(1)).ravel())
     g = obs.groupby("batch", observed=True)
     return pd.DataFrame({
@@ -30,26 +54,76 @@ def batch_table(adata: ad.AnnData) -> pd.DataFrame:
 
 
 def composition(adata: ad.AnnData, *, by: str = "DonorNumber") -> pd.DataFrame:
-    """Fraction of each cell type (rows) within each group of ``by`` (columns)."""
+    """Fraction of each cell type (rows) within each group of ``by`` (columns).
+
+    Parameters
+    ----------
+    adata
+        Data with ``obs['cell_type']``.
+    by
+        The ``obs`` column whose values form the groups (donor by default).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Each column sums to 1; rows are ordered by mean fraction over groups, largest first.
+    """
     tab = pd.crosstab(adata.obs["cell_type"].astype(str), adata.obs[by].astype(str), normalize="columns")
     return tab.loc[tab.mean(1).sort_values(ascending=False).index]
 
 
 def donor_counts(adata: ad.AnnData) -> pd.DataFrame:
-    """Cells, total raw counts and median library size per donor."""
+    """Cells, total raw counts and median library size per donor.
+
+    Parameters
+    ----------
+    adata
+        Data with raw counts in ``layers['counts']`` and ``obs['DonorNumber']``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by donor, with columns ``cells``, ``total counts`` and ``median library size``
+        (raw counts per cell).
+    """
     lib = np.asarray(adata.layers["counts"].sum(1)).ravel()
     g = pd.DataFrame({"donor": adata.obs["DonorNumber"].astype(str).to_numpy(), "lib": lib}).groupby("donor")
     return pd.DataFrame({"cells": g.size(), "total counts": g["lib"].sum(), "median library size": g["lib"].median()})
 
 
 def zero_fraction(x) -> float:
-    """Share of exact zeros in a sparse or dense matrix."""
+    """Share of exact zeros in a sparse or dense matrix.
+
+    Parameters
+    ----------
+    x
+        A 2-D ``scipy.sparse`` matrix or NumPy array.
+
+    Returns
+    -------
+    float
+        Zero entries over all ``n_rows * n_cols`` entries, in [0, 1].
+    """
     n = x.shape[0] * x.shape[1]
     return 1.0 - (x.count_nonzero() if sp.issparse(x) else np.count_nonzero(x)) / n
 
 
 def value_summary(adata: ad.AnnData, variants=("raw", "preprocessed", "processed")) -> pd.DataFrame:
-    """Table 1: min, max, mean and zero fraction of each data variant."""
+    """Table 1: min, max, mean and zero fraction of each data variant.
+
+    Parameters
+    ----------
+    adata
+        Prepared data with ``layers['counts']``.
+    variants
+        Names accepted by :func:`cellvae.data.get_variant`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per variant; columns ``min``, ``max``, ``mean`` (over all matrix entries)
+        and ``zero fraction``.
+    """
     rows = {}
     for v in variants:
         x = get_variant(adata, v)
@@ -59,18 +133,61 @@ def value_summary(adata: ad.AnnData, variants=("raw", "preprocessed", "processed
 
 
 def nonzero_values(adata: ad.AnnData, variant: str) -> np.ndarray:
-    """The non-zero entries of a sparse data variant."""
+    """The non-zero entries of a sparse data variant.
+
+    Parameters
+    ----------
+    adata
+        Prepared data with ``layers['counts']``.
+    variant
+        A name accepted by :func:`cellvae.data.get_variant`.
+
+    Returns
+    -------
+    numpy.ndarray
+        1-D float32 array of the stored entries of the cells x genes matrix.
+    """
     return get_variant(adata, variant).data
 
 
 def quantile_filter(values: np.ndarray, *, q: float = 0.999) -> tuple[np.ndarray, float]:
-    """Values at or below the ``q`` quantile, and that cut-off (the original's Fig 4)."""
+    """Values at or below the ``q`` quantile, and that cut-off (the original's Fig 4).
+
+    Parameters
+    ----------
+    values
+        1-D array of values, e.g. from :func:`nonzero_values`.
+    q
+        Quantile in [0, 1] used as the upper cut-off.
+
+    Returns
+    -------
+    kept : numpy.ndarray
+        The values ``<= cut``, in their original order.
+    cut : float
+        The ``q`` quantile of ``values``.
+    """
     cut = float(np.quantile(values, q))
     return values[values <= cut], cut
 
 
 def mean_variance(adata: ad.AnnData, variants=("raw", "preprocessed", "processed", "pearson")) -> pd.DataFrame:
-    """Per-gene mean and variance under each variant (long format)."""
+    """Per-gene mean and variance under each variant (long format).
+
+    Parameters
+    ----------
+    adata
+        Prepared data with raw counts in ``layers['counts']``.
+    variants
+        Names accepted by :func:`cellvae.data.get_variant`, or ``"pearson"`` for analytic
+        Pearson residuals of the counts (:func:`cellvae.data.pearson_residual_moments`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per gene and variant, with columns ``variant``, ``mean`` and ``variance``
+        (population variance over cells).
+    """
     out = []
     for v in variants:
         if v == "pearson":  # chunked over cells: the dense residual matrix never exists
@@ -84,6 +201,17 @@ def mean_variance(adata: ad.AnnData, variants=("raw", "preprocessed", "processed
 
 
 def fit_nb_overdispersion(mean: np.ndarray, var: np.ndarray) -> float:
-    """Least-squares phi in var = mean + phi * mean^2 over genes with mean > 0."""
+    """Least-squares phi in var = mean + phi * mean^2 over genes with mean > 0.
+
+    Parameters
+    ----------
+    mean, var
+        Per-gene mean and variance of the raw counts, aligned 1-D arrays.
+
+    Returns
+    -------
+    float
+        The negative-binomial overdispersion phi (1 / theta); 0 means Poisson.
+    """
     m = mean > 0
     return float(np.sum((var[m] - mean[m]) * mean[m] ** 2) / np.sum(mean[m] ** 4))

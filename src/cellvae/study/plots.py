@@ -82,7 +82,13 @@ def _legend_below(ax, handles=None, *, ncol: int = 2, title: str | None = None) 
 
 @_styled
 def composition_heatmap(comp: pd.DataFrame):
-    """Fig 1: cell-type fractions (rows) per donor (columns), a seaborn heatmap."""
+    """Fig 1: cell-type fractions (rows) per donor (columns), a seaborn heatmap.
+
+    Parameters
+    ----------
+    comp
+        Fractions, cell types x donors, as from :func:`cellvae.study.eda.composition`.
+    """
     fig, ax = plt.subplots(figsize=(WIDTH, max(4.0, 0.2 * len(comp) + 1.5)))
     sns.heatmap(comp, ax=ax, cmap="viridis", norm=PowerNorm(0.5), yticklabels=True,
                 cbar_kws={"label": "fraction of the donor's cells", "shrink": 0.5})
@@ -94,7 +100,13 @@ def composition_heatmap(comp: pd.DataFrame):
 
 @_styled
 def donor_bars(tab: pd.DataFrame):
-    """Fig 2: cells and total raw counts per donor."""
+    """Fig 2: cells and total raw counts per donor.
+
+    Parameters
+    ----------
+    tab
+        :func:`cellvae.study.eda.donor_counts`: ``cells`` and ``total counts`` per donor.
+    """
     d = tab.reset_index(names="donor").assign(counts=lambda t: t["total counts"] / 1e6)
     fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.2))
     sns.barplot(d, x="donor", y="cells", ax=axes[0], color="tab:blue")
@@ -108,7 +120,15 @@ def donor_bars(tab: pd.DataFrame):
 
 @_styled
 def value_histograms(series: dict[str, np.ndarray], *, bins: int = 60, log_x: bool = True):
-    """Histograms of non-zero values, one panel per data variant (Figs 3 and 4)."""
+    """Histograms of non-zero values, one panel per data variant (Figs 3 and 4).
+
+    Parameters
+    ----------
+    series
+        Variant name -> its non-zero values (:func:`cellvae.study.eda.nonzero_values`).
+    bins, log_x
+        Number of bins; whether the value axis is logarithmic (the entries axis always is).
+    """
     fig, axes = plt.subplots(1, len(series), figsize=(WIDTH, 3.0), squeeze=False)
     for ax, (name, vals) in zip(axes[0], series.items()):
         sns.histplot(x=vals, bins=bins, log_scale=(log_x, True), ax=ax, color="tab:gray", element="step")
@@ -120,7 +140,15 @@ def value_histograms(series: dict[str, np.ndarray], *, bins: int = 60, log_x: bo
 
 @_styled
 def mean_variance_plot(mv: pd.DataFrame, *, phi: float | None = None):
-    """Per-gene variance against mean for each variant, with Poisson and NB references on raw."""
+    """Per-gene variance against mean for each variant, with Poisson and NB references on raw.
+
+    Parameters
+    ----------
+    mv
+        Long table from :func:`cellvae.study.eda.mean_variance`; genes with mean 0 are dropped.
+    phi
+        NB overdispersion for the ``var = mean + phi mean^2`` line; None omits it.
+    """
     variants = list(dict.fromkeys(mv["variant"]))
     ncol = min(2, len(variants))
     nrow = -(-len(variants) // ncol)
@@ -142,7 +170,15 @@ def mean_variance_plot(mv: pd.DataFrame, *, phi: float | None = None):
 
 @_styled
 def training_curves(histories: dict[str, list[dict]], *, key: str = "val_elbo"):
-    """Per-epoch validation ELBO (nats per cell) of several runs, one line each."""
+    """Per-epoch validation ELBO (nats per cell) of several runs, one line each.
+
+    Parameters
+    ----------
+    histories
+        Model name -> its per-epoch history records (``RunResult.history``).
+    key
+        The history field plotted, in nats per cell.
+    """
     long = pd.concat([pd.DataFrame(h).assign(model=name) for name, h in histories.items()])
     fig, ax = plt.subplots(figsize=(WIDTH, 3.6))
     sns.lineplot(long, x="epoch", y=key, hue="model", ax=ax, marker="o", markersize=4)
@@ -171,6 +207,15 @@ def embedding_grid(coords: dict[str, np.ndarray], labels: dict[str, np.ndarray],
 
     Column titles name the label; the first column's y label names the embedding.  A label
     with at most ``max_legend`` categories gets a legend below its column, outside the data.
+
+    Parameters
+    ----------
+    coords, labels
+        Embedding name -> (n_cells, 2) coordinates; label name -> one label per cell.
+    xlabel, ylabel
+        Axis labels, e.g. ``"UMAP 1"``.
+    max_legend, point_size
+        Most categories that get a legend; marker size in points squared.
     """
     nr, nc = len(coords), len(labels)
     fig, axes = plt.subplots(nr, nc, figsize=(WIDTH, (WIDTH / nc) * 0.95 * nr + 1.6), squeeze=False)
@@ -193,6 +238,13 @@ def metric_bars(table: pd.DataFrame, *, columns=("batch correction", "bio conser
 
     ``table`` has one row per embedding (index), or several when a ``seed`` column is
     present, in which case the bars show the mean and the error bars one s.d. over seeds.
+
+    Parameters
+    ----------
+    table
+        Scores in [0, 1], indexed by embedding.
+    columns
+        The score columns drawn as bars.
     """
     long = table.reset_index(names="embedding").melt(id_vars=[c for c in ("embedding", "seed") if c in
                                                               table.reset_index(names="embedding")],
@@ -211,7 +263,15 @@ def metric_bars(table: pd.DataFrame, *, columns=("batch correction", "bio conser
 
 @_styled
 def metric_heatmap(table: pd.DataFrame, *, columns=None):
-    """A metric table as an annotated heatmap: rows are embeddings, columns metrics (1 best)."""
+    """A metric table as an annotated heatmap: rows are embeddings, columns metrics (1 best).
+
+    Parameters
+    ----------
+    table
+        Scores in [0, 1], indexed by embedding.
+    columns
+        The metric columns shown, in order; None shows all.
+    """
     t = table[list(columns)] if columns is not None else table
     fig, ax = plt.subplots(figsize=(WIDTH, 0.45 * len(t) + 2.4))
     sns.heatmap(t.astype(float), ax=ax, annot=True, fmt=".2f", vmin=0, vmax=1, cmap="mako",
@@ -227,7 +287,13 @@ def metric_heatmap(table: pd.DataFrame, *, columns=None):
 
 @_styled
 def beta_tradeoff(tab: pd.DataFrame):
-    """Reconstruction and KL (nats per cell) and active units against beta."""
+    """Reconstruction and KL (nats per cell) and active units against beta.
+
+    Parameters
+    ----------
+    tab
+        :func:`cellvae.study.runs.results_table` of a beta sweep.
+    """
     long = tab.melt(id_vars="beta", value_vars=["test recon", "test KL"], var_name="term")
     long["term"] = long["term"].map({"test recon": "reconstruction", "test KL": "KL"})
     fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.2))

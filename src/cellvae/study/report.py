@@ -23,6 +23,13 @@ def book_data() -> ad.AnnData:
     """The data every chapter runs on: ``$CELLVAE_DATA`` if set, else the simulator.
 
     ``uns['source']`` holds a one-line description that each page prints.
+
+    Returns
+    -------
+    anndata.AnnData
+        Prepared data with a ``train``/``test`` split: the GEO file with its
+        :data:`BOOK_HVGS_GEO` HVGs, or the :data:`BOOK_SIM` simulation with
+        :data:`BOOK_HVGS_SIM` HVGs.
     """
     path = os.environ.get(ENV_VAR)
     if path:
@@ -58,7 +65,13 @@ def table_style(df, *, formats: dict | None = None):
 
 
 def glue_all(values: dict) -> None:
-    """Glue each value under its key without displaying it (myst-nb)."""
+    """Glue each value under its key without displaying it (myst-nb).
+
+    Parameters
+    ----------
+    values
+        Glue name -> value (a number, string or other displayable object).
+    """
     from myst_nb import glue
 
     for k, v in values.items():
@@ -66,7 +79,13 @@ def glue_all(values: dict) -> None:
 
 
 def glue_md(values: dict) -> None:
-    """Glue strings as Markdown, for ``{glue:md}`` (bold, links and lists render)."""
+    """Glue strings as Markdown, for ``{glue:md}`` (bold, links and lists render).
+
+    Parameters
+    ----------
+    values
+        Glue name -> Markdown source string.
+    """
     from IPython.display import Markdown
     from myst_nb import glue
 
@@ -75,7 +94,15 @@ def glue_md(values: dict) -> None:
 
 
 def glue_figure(name: str, fig) -> None:
-    """Glue a matplotlib figure for a ``{glue:figure}`` directive, then close it."""
+    """Glue a matplotlib figure for a ``{glue:figure}`` directive, then close it.
+
+    Parameters
+    ----------
+    name
+        The glue name the directive refers to.
+    fig
+        A matplotlib Figure; it is closed after gluing.
+    """
     import matplotlib.pyplot as plt
     from myst_nb import glue
 
@@ -84,5 +111,11 @@ def glue_figure(name: str, fig) -> None:
 
 
 def banner(adata: ad.AnnData) -> None:
-    """Glue ``data_source`` for the note at the top of every page."""
+    """Glue ``data_source`` for the note at the top of every page.
+
+    Parameters
+    ----------
+    adata
+        Data from :func:`book_data`, whose ``uns['source']`` is glued.
+    """
     glue_all({"data_source": adata.uns["source"]})

@@ -57,10 +57,41 @@ class RunCache:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def path(self, key: str) -> Path:
+        """Where the result of ``key`` is stored.
+
+        Parameters
+        ----------
+        key
+            A run key, from :meth:`cellvae.study.grid.RunSpec.key`.
+
+        Returns
+        -------
+        pathlib.Path
+            ``<root>/<key>.npz`` (it need not exist).
+        """
         return self.root / f"{key}.npz"
 
     def load(self, key: str, spec: RunSpec) -> RunResult | None:
-        """The cached result, or None when absent; a corrupt entry is deleted and reported."""
+        """The cached result, or None when absent; a corrupt entry is deleted and reported.
+
+        Parameters
+        ----------
+        key
+            The run key.
+        spec
+            The spec the entry must have been saved with.
+
+        Returns
+        -------
+        RunResult or None
+            The result with ``cached=True``, or None when absent or corrupt.
+
+        Raises
+        ------
+        ValueError
+            Raised internally, and caught, when the entry's spec or latent checksum does not
+            match; like any load error it makes the entry count as corrupt, never escapes.
+        """
         p = self.path(key)
         if not p.exists():
             return None
@@ -79,6 +110,17 @@ class RunCache:
         return RunResult(spec, meta["metrics"], meta["history"], latent, iw, cached=True)
 
     def save(self, key: str, res: RunResult, module: VAE | None = None) -> None:
+        """Write a result to ``<key>.npz`` atomically, and the weights to ``<key>.pt``.
+
+        Parameters
+        ----------
+        key
+            The run key.
+        res
+            The result; its latent means get a SHA-256 checksum that :meth:`load` verifies.
+        module
+            The trained model, checkpointed with its spec; None writes no weights.
+        """
         meta = {"spec": asdict(res.spec), "metrics": res.metrics, "history": res.history,
                 "latent_sha256": hashlib.sha256(res.latent.tobytes()).hexdigest() if res.latent is not None else ""}
         arrays = {"meta": np.array(json.dumps(meta))}
@@ -95,7 +137,26 @@ def _batch_codes(adata: ad.AnnData) -> np.ndarray:
 
 
 def run_one(adata: ad.AnnData, spec: RunSpec) -> tuple[RunResult, VAE | None]:
-    """Train ``spec`` on the train split; evaluate on train and test (nats per cell)."""
+    """Train ``spec`` on the train split; evaluate on train and test (nats per cell).
+
+    Parameters
+    ----------
+    adata
+        Prepared data with ``obs['split']`` and ``obs['batch']``.
+    spec
+        The run; ``n_input`` and the batch settings of its model config are set from the data.
+
+    Returns
+    -------
+    result : RunResult
+        Metrics ``status``, ``seconds``, ``epochs``, ``best_epoch``, ``stopped``,
+        ``{train,test}_{elbo,recon,kl}`` (means), ``test_iwae`` and ``test_iwae_se``,
+        ``active_units`` and ``unit_activity`` (on test cells); latent means of every cell
+        and the per-test-cell IWAE.  If training diverges, only ``status`` (the error
+        message) and ``seconds``.
+    module : VAE or None
+        The trained model, or None when training diverged.
+    """
     train_mask = (adata.obs["split"] == "train").to_numpy()
     x = get_variant(adata, spec.variant)
     codes = _batch_codes(adata)
@@ -154,6 +215,11 @@ def run_all(adata: ad.AnnData, specs: list[RunSpec], *, cache: RunCache | None =
         Any ``concurrent.futures.Executor`` (e.g. a ``ProcessPoolExecutor``); None runs serially.
     progress
         Show a progress bar over runs.
+
+    Returns
+    -------
+    list of RunResult
+        One per spec, loaded from the cache where present, otherwise trained and cached.
     """
     if "fingerprint" not in adata.uns.get("cellvae", {}):
         adata.uns.setdefault("cellvae", {})["fingerprint"] = fingerprint(adata)
@@ -176,13 +242,43 @@ def run_all(adata: ad.AnnData, specs: list[RunSpec], *, cache: RunCache | None =
 
 
 def paired_difference(a: RunResult, b: RunResult, *, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """Mean per-cell IWAE difference a - b on the same test cells, and its bootstrap s.e."""
+    """Mean per-cell IWAE difference a - b on the same test cells, and its bootstrap s.e.
+
+    Parameters
+    ----------
+    a, b
+        Results on the same data and split, both with ``iwae_cells``.
+    n_boot
+        Bootstrap resamples of the test cells.
+    seed
+        Seed of the resampling.
+
+    Returns
+    -------
+    mean : float
+        Mean difference in nats per cell (positive when ``a`` is better).
+    se : float
+        Its bootstrap standard error.
+    """
     d = np.asarray(a.iwae_cells) - np.asarray(b.iwae_cells)
     return bootstrap_mean(d, n_boot=n_boot, seed=seed)
 
 
 def results_table(results: list[RunResult]) -> pd.DataFrame:
-    """One row per run: per-cell ELBO / recon / KL on train and test (nats), IWAE, activity, time."""
+    """One row per run: per-cell ELBO / recon / KL on train and test (nats), IWAE, activity, time.
+
+    Parameters
+    ----------
+    results
+        Results from :func:`run_all`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``model``, ``family`` (``+batch`` for conditional runs), ``beta``, ``latent``,
+        ``hidden``, the metrics, ``epochs``, ``seconds`` and ``status``; metrics a diverged
+        run lacks are NaN.
+    """
     rows = []
     for r in results:
         s, m = r.spec, r.metrics

@@ -29,6 +29,15 @@ class ModelChoice:
         return self.gap > 2 * self.gap_se
 
     def glue(self) -> dict:
+        """The choice as strings for the report to glue.
+
+        Returns
+        -------
+        dict
+            ``best_model``, ``best_iwae``, ``best_se``, ``second_model``, ``gap``, ``gap_se``
+            (nats per cell), ``gap_verdict`` (a sentence) and ``best_gauss_pre`` /
+            ``best_gauss_proc`` (best Gaussian test IWAE per family, or ``"n/a"``).
+        """
         m = self.best.metrics
         verdict = (f"the difference is {self.gap / max(self.gap_se, 1e-12):.1f} standard errors, so the "
                    "ranking is clear" if self.distinguishable else
@@ -47,7 +56,27 @@ def _fmt(v) -> str:
 
 
 def choose_model(results: list[RunResult], *, family: str = "nb/raw") -> ModelChoice:
-    """Best run of ``family`` by test IWAE, with paired-bootstrap gaps to every other run."""
+    """Best run of ``family`` by test IWAE, with paired-bootstrap gaps to every other run.
+
+    Parameters
+    ----------
+    results
+        Results from :func:`~cellvae.study.runs.run_all`; only finished (``status == "ok"``)
+        runs without batch conditioning compete.
+    family
+        The model family to choose within.
+
+    Returns
+    -------
+    ModelChoice
+        The best and second-best run, their gap, a ranking table (best first) and the best
+        test IWAE of each Gaussian family.
+
+    Raises
+    ------
+    ValueError
+        If fewer than two finished, unconditional runs of ``family`` are in ``results``.
+    """
     runs = [r for r in results if r.spec.family == family and not r.spec.conditional
             and r.metrics.get("status") == "ok"]
     if len(runs) < 2:
@@ -69,7 +98,22 @@ def choose_model(results: list[RunResult], *, family: str = "nb/raw") -> ModelCh
 
 
 def collapse_summary(table: pd.DataFrame, n_genes: int) -> dict:
-    """Numbers and sentences on the original objective's collapse and its two ablations."""
+    """Numbers and sentences on the original objective's collapse and its two ablations.
+
+    Parameters
+    ----------
+    table
+        :func:`~cellvae.study.runs.results_table` of runs that include the ``original`` and
+        ``nb/raw`` families (and optionally the two ablation families).
+    n_genes
+        Genes in the data, to express the reconstruction term per matrix entry.
+
+    Returns
+    -------
+    dict
+        Glue values ``orig_collapsed``, ``orig_kl_max``, ``orig_au_max``,
+        ``orig_recon_spread``, ``nb_au_range`` and ``ablations`` (a sentence, or empty).
+    """
     orig = table[table["family"] == "original"]
     nb = table[table["family"] == "nb/raw"]
     per_el = orig["test recon"] / n_genes
@@ -95,12 +139,41 @@ def collapse_summary(table: pd.DataFrame, n_genes: int) -> dict:
 
 
 def is_collapsed(kl: float, active: int, *, kl_tol: float = 0.5) -> bool:
-    """Collapse: KL near zero nats per cell and no active unit (or a single one)."""
+    """Collapse: KL near zero nats per cell and no active unit (or a single one).
+
+    Parameters
+    ----------
+    kl
+        Test KL term, nats per cell.
+    active
+        Number of active latent units.
+    kl_tol
+        KL below this (nats per cell) counts as near zero.
+
+    Returns
+    -------
+    bool
+        Whether ``kl < kl_tol`` and ``active <= 1``.
+    """
     return kl < kl_tol and active <= 1
 
 
 def beta_summary(sweep: pd.DataFrame) -> dict:
-    """Active units at beta = 1 and at the largest beta, and where collapse starts."""
+    """Active units at beta = 1 and at the largest beta, and where collapse starts.
+
+    Parameters
+    ----------
+    sweep
+        :func:`~cellvae.study.runs.results_table` of one model over several betas,
+        including beta = 1.
+
+    Returns
+    -------
+    dict
+        Glue values ``au_beta1``, ``au_beta_max``, ``beta_max`` and ``collapse_beta``: the
+        smallest beta > 1 whose active units fall below half those at beta = 1, or a phrase
+        saying none did.
+    """
     sweep = sweep.sort_values("beta")
     au1 = int(sweep.loc[sweep["beta"] == 1.0, "active units"].iloc[0])
     collapsed = sweep[(sweep["beta"] > 1) & (sweep["active units"] < au1 / 2)]
@@ -111,7 +184,25 @@ def beta_summary(sweep: pd.DataFrame) -> dict:
 
 
 def batch_verdict(scores: pd.DataFrame, ctrl, arch: str) -> dict:
-    """Sentences on whether this data's embeddings are batch-affected, judged by the controls."""
+    """Sentences on whether this data's embeddings are batch-affected, judged by the controls.
+
+    Parameters
+    ----------
+    scores
+        scIB scores, one row per embedding, including ``"PCA (log data)"``, ``"<arch> NB"``
+        and ``"<arch> NB +batch"``, with ``batch mixing``, ``bio conservation``, ``kBET``
+        and ``iLISI`` columns.
+    ctrl
+        A :class:`~cellvae.study.controls.ControlResult` whose decision rule is applied.
+    arch
+        Architecture name of the chosen model, e.g. ``"M2"``.
+
+    Returns
+    -------
+    dict
+        ``data_verdict`` and ``umap_vs_metrics`` (Markdown sentences), and ``pca_flagged``
+        and ``nb_flagged`` (bools).
+    """
     pca = scores.loc["PCA (log data)", "batch mixing"]
     nb = scores.loc[f"{arch} NB"]
     cond = scores.loc[f"{arch} NB +batch"]
@@ -142,7 +233,28 @@ def batch_verdict(scores: pd.DataFrame, ctrl, arch: str) -> dict:
 
 def conclusions(choice: ModelChoice, table: pd.DataFrame, scores: pd.DataFrame, ctrl, *,
                 n_genes: int, truth: dict | None) -> list[str]:
-    """The report's conclusions, each a sentence computed from the results."""
+    """The report's conclusions, each a sentence computed from the results.
+
+    Parameters
+    ----------
+    choice
+        The model choice from :func:`choose_model`.
+    table
+        :func:`~cellvae.study.runs.results_table` with the ``original``, ``nb/raw``,
+        ``gaussian/preprocessed`` and ``gaussian/processed`` families.
+    scores, ctrl
+        As for :func:`batch_verdict`.
+    n_genes
+        Genes in the data.
+    truth
+        The simulation's parameters (``site_effect``, ``donor_effect``), or None for real data.
+
+    Returns
+    -------
+    list of str
+        Four Markdown paragraphs: model choice, posterior collapse, likelihood choice and
+        batch effects.
+    """
     out = []
     b = choice.best.spec
     out.append(
