@@ -56,3 +56,21 @@ def test_scores_in_range():
     for k, v in s.items():
         assert 0.0 <= v <= 1.0, k
     assert abs(s["total"] - (0.4 * s["batch correction"] + 0.6 * s["bio conservation"])) < 1e-9
+
+
+def test_umap_above_scanpys_dense_neighbour_limit_is_cached(tmp_path):
+    """8,300 cells crosses scanpy's 8,192-cell switch to approximate neighbours (a past crash)."""
+    import anndata as ad
+    import numpy as np
+    import pandas as pd
+
+    from cellvae.study.metrics import umap
+
+    n = 8300
+    rng = np.random.default_rng(0)
+    a = ad.AnnData(obs=pd.DataFrame(index=[f"c{i}" for i in range(n)]),
+                   obsm={"X_lat": rng.normal(size=(n, 8)).astype("float32")})
+    xy = umap(a, "X_lat")
+    assert xy.shape == (n, 2) and np.isfinite(xy).all()
+    np.testing.assert_array_equal(a.obsm["X_lat_umap"], xy)
+    np.testing.assert_array_equal(umap(a, "X_lat"), xy)  # served from the cache

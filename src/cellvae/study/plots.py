@@ -2,7 +2,7 @@
 
 Importing this module changes no global matplotlib state: every function draws inside
 :func:`style`.  Figures are :data:`WIDTH` inches wide at :data:`DPI`, so that at the book's
-content width (at least 680 px at a 1280-px window) no text is shown below 9 pt (:func:`displayed_points`), and
+content width (at least 660 px at a 1280-px window) no text is shown below 9 pt (:func:`displayed_points`), and
 legends sit outside the data.  Each function returns a Figure with labelled axes.
 """
 
@@ -53,7 +53,7 @@ def _styled(fn):
     return wrapper
 
 
-def displayed_points(fig, *, column_px: float = 680.0) -> float:
+def displayed_points(fig, *, column_px: float = 660.0) -> float:
     """Smallest font size of ``fig``, in points as shown in a column ``column_px`` wide.
 
     Parameters
