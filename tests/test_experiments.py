@@ -121,3 +121,12 @@ def test_beta_summary_finds_collapse():
     tab = pd.DataFrame({"beta": [0.25, 1.0, 4.0, 16.0], "active units": [10, 10, 6, 1]})
     s = summaries.beta_summary(tab)
     assert s["au_beta1"] == 10 and s["collapse_beta"] == "16" and s["au_beta_max"] == 1
+
+
+def test_interrupted_run_is_not_cached(sim, cache, monkeypatch):
+    from cellvae.model import TrainResult
+
+    monkeypatch.setattr(ex, "train", lambda *a, **k: TrainResult(history=[{}], stopped="interrupted"))
+    with pytest.raises(KeyboardInterrupt, match="interrupted after 1 epoch"):
+        ex.run_all(sim, [_spec()], cache=cache, progress=False)
+    assert not list(cache.root.glob("*"))

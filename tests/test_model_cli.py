@@ -102,6 +102,26 @@ def test_cli_roundtrip(sim_raw, tmp_path, capsys):
     assert (tmp_path / "out.model.pt").exists()
     assert src.read_bytes() == before
     assert "active units" in capsys.readouterr().out
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    for f in (out, tmp_path / "out.model.pt"):  # the umask's permissions, not mkstemp's 0600
+        assert stat.S_IMODE(f.stat().st_mode) == 0o666 & ~mask
+
+
+def test_cli_ctrl_c_exits_nonzero_and_writes_nothing(sim_raw, tmp_path, capsys, monkeypatch):
+    from cellvae.model import TrainResult
+
+    src, out = tmp_path / "in.h5ad", tmp_path / "out.h5ad"
+    sim_raw.write_h5ad(src)
+    monkeypatch.setattr(CellVAE, "train", lambda self, *a, **k: TrainResult(history=[{}] * 2,
+                                                                            stopped="interrupted"))
+    rc = main(["fit", str(src), "-o", str(out), "--latent", "3", "--hidden", "16", "--quiet"])
+    assert rc == 130
+    assert not out.exists() and not (tmp_path / "out.model.pt").exists()
+    assert "interrupted after 2 epoch(s); nothing written" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

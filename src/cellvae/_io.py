@@ -24,11 +24,20 @@ def cache_dir() -> Path:
     return d
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only portable way to read it is to set it ...
+    os.umask(mask)          # ... and put it back at once
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
     """Yield a temporary path beside ``path``; rename it over ``path`` only on success.
 
-    Readers never see a half-written file, and a failed write leaves the old one.
+    Readers never see a half-written file, and a failed write leaves the old one.  The
+    file is flushed to disk before the rename, and it gets the permissions a plain
+    ``open(path, "w")`` would give (the old file's, else 0o666 less the umask), not
+    the 0o600 of a temporary file.
 
     Parameters
     ----------
@@ -47,6 +56,12 @@ def atomic_path(path: str | os.PathLike):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

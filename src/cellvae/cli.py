@@ -75,6 +75,8 @@ def _fit(a) -> None:
                     n_latent=a.latent, n_hidden=a.hidden, n_layers=a.layers, beta=a.beta)
     res = model.train(fit_on, max_epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
                       device=a.device, progress=not a.quiet)
+    if res.stopped == "interrupted":  # an unfinished model is no result: write nothing
+        raise KeyboardInterrupt(f"interrupted after {len(res.history)} epoch(s); nothing written")
     adata.obsm["X_cellvae"] = model.get_latent(fit_on)
     summary = model.evaluate(fit_on)
     adata.uns["cellvae_fit"] = {"likelihood": a.likelihood, "layer": str(layer), "n_latent": a.latent,
@@ -106,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit status: 0 ok, 2 bad input, 3 diverged.
+        Exit status: 0 ok, 2 bad input, 3 diverged, 130 interrupted (no output written).
     """
     a = _parser().parse_args(argv)
     try:
@@ -117,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDiverged as exc:
         print(f"cellvae: error: {exc}", file=sys.stderr)
         return 3
+    except KeyboardInterrupt as exc:
+        print(f"cellvae: {exc or 'interrupted; nothing written'}", file=sys.stderr)
+        return 130
     return 0
 
 

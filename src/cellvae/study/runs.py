@@ -156,6 +156,11 @@ def run_one(adata: ad.AnnData, spec: RunSpec) -> tuple[RunResult, VAE | None]:
         message) and ``seconds``.
     module : VAE or None
         The trained model, or None when training diverged.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        When training was interrupted: an unfinished run is neither evaluated nor cached.
     """
     train_mask = (adata.obs["split"] == "train").to_numpy()
     x = get_variant(adata, spec.variant)
@@ -175,6 +180,8 @@ def run_one(adata: ad.AnnData, spec: RunSpec) -> tuple[RunResult, VAE | None]:
         tr = train(module, x[train_mask], batch=sub(train_mask), config=tcfg)
     except TrainingDiverged as exc:
         return RunResult(spec, {"status": str(exc), "seconds": time.perf_counter() - t0}), None
+    if tr.stopped == "interrupted":  # never evaluated, never cached: the run must be redone
+        raise KeyboardInterrupt(f"{spec.label} interrupted after {len(tr.history)} epoch(s)")
     m = {"status": "ok", "seconds": tr.seconds, "epochs": len(tr.history), "best_epoch": tr.best_epoch,
          "stopped": tr.stopped}
     for split, mask in (("train", train_mask), ("test", ~train_mask)):
