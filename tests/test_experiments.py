@@ -10,6 +10,7 @@ import pytest
 from cellvae.model import TrainConfig, VAEConfig
 from cellvae.study import grid, summaries
 from cellvae.study import runs as ex
+from cellvae.study.cache import data_key
 
 BASE = grid.RunSpec(arch="T", family="nb/raw", variant="raw",
                     model=VAEConfig(n_latent=3, n_hidden=16, likelihood="nb"),
@@ -45,19 +46,28 @@ def test_key_depends_on_data_and_spec():
     assert s.key("aaa") == _spec().key("aaa")
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "tamper"])
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "tamper", "metric", "iwae"])
 def test_corrupt_entry_is_retrained(sim, cache, damage, capsys):
     spec = _spec()
     first = ex.run_all(sim, [spec], cache=cache, progress=False)[0]
-    path = cache.path(spec.key(sim.uns["cellvae"]["fingerprint"]))
+    path = cache.path(spec.key(data_key(sim)))
     if damage == "truncate":
         path.write_bytes(path.read_bytes()[:100])
     elif damage == "garbage":
         path.write_bytes(b"\x00" * 64)
-    else:  # a valid npz whose latent no longer matches its checksum
+    else:  # a valid npz whose content no longer matches its checksum
+        import json
+
         with np.load(path) as z:
             arrays = {k: z[k] for k in z.files}
-        arrays["latent"] = arrays["latent"] + 1
+        if damage == "tamper":
+            arrays["latent"] = arrays["latent"] + 1
+        elif damage == "iwae":
+            arrays["iwae_cells"] = arrays["iwae_cells"] + 1
+        else:
+            meta = json.loads(str(arrays["meta"]))
+            meta["metrics"]["test_iwae"] += 100.0  # a better-looking model, by hand
+            arrays["meta"] = np.array(json.dumps(meta))
         with open(path, "wb") as fh:
             np.savez(fh, **arrays)
     again = ex.run_all(sim, [spec], cache=cache, progress=False)[0]
@@ -130,3 +140,27 @@ def test_interrupted_run_is_not_cached(sim, cache, monkeypatch):
     with pytest.raises(KeyboardInterrupt, match="interrupted after 1 epoch"):
         ex.run_all(sim, [_spec()], cache=cache, progress=False)
     assert not list(cache.root.glob("*"))
+
+
+def test_data_key_changes_with_split_subset_and_columns(sim):
+    base = data_key(sim)
+    assert data_key(sim) == base
+    other_split = sim.copy()
+    other_split.obs["split"] = other_split.obs["split"].to_numpy()[::-1]
+    assert data_key(other_split) != base
+    relabelled = sim.copy()
+    relabelled.obs["batch"] = relabelled.obs["batch"].to_numpy()[::-1]
+    assert data_key(relabelled) != base
+    subset = sim[: sim.n_obs - 1].copy()  # keeps the parent's uns['cellvae']['fingerprint']
+    assert data_key(subset) != base
+    recounted = sim.copy()
+    recounted.layers["counts"] = recounted.layers["counts"] * 2  # same obs, other counts
+    assert data_key(recounted) != base
+
+
+def test_edited_source_changes_the_key(sim, monkeypatch):
+    from cellvae.study import cache as cache_mod
+
+    before = data_key(sim)
+    monkeypatch.setattr(cache_mod, "source_digest", lambda: "edited")
+    assert data_key(sim) != before

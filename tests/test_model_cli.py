@@ -141,3 +141,32 @@ def test_cli_errors(sim_raw, tmp_path, capsys, args, msg):
     assert rc == 2
     assert err.startswith("cellvae: error:") and msg in err and "\n" not in err
     assert not (tmp_path / "o.h5ad").exists()
+
+
+def test_cli_resume_gives_the_uninterrupted_result(sim_raw, tmp_path, monkeypatch):
+    import anndata as ad
+
+    import cellvae.model.trainer as tr
+
+    src = tmp_path / "in.h5ad"
+    sim_raw.write_h5ad(src)
+    args = ["--latent", "3", "--hidden", "16", "--epochs", "4", "--quiet"]
+    assert main(["fit", str(src), "-o", str(tmp_path / "ref.h5ad"), *args]) == 0
+    real, calls = tr._run_epoch, {"n": 0}
+
+    def flaky(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 5:  # the 3rd epoch's training pass
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(tr, "_run_epoch", flaky)
+    out = tmp_path / "out.h5ad"
+    with pytest.warns(UserWarning):
+        assert main(["fit", str(src), "-o", str(out), *args]) == 130
+    assert not out.exists() and out.with_suffix(".resume.pt").exists()
+    monkeypatch.undo()
+    assert main(["fit", str(src), "-o", str(out), *args, "--resume"]) == 0
+    assert not out.with_suffix(".resume.pt").exists()
+    np.testing.assert_array_equal(ad.read_h5ad(out).obsm["X_cellvae"],
+                                  ad.read_h5ad(tmp_path / "ref.h5ad").obsm["X_cellvae"])

@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--seed", type=int, default=_d(TrainConfig, "seed"), help="random seed")
     f.add_argument("--device", default=_d(TrainConfig, "device"), help="auto, cpu, cuda, mps")
     f.add_argument("--quiet", action="store_true", help="no progress bar")
+    f.add_argument("--resume", action="store_true",
+                   help="resume an interrupted fit from OUTPUT's .resume.pt snapshot")
     sim = inspect.signature(simulate_bmmc).parameters  # the simulator's own defaults
     s = sub.add_parser("simulate", help="write BMMC-like simulated data in the GEO schema",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -73,10 +75,14 @@ def _fit(a) -> None:
         fit_on = adata[:, adata.var["feature_types"].astype(str) == "GEX"]
     model = CellVAE(fit_on, layer=layer, likelihood=a.likelihood, batch_key=a.batch_key,
                     n_latent=a.latent, n_hidden=a.hidden, n_layers=a.layers, beta=a.beta)
+    snapshot = out.with_suffix(".resume.pt")
+    if not a.resume:
+        snapshot.unlink(missing_ok=True)  # a fresh fit never continues an old one
     res = model.train(fit_on, max_epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
-                      device=a.device, progress=not a.quiet)
+                      device=a.device, progress=not a.quiet, checkpoint=snapshot)
     if res.stopped == "interrupted":  # an unfinished model is no result: write nothing
-        raise KeyboardInterrupt(f"interrupted after {len(res.history)} epoch(s); nothing written")
+        raise KeyboardInterrupt(f"interrupted after {len(res.history)} epoch(s); nothing written; "
+                                "run again with --resume to continue")
     adata.obsm["X_cellvae"] = model.get_latent(fit_on)
     summary = model.evaluate(fit_on)
     adata.uns["cellvae_fit"] = {"likelihood": a.likelihood, "layer": str(layer), "n_latent": a.latent,

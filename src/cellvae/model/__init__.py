@@ -12,12 +12,13 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import COUNT_LIKELIHOODS, LIKELIHOODS, ConfigError, TrainConfig, VAEConfig, default
 from .evaluate import active_units, bootstrap_mean, evaluate, iwae, latent_mean
 from .module import VAE, LossOutput
+from .resume import ResumeMismatch
 from .trainer import TrainingDiverged, TrainResult, seed_everything, train
 from .vae import CellVAE
 
 __all__ = [
     "COUNT_LIKELIHOODS", "LIKELIHOODS", "VAE", "CellVAE", "CheckpointError", "ConfigError",
-    "LossOutput", "TrainConfig", "TrainResult", "TrainingDiverged", "VAEConfig", "active_units",
+    "LossOutput", "ResumeMismatch", "TrainConfig", "TrainResult", "TrainingDiverged", "VAEConfig", "active_units",
     "bootstrap_mean", "default", "evaluate", "iwae", "latent_mean", "load_checkpoint",
     "save_checkpoint", "seed_everything", "train",
 ]

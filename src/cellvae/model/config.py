@@ -80,6 +80,7 @@ class TrainConfig:
     seed: int = 0                     # seeds torch, numpy and the validation split
     device: str = "auto"              # "auto" (cuda, then mps, then cpu), or a torch device string
     progress: bool = True             # show a tqdm bar with the running loss
+    checkpoint_every: int = 1         # epochs between resume snapshots (when train() gets a path)
 
     def __post_init__(self):
         checks = [
@@ -91,6 +92,7 @@ class TrainConfig:
             (self.grad_clip >= 0, "grad_clip must be >= 0"),
             (self.patience >= 0, "patience must be >= 0"),
             (0.0 <= self.validation_fraction < 1.0, "validation_fraction must be in [0, 1)"),
+            (self.checkpoint_every >= 1, "checkpoint_every must be >= 1"),
         ]
         for ok, msg in checks:
             if not ok:

@@ -7,11 +7,12 @@ batch codes.  Rows are densified one minibatch at a time.
 from __future__ import annotations
 
 import copy
-import math
+import os
 import random
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,6 +21,7 @@ from tqdm import tqdm
 
 from .config import TrainConfig
 from .module import VAE
+from .resume import LoopState, load_state, run_identity, save_state
 
 
 class TrainingDiverged(RuntimeError):
@@ -202,12 +204,16 @@ def split_validation(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
-def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfig | None = None) -> TrainResult:
+def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfig | None = None,
+          checkpoint: str | os.PathLike | None = None) -> TrainResult:
     """Fit ``module`` to the rows of ``x`` (cells x genes, CSR or dense).
 
     Adam with KL warm-up, gradient clipping and early stopping on the validation
     objective (the negative ELBO when beta = 1).  The best weights seen at full
-    beta are restored at the end, also after Ctrl-C.
+    beta are restored at the end, also after Ctrl-C.  With ``checkpoint``, a snapshot
+    is written every ``config.checkpoint_every`` epochs, an existing one is resumed
+    from (giving the same result as an uninterrupted run), and it is deleted once
+    training finishes.
 
     Parameters
     ----------
@@ -220,6 +226,8 @@ def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfi
         batch-conditional.
     config
         Optimiser, schedule, early stopping, seed and device; ``None`` uses the defaults.
+    checkpoint
+        Path of the resume snapshot (:mod:`cellvae.model.resume`); None writes none.
 
     Returns
     -------
@@ -234,6 +242,8 @@ def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfi
         would leave fewer than 2 training cells.
     TrainingDiverged
         If a minibatch loss is NaN or inf.
+    ResumeMismatch
+        If ``checkpoint`` holds a snapshot of another model, config or data.
     """
     cfg = config or TrainConfig()
     if x.shape[1] != module.cfg.n_input:
@@ -246,40 +256,56 @@ def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfi
     tr, va = split_validation(x.shape[0], cfg.validation_fraction, cfg.seed)
     opt = torch.optim.Adam(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
-    res, best, best_state, bad = TrainResult(), math.inf, None, 0
+    ident = run_identity(module, cfg, x) if checkpoint is not None else ""
+    loop = (load_state(checkpoint, identity=ident, module=module, opt=opt, rng=rng)
+            if checkpoint is not None else None) or LoopState()
+    res = TrainResult(history=loop.history, best_epoch=loop.best_epoch)
     t0 = time.perf_counter()
-    bar = tqdm(range(cfg.max_epochs), disable=not cfg.progress, desc=f"training {module.cfg.likelihood} VAE")
+    bar = tqdm(range(loop.epoch, cfg.max_epochs), disable=not cfg.progress, initial=loop.epoch,
+               total=cfg.max_epochs, desc=f"training {module.cfg.likelihood} VAE")
     try:
         for epoch in bar:
-            beta = kl_weight(epoch, cfg, module.cfg.beta)
-            try:
-                trm = _run_epoch(module, x, b, tr, cfg, beta, device, rng, opt)
-                with torch.no_grad():
-                    vam = _run_epoch(module, x, b, va, cfg, module.cfg.beta, device, None) if len(va) else trm
-            except FloatingPointError as exc:
-                raise TrainingDiverged(_divergence_message(module, epoch, float(exc.args[0]))) from None
-            res.history.append({"epoch": epoch, "beta": beta, **{f"train_{k}": v for k, v in trm.items()},
-                                **{f"val_{k}": v for k, v in vam.items()}})
-            bar.set_postfix(loss=f"{trm['loss']:.4g}", val_elbo=f"{vam['elbo']:.4g}")
-            if beta != module.cfg.beta:
-                continue  # only the full objective competes for "best"
-            if vam["loss"] < best:
-                best, best_state, bad, res.best_epoch = vam["loss"], copy.deepcopy(module.state_dict()), 0, epoch
-            else:
-                bad += 1
-                if cfg.patience and bad >= cfg.patience:
-                    res.stopped = "early_stopping"
-                    break
+            if _epoch(module, x, b, tr, va, cfg, device, rng, opt, epoch, loop):
+                res.stopped = "early_stopping"
+                break
+            bar.set_postfix(loss=f"{loop.history[-1]['train_loss']:.4g}",
+                            val_elbo=f"{loop.history[-1]['val_elbo']:.4g}")
+            if checkpoint is not None and loop.epoch % cfg.checkpoint_every == 0:
+                save_state(checkpoint, identity=ident, module=module, opt=opt, loop=loop, rng=rng)
         else:
             res.stopped = "max_epochs"
     except KeyboardInterrupt:
         res.stopped = "interrupted"
-        warnings.warn(f"training interrupted after {len(res.history)} epoch(s); "
-                      f"keeping the best state (epoch {res.best_epoch})", stacklevel=2)
+        warnings.warn(f"training interrupted after {len(loop.history)} epoch(s); "
+                      f"keeping the best state (epoch {loop.best_epoch})", stacklevel=2)
     finally:
         bar.close()
-    if best_state is not None:
-        module.load_state_dict(best_state)
+    if checkpoint is not None and res.stopped != "interrupted":
+        Path(checkpoint).unlink(missing_ok=True)  # finished: nothing left to resume
+    if loop.best_state is not None:
+        module.load_state_dict(loop.best_state)
     module.eval()
-    res.seconds = time.perf_counter() - t0
+    res.best_epoch, res.seconds = loop.best_epoch, time.perf_counter() - t0
     return res
+
+
+def _epoch(module, x, b, tr, va, cfg, device, rng, opt, epoch: int, loop: LoopState) -> bool:
+    """Train one epoch, validate, update ``loop``; True when early stopping says stop."""
+    beta = kl_weight(epoch, cfg, module.cfg.beta)
+    try:
+        trm = _run_epoch(module, x, b, tr, cfg, beta, device, rng, opt)
+        with torch.no_grad():
+            vam = _run_epoch(module, x, b, va, cfg, module.cfg.beta, device, None) if len(va) else trm
+    except FloatingPointError as exc:
+        raise TrainingDiverged(_divergence_message(module, epoch, float(exc.args[0]))) from None
+    loop.history.append({"epoch": epoch, "beta": beta, **{f"train_{k}": v for k, v in trm.items()},
+                         **{f"val_{k}": v for k, v in vam.items()}})
+    loop.epoch = epoch + 1
+    if beta != module.cfg.beta:
+        return False  # only the full objective competes for "best"
+    if vam["loss"] < loop.best:
+        loop.best, loop.best_epoch, loop.bad = vam["loss"], epoch, 0
+        loop.best_state = copy.deepcopy(module.state_dict())
+        return False
+    loop.bad += 1
+    return bool(cfg.patience and loop.bad >= cfg.patience)

@@ -89,7 +89,8 @@ class CellVAE:
             batch = codes.astype(np.int64)
         return self._matrix(adata), batch
 
-    def train(self, adata: ad.AnnData, **train_kwargs) -> TrainResult:
+    def train(self, adata: ad.AnnData, *, checkpoint: str | os.PathLike | None = None,
+              **train_kwargs) -> TrainResult:
         """Fit on ``adata``; keyword arguments are :class:`~cellvae.config.TrainConfig` fields.
 
         Parameters
@@ -97,6 +98,9 @@ class CellVAE:
         adata
             Cells with the genes, in order, the model was set up with; it stays bound as
             the default for :meth:`get_latent` and :meth:`evaluate`.
+        checkpoint
+            Resume snapshot path: written while training, resumed from if present,
+            deleted when training finishes (see :func:`cellvae.model.train`).
         **train_kwargs
             ``max_epochs``, ``batch_size``, ``lr``, ``kl_warmup_epochs``, ``patience``,
             ``seed``, ``device``, ...; unset fields keep the config's defaults.
@@ -115,10 +119,13 @@ class CellVAE:
             If a training option is invalid.
         TrainingDiverged
             If the loss becomes NaN or inf.
+        ResumeMismatch
+            If ``checkpoint`` belongs to another model, config or data.
         """
         self._adata = adata
         x, batch = self._inputs(adata)
-        self.result = train(self.module, x, batch=batch, config=TrainConfig(**train_kwargs))
+        self.result = train(self.module, x, batch=batch, config=TrainConfig(**train_kwargs),
+                            checkpoint=checkpoint)
         return self.result
 
     def get_latent(self, adata: ad.AnnData | None = None, *, key: str | None = None) -> np.ndarray:

@@ -1,20 +1,18 @@
-"""A disk cache of trained runs, and a runner that can fan out.
+"""The runner: train and evaluate each run, or load it from the run cache; it can fan out.
 
-Each :class:`~cellvae.study.grid.RunSpec` is trained on the ``train`` split of a prepared AnnData and
-evaluated on both splits.  Results (metrics, history, latent means) and the
-trained weights are cached under ``$CELLVAE_CACHE/runs``, keyed by the spec, the
-data fingerprint and the package version.  Runs are independent: ``run_all``
+Each :class:`~cellvae.study.grid.RunSpec` is trained on the ``train`` split of a prepared
+AnnData and evaluated on both splits.  Results and weights are cached under
+``$CELLVAE_CACHE/runs`` (:mod:`cellvae.study.cache`); an interrupted run leaves a resume
+snapshot there and continues from it next time.  Runs are independent: ``run_all``
 accepts any :class:`concurrent.futures.Executor`, so a process pool (or a
 distributed engine with the same interface) can run them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from concurrent.futures import Executor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import anndata as ad
@@ -22,8 +20,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .._io import atomic_path, cache_dir
-from ..data import fingerprint, get_variant
+from ..data import get_variant
 from ..model import (
     VAE,
     TrainingDiverged,
@@ -32,111 +29,19 @@ from ..model import (
     evaluate,
     iwae,
     latent_mean,
-    save_checkpoint,
     seed_everything,
     train,
 )
+from .cache import RunCache, RunResult, data_key
 from .grid import RunSpec
-
-
-@dataclass
-class RunResult:
-    spec: RunSpec
-    metrics: dict                     # scalar results (see run_one)
-    history: list = field(default_factory=list)
-    latent: np.ndarray | None = None  # E[z|x] for every cell of the AnnData, in its order
-    iwae_cells: np.ndarray | None = None  # per-test-cell IWAE bound, for paired comparisons
-    cached: bool = False              # True when loaded from the cache
-
-
-class RunCache:
-    """Directory of ``<key>.npz`` results (+ ``<key>.pt`` weights), written atomically."""
-
-    def __init__(self, root: str | Path | None = None):
-        self.root = Path(root) if root else cache_dir() / "runs"
-        self.root.mkdir(parents=True, exist_ok=True)
-
-    def path(self, key: str) -> Path:
-        """Where the result of ``key`` is stored.
-
-        Parameters
-        ----------
-        key
-            A run key, from :meth:`cellvae.study.grid.RunSpec.key`.
-
-        Returns
-        -------
-        pathlib.Path
-            ``<root>/<key>.npz`` (it need not exist).
-        """
-        return self.root / f"{key}.npz"
-
-    def load(self, key: str, spec: RunSpec) -> RunResult | None:
-        """The cached result, or None when absent; a corrupt entry is deleted and reported.
-
-        Parameters
-        ----------
-        key
-            The run key.
-        spec
-            The spec the entry must have been saved with.
-
-        Returns
-        -------
-        RunResult or None
-            The result with ``cached=True``, or None when absent or corrupt.
-
-        Raises
-        ------
-        ValueError
-            Raised internally, and caught, when the entry's spec or latent checksum does not
-            match; like any load error it makes the entry count as corrupt, never escapes.
-        """
-        p = self.path(key)
-        if not p.exists():
-            return None
-        try:
-            with np.load(p, allow_pickle=False) as z:
-                meta = json.loads(str(z["meta"]))
-                latent = z["latent"] if "latent" in z else None
-                iw = z["iwae_cells"] if "iwae_cells" in z else None
-            digest = hashlib.sha256(latent.tobytes()).hexdigest() if latent is not None else ""
-            if meta["spec"] != asdict(spec) or meta["latent_sha256"] != digest:
-                raise ValueError("content does not match its checksum or spec")
-        except Exception as exc:  # truncated zip, bad JSON, wrong checksum ...
-            tqdm.write(f"cellvae: cache entry {p.name} is corrupt ({type(exc).__name__}); retraining")
-            p.unlink(missing_ok=True)
-            return None
-        return RunResult(spec, meta["metrics"], meta["history"], latent, iw, cached=True)
-
-    def save(self, key: str, res: RunResult, module: VAE | None = None) -> None:
-        """Write a result to ``<key>.npz`` atomically, and the weights to ``<key>.pt``.
-
-        Parameters
-        ----------
-        key
-            The run key.
-        res
-            The result; its latent means get a SHA-256 checksum that :meth:`load` verifies.
-        module
-            The trained model, checkpointed with its spec; None writes no weights.
-        """
-        meta = {"spec": asdict(res.spec), "metrics": res.metrics, "history": res.history,
-                "latent_sha256": hashlib.sha256(res.latent.tobytes()).hexdigest() if res.latent is not None else ""}
-        arrays = {"meta": np.array(json.dumps(meta))}
-        if res.latent is not None:
-            arrays["latent"], arrays["iwae_cells"] = res.latent, res.iwae_cells
-        if module is not None:
-            save_checkpoint(self.root / f"{key}.pt", module, spec=asdict(res.spec))
-        with atomic_path(self.path(key)) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
 
 
 def _batch_codes(adata: ad.AnnData) -> np.ndarray:
     return pd.Categorical(adata.obs["batch"].astype(str)).codes.astype(np.int64)
 
 
-def run_one(adata: ad.AnnData, spec: RunSpec) -> tuple[RunResult, VAE | None]:
+def run_one(adata: ad.AnnData, spec: RunSpec, *,
+            snapshot: str | Path | None = None) -> tuple[RunResult, VAE | None]:
     """Train ``spec`` on the train split; evaluate on train and test (nats per cell).
 
     Parameters
@@ -145,6 +50,8 @@ def run_one(adata: ad.AnnData, spec: RunSpec) -> tuple[RunResult, VAE | None]:
         Prepared data with ``obs['split']`` and ``obs['batch']``.
     spec
         The run; ``n_input`` and the batch settings of its model config are set from the data.
+    snapshot
+        Resume snapshot path for the training loop (see :func:`cellvae.model.train`).
 
     Returns
     -------
@@ -177,7 +84,7 @@ def run_one(adata: ad.AnnData, spec: RunSpec) -> tuple[RunResult, VAE | None]:
         return None if b is None else b[mask]
 
     try:
-        tr = train(module, x[train_mask], batch=sub(train_mask), config=tcfg)
+        tr = train(module, x[train_mask], batch=sub(train_mask), config=tcfg, checkpoint=snapshot)
     except TrainingDiverged as exc:
         return RunResult(spec, {"status": str(exc), "seconds": time.perf_counter() - t0}), None
     if tr.stopped == "interrupted":  # never evaluated, never cached: the run must be redone
@@ -197,11 +104,11 @@ def run_one(adata: ad.AnnData, spec: RunSpec) -> tuple[RunResult, VAE | None]:
 
 def _cached_run(adata: ad.AnnData, spec: RunSpec, cache_root: str) -> RunResult:
     cache = RunCache(cache_root)
-    key = spec.key(adata.uns["cellvae"]["fingerprint"])
+    key = spec.key(data_key(adata))
     hit = cache.load(key, spec)
     if hit is not None:
         return hit
-    res, module = run_one(adata, spec)
+    res, module = run_one(adata, spec, snapshot=cache.root / f"{key}.resume.pt")
     cache.save(key, res, module)
     return res
 
@@ -228,8 +135,6 @@ def run_all(adata: ad.AnnData, specs: list[RunSpec], *, cache: RunCache | None =
     list of RunResult
         One per spec, loaded from the cache where present, otherwise trained and cached.
     """
-    if "fingerprint" not in adata.uns.get("cellvae", {}):
-        adata.uns.setdefault("cellvae", {})["fingerprint"] = fingerprint(adata)
     root = str((cache or RunCache()).root)
     bar = tqdm(total=len(specs), disable=not progress, desc="experiments")
     if executor is None:
