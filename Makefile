@@ -20,7 +20,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# The grid first, with a progress bar and a line per run; the chapters then only read the cache.
+# GRID_ARGS="--workers 4" (a local Dask cluster) or "--scheduler tcp://HOST:8786" fans it out.
 book: install
+	$(BIN)/cellvae-grid $(GRID_ARGS)
 	PATH="$(CURDIR)/$(BIN):$$PATH" jupyter-book build book
 
 # MyST .md is the source: build fresh .ipynb from it (keeping the reference outputs stored in

@@ -28,6 +28,10 @@ BATCH_TRAIN = replace(BOOK_TRAIN, max_epochs=60, patience=10)
 #: would, at 40% of the evaluation time.
 BOOK_IWAE_K = 20
 
+#: KL weights of the results chapter's beta sweep: a factor 4 apart, from below the ELBO's 1 to
+#: where the posterior collapses.
+BETAS = (0.25, 1.0, 4.0, 16.0, 64.0)
+
 #: The original study's architectures: name -> (latent, hidden).
 ARCHITECTURES = {"M1": (10, 256), "M2": (50, 256), "M3": (100, 256), "M4": (50, 512), "M5": (50, 1024)}
 #: What each model family is trained on: name -> (data variant, likelihood, reduction).
@@ -175,3 +179,18 @@ def batch_pair(spec: RunSpec) -> tuple[RunSpec, RunSpec]:
     """
     nb = variant_of(spec, max_epochs=BATCH_TRAIN.max_epochs, patience=BATCH_TRAIN.patience)
     return nb, replace(nb, conditional=True)
+
+
+def sweep_specs(spec: RunSpec) -> list[RunSpec]:
+    """The beta sweep of ``spec``: one run per value of :data:`BETAS`.
+
+    Parameters
+    ----------
+    spec
+        The chosen count model.
+
+    Returns
+    -------
+    list of RunSpec
+    """
+    return [variant_of(spec, beta=b) for b in BETAS]

@@ -10,16 +10,19 @@ distributed engine with the same interface) can run them.
 
 from __future__ import annotations
 
+import functools
 import time
-from concurrent.futures import Executor
+from concurrent.futures import Executor, as_completed
 from dataclasses import replace
 from pathlib import Path
 
 import anndata as ad
 import numpy as np
 import pandas as pd
+import torch
 from tqdm import tqdm
 
+from .._io import atomic_path
 from ..data import get_variant
 from ..model import (
     VAE,
@@ -90,7 +93,7 @@ def run_one(adata: ad.AnnData, spec: RunSpec, *,
     if tr.stopped == "interrupted":  # never evaluated, never cached: the run must be redone
         raise KeyboardInterrupt(f"{spec.label} interrupted after {len(tr.history)} epoch(s)")
     m = {"status": "ok", "seconds": tr.seconds, "epochs": len(tr.history), "best_epoch": tr.best_epoch,
-         "stopped": tr.stopped}
+         "stopped": tr.stopped, "torch_threads": torch.get_num_threads()}  # sums' order: part of the stack
     for split, mask in (("train", train_mask), ("test", ~train_mask)):
         ev = evaluate(module, x[mask], batch=sub(mask), seed=seed)
         m.update({f"{split}_{k}": ev[f"{k}_mean"] for k in ("elbo", "recon", "kl")})
@@ -113,8 +116,50 @@ def _cached_run(adata: ad.AnnData, spec: RunSpec, cache_root: str) -> RunResult:
     return res
 
 
+@functools.lru_cache(maxsize=2)
+def _read(path: str) -> ad.AnnData:
+    return ad.read_h5ad(path)
+
+
+def _cached_run_from_path(path: str, spec: RunSpec, cache_root: str) -> RunResult:
+    """What a worker runs: the data is read by path (once per worker process), never pickled."""
+    return _cached_run(_read(path), spec, cache_root)
+
+
+def shared_copy(adata: ad.AnnData, cache: RunCache) -> str:
+    """Write ``adata`` once beside the run cache for workers to read; return its path.
+
+    Parameters
+    ----------
+    adata
+        Prepared data.
+    cache
+        The run cache, on a filesystem every worker sees.
+
+    Returns
+    -------
+    str
+        ``<cache root>/data/<data key>.h5ad``, written atomically if absent.
+    """
+    path = cache.root / "data" / f"{data_key(adata)}.h5ad"
+    if not path.exists():
+        with atomic_path(path) as tmp:
+            adata.write_h5ad(tmp)
+    return str(path)
+
+
+def _describe(res: RunResult) -> str:
+    m = res.metrics
+    if m.get("status") != "ok":
+        return f"{res.spec.label}: {m.get('status')}"
+    how = "cached" if res.cached else f"{m['seconds']:.0f} s"
+    return (f"{res.spec.label}: {m['epochs']} epochs ({m['stopped']}), held-out ELBO "
+            f"{m['test_elbo']:.1f} nats/cell, {how}")
+
+
 def run_all(adata: ad.AnnData, specs: list[RunSpec], *, cache: RunCache | None = None,
-            executor: Executor | None = None, progress: bool = True) -> list[RunResult]:
+            executor: Executor | None = None, progress: bool = True,
+            verbose: bool = False) -> list[RunResult]:
     """Run (or load) every spec; results come back in the order of ``specs``.
 
     Parameters
@@ -124,31 +169,42 @@ def run_all(adata: ad.AnnData, specs: list[RunSpec], *, cache: RunCache | None =
     specs
         The runs.
     cache
-        Where results live; defaults to ``$CELLVAE_CACHE/runs``.
+        Where results live; defaults to ``$CELLVAE_CACHE/runs``.  With an executor it must
+        be on a filesystem that every worker sees.
     executor
-        Any ``concurrent.futures.Executor`` (e.g. a ``ProcessPoolExecutor``); None runs serially.
+        Any ``concurrent.futures.Executor``: a ``ProcessPoolExecutor``, or a Dask
+        ``Client.get_executor()``.  The data is written once beside the cache and read by
+        path in each worker, never pickled into tasks.  None runs serially.
     progress
         Show a progress bar over runs.
+    verbose
+        Also print one line per run: epochs, why it stopped, held-out ELBO, time.
 
     Returns
     -------
     list of RunResult
         One per spec, loaded from the cache where present, otherwise trained and cached.
     """
-    root = str((cache or RunCache()).root)
-    bar = tqdm(total=len(specs), disable=not progress, desc="experiments")
+    cache = cache or RunCache()
+    root = str(cache.root)
+    bar = tqdm(total=len(specs), disable=not progress, desc="runs", unit="run")
+    out: list[RunResult | None] = [None] * len(specs)
+
+    def done(i: int, res: RunResult) -> None:
+        out[i] = res
+        bar.update()
+        if verbose:
+            tqdm.write(_describe(res))
+
     if executor is None:
-        out = []
-        for s in specs:
+        for i, s in enumerate(specs):
             bar.set_postfix_str(s.label)
-            out.append(_cached_run(adata, s, root))
-            bar.update()
+            done(i, _cached_run(adata, s, root))
     else:
-        futures = [executor.submit(_cached_run, adata, s, root) for s in specs]
-        out = []
-        for f in futures:
-            out.append(f.result())
-            bar.update()
+        path = shared_copy(adata, cache)
+        futures = {executor.submit(_cached_run_from_path, path, s, root): i for i, s in enumerate(specs)}
+        for f in as_completed(futures):
+            done(futures[f], f.result())
     bar.close()
     return out
 

@@ -1,0 +1,75 @@
+"""The grid command: serial and Dask runs agree, and the command reports progress."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cellvae.model import TrainConfig, VAEConfig
+from cellvae.study import grid
+from cellvae.study.cache import RunCache
+from cellvae.study.cli import executor_for
+from cellvae.study.runs import run_all
+
+BASE = grid.RunSpec(arch="T", family="nb/raw", variant="raw",
+                    model=VAEConfig(n_latent=3, n_hidden=16, likelihood="nb"),
+                    train=TrainConfig(max_epochs=2, batch_size=256, patience=0, kl_warmup_epochs=1,
+                                      progress=False), iwae_k=3)
+SPECS = [grid.variant_of(BASE, arch=f"T{i}", n_latent=2 + i, seed=i) for i in range(4)]
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_equals_serial(sim, tmp_path, capsys):
+    pytest.importorskip("distributed")
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in each single-threaded worker: sums run in the same order
+    try:
+        serial = run_all(sim, SPECS, cache=RunCache(tmp_path / "serial"), progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    with executor_for(workers=2) as ex:
+        assert ex is not None
+        par = run_all(sim, SPECS, cache=RunCache(tmp_path / "dask"), executor=ex, progress=False,
+                      verbose=True)
+    assert "2 Dask worker(s)" in capsys.readouterr().out
+    assert [r.spec for r in par] == SPECS and not any(r.cached for r in par)
+    assert len(list((tmp_path / "dask" / "data").glob("*.h5ad"))) == 1  # data shipped by path, once
+    for a, b in zip(serial, par):
+        assert a.metrics["status"] == b.metrics["status"] == "ok"
+        assert a.metrics["epochs"] == b.metrics["epochs"] and b.metrics["torch_threads"] == 1
+        np.testing.assert_array_equal(b.latent, a.latent)
+        np.testing.assert_array_equal(b.iwae_cells, a.iwae_cells)
+        assert b.metrics["test_iwae"] == a.metrics["test_iwae"]
+    again = run_all(sim, SPECS, cache=RunCache(tmp_path / "dask"), progress=False)
+    assert all(r.cached for r in again)  # the workers' results landed in the shared cache
+
+
+def test_serial_progress_lines(sim, tmp_path, capsys):
+    run_all(sim, SPECS[:1], cache=RunCache(tmp_path / "c"), progress=True, verbose=True)
+    err_out = capsys.readouterr()
+    text = err_out.out + err_out.err
+    assert "T0 nb/raw beta=1: 2 epochs (max_epochs), held-out ELBO" in text and "nats/cell" in text
+    assert "runs" in err_out.err  # the tqdm bar over runs
+
+
+def test_executor_for_serial_is_none():
+    with executor_for(workers=0) as ex:
+        assert ex is None
+
+
+def test_grid_command_trains_then_serves_from_cache(sim, monkeypatch, capsys):
+    from cellvae.study import cli, report
+
+    sim = sim.copy()
+    sim.uns["source"] = "the test simulation"
+    monkeypatch.setattr(report, "book_data", lambda: sim)
+    monkeypatch.setattr(cli, "report_specs", lambda: SPECS)
+    monkeypatch.setattr(grid, "BETAS", (1.0, 4.0))
+    assert cli.main(["--no-controls"]) == 0
+    out = capsys.readouterr()
+    assert "cellvae-grid: the test simulation" in out.out
+    assert "held-out ELBO" in out.out + out.err and "runs ready" in out.out
+    assert cli.main(["--no-controls"]) == 0  # second time: every run from the cache
+    assert "cached" in capsys.readouterr().out
