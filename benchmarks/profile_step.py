@@ -1,0 +1,82 @@
+"""Where one NB training step goes: CSR slicing, forward, NB loss, backward, Adam step.
+
+Run on demand (never in the tests):
+
+    .venv/bin/python benchmarks/profile_step.py --batch 128
+    .venv/bin/python benchmarks/profile_step.py --batch 512
+
+Same shape as the scvi-tools comparison: 2000 genes of simulated BMMC counts, hidden 256,
+latent 10, a decoder conditioned on the 12 batches.  Prints cells/s of the whole step and
+the share of each part, timed separately over the same minibatches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+
+from cellvae.data import get_variant, prepare, simulate_bmmc
+from cellvae.model import TrainConfig, VAEConfig
+from cellvae.model.module import VAE
+
+try:  # the trainer's optimiser (fused Adam where torch has it)
+    from cellvae.model.trainer import adam
+except ImportError:  # older cellvae: plain Adam
+    def adam(module, cfg):
+        return torch.optim.Adam(module.parameters(), lr=cfg.lr)
+
+try:
+    from cellvae.model.batches import as_tensor_rows
+except ImportError:
+    from cellvae.model.trainer import as_tensor_rows
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--cells", type=int, default=20_000)
+    p.add_argument("--genes", type=int, default=2000)
+    p.add_argument("--steps", type=int, default=120)
+    a = p.parse_args()
+    adata = prepare(simulate_bmmc(a.cells, 2 * a.genes, seed=0), n_top_genes=a.genes)
+    x = get_variant(adata, "raw")
+    codes = pd.Categorical(adata.obs["batch"]).codes.astype(np.int64)
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(n_input=a.genes, n_latent=10, n_hidden=256, likelihood="nb", n_batch=12))
+    opt = adam(m, TrainConfig())
+    m.train()
+    rng = np.random.default_rng(0)
+    parts = dict.fromkeys(["CSR slice", "encoder + decoder forward", "NB loss forward", "backward",
+                           "Adam step"], 0.0)
+    for step in range(a.steps + 10):
+        rows = np.sort(rng.choice(x.shape[0], a.batch, replace=False))
+        t = [time.perf_counter()]
+        xb = as_tensor_rows(x, rows, "cpu")
+        bb = torch.from_numpy(codes[rows])
+        t.append(time.perf_counter())
+        inf = m.inference(xb, bb)
+        gen = m.generative(inf["z"], inf["library"], bb)
+        t.append(time.perf_counter())
+        out = m.loss(xb, inf, gen)
+        t.append(time.perf_counter())
+        opt.zero_grad(set_to_none=True)
+        out.loss.backward()
+        t.append(time.perf_counter())
+        opt.step()
+        t.append(time.perf_counter())
+        if step >= 10:  # warm-up steps are not counted
+            for k, (t0, t1) in zip(parts, zip(t, t[1:])):
+                parts[k] += t1 - t0
+    total = sum(parts.values())
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {a.batch}: "
+          f"{a.steps * a.batch / total:,.0f} cells/s")
+    print("| " + " | ".join(parts) + " |")
+    print("| " + " | ".join(f"{100 * v / total:.0f}%" for v in parts.values()) + " |")
+
+
+if __name__ == "__main__":
+    main()
