@@ -12,8 +12,27 @@ class ConfigError(ValueError):
     """A config value that makes no sense; the message names the field."""
 
 
+class _Config:
+    """What both config dataclasses share: validation and conversion to a dict."""
+
+    def _check(self, checks: list[tuple[bool, str]]) -> None:
+        for ok, msg in checks:
+            if not ok:
+                raise ConfigError(f"{type(self).__name__}: {msg}")
+
+    def to_dict(self) -> dict:
+        """The fields as a plain dict (for checkpoints and cache keys).
+
+        Returns
+        -------
+        dict
+            Field name -> value.
+        """
+        return asdict(self)
+
+
 @dataclass(frozen=True)
-class VAEConfig:
+class VAEConfig(_Config):
     """What the model is: sizes, likelihood, conditioning and objective (one default each)."""
 
     n_input: int | None = None        # genes in and out; None until bound to data (CellVAE, the study)
@@ -47,26 +66,14 @@ class VAEConfig:
             (self.beta >= 0, "beta must be >= 0"),
             (self.reduction in ("sum", "mean"), "reduction must be 'sum' or 'mean'"),
         ]
-        for ok, msg in checks:
-            if not ok:
-                raise ConfigError(f"VAEConfig: {msg}")
+        self._check(checks)
         if self.input_transform == "auto":  # resolved once, so saved configs say what ran
             auto = "log1p" if self.likelihood in COUNT_LIKELIHOODS else "none"
             object.__setattr__(self, "input_transform", auto)
 
-    def to_dict(self) -> dict:
-        """The fields as a plain dict (for checkpoints and cache keys).
-
-        Returns
-        -------
-        dict
-            Field name -> value.
-        """
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(_Config):
     """How the model is trained: optimiser, schedule, early stopping and seed (one default each)."""
 
     max_epochs: int = 50              # hard cap on passes over the training cells
@@ -94,19 +101,7 @@ class TrainConfig:
             (0.0 <= self.validation_fraction < 1.0, "validation_fraction must be in [0, 1)"),
             (self.checkpoint_every >= 1, "checkpoint_every must be >= 1"),
         ]
-        for ok, msg in checks:
-            if not ok:
-                raise ConfigError(f"TrainConfig: {msg}")
-
-    def to_dict(self) -> dict:
-        """The fields as a plain dict (for checkpoints and cache keys).
-
-        Returns
-        -------
-        dict
-            Field name -> value.
-        """
-        return asdict(self)
+        self._check(checks)
 
 
 def default(cls, name: str):
