@@ -180,3 +180,49 @@ def test_hvgs_are_scanpys_seurat_flavour(sim_raw):
     logx = sc.AnnData(data.normalise(a, log=True))
     sc.pp.highly_variable_genes(logx, flavor="seurat", n_top_genes=60)
     np.testing.assert_array_equal(data.select_hvgs(a, 60), np.flatnonzero(logx.var["highly_variable"]))
+
+
+@pytest.mark.parametrize("n_top", [50, 500, 999])
+def test_chunked_hvgs_are_scanpys_on_the_real_starter(starter_path, n_top):
+    import scanpy as sc
+
+    s = data.read_h5ad(starter_path)
+    data.harmonize_obs(s)
+    logx = sc.AnnData(data.normalise(s, log=True))
+    sc.pp.highly_variable_genes(logx, flavor="seurat", n_top_genes=n_top)
+    want = np.flatnonzero(logx.var["highly_variable"])
+    np.testing.assert_array_equal(data.select_hvgs(s, n_top), want)
+    norm = data.seurat_dispersions(s.layers["counts"], data.size_factors(s), chunk_size=37)
+    np.testing.assert_allclose(norm, logx.var["dispersions_norm"].to_numpy(), rtol=1e-5, atol=1e-6,
+                               equal_nan=True)  # scanpy stores float32
+
+
+def test_counts_only_read_skips_x_and_matches_full_read(tmp_path, sim_raw, monkeypatch):
+    from cellvae.data import io
+
+    p = _write(sim_raw, tmp_path / "x.h5ad")
+    monkeypatch.setattr(io, "READ_BLOCK_ROWS", 97)  # many blocks, a ragged last one
+    lean = data.read_h5ad(p, counts_only=True)
+    assert lean.X is None and list(lean.layers) == ["counts"] and not lean.obsm and not lean.uns
+    c = lean.layers["counts"]
+    assert sp.isspmatrix_csr(c) and c.dtype == np.float32 and c.indices.dtype == np.int32
+    assert (c != sim_raw.layers["counts"]).nnz == 0
+    assert lean.obs.equals(sim_raw.obs) and lean.var.equals(sim_raw.var)
+    full = data.prepare(data.read_h5ad(p), n_top_genes=100)
+    assert data.prepare(lean, n_top_genes=100).uns["cellvae"]["fingerprint"] == full.uns["cellvae"]["fingerprint"]
+
+
+def test_counts_only_read_without_counts_layer_is_rejected_by_prepare(tmp_path, sim_raw):
+    a = sim_raw.copy()
+    del a.layers["counts"]
+    lean = data.read_h5ad(_write(a, tmp_path / "x.h5ad"), counts_only=True)
+    with pytest.raises(DataError, match=r"no layers\['counts'\]"):
+        data.prepare(lean, n_top_genes=50)
+
+
+def test_prepare_shares_one_counts_matrix_and_leaves_input_alone(sim_raw):
+    before = sim_raw.obs.copy()
+    a = data.prepare(sim_raw, n_top_genes=100)
+    assert a.X is a.layers["counts"]
+    assert sim_raw.obs.equals(before) and "split" not in sim_raw.obs
+    assert a.uns["simulation"] == sim_raw.uns["simulation"]

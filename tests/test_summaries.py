@@ -75,6 +75,22 @@ def test_eda_tables(sim):
     assert phi > 0  # simulated NB counts are overdispersed
 
 
+def test_blockwise_eda_summaries_equal_the_whole_matrix(sim, monkeypatch):
+    from cellvae.data import get_variant, preprocess
+
+    monkeypatch.setattr(preprocess, "PEARSON_CHUNK", 97)  # many blocks, a ragged last one
+    monkeypatch.setattr(preprocess.variant_blocks, "__kwdefaults__", {"chunk_size": 97})
+    v, mv = eda.value_summary(sim), eda.mean_variance(sim, variants=("raw", "preprocessed", "processed"))
+    for name in ("raw", "preprocessed", "processed"):
+        x = get_variant(sim, name).toarray().astype(np.float64)
+        np.testing.assert_allclose(v.loc[name, ["min", "max", "mean", "zero fraction"]].to_numpy(float),
+                                   [x.min(), x.max(), x.mean(), (x == 0).mean()], rtol=1e-6)
+        m = mv[mv["variant"] == name]
+        np.testing.assert_allclose(m["mean"], x.mean(0), rtol=1e-5, atol=1e-9)
+        np.testing.assert_allclose(m["variance"], x.var(0), rtol=1e-4, atol=1e-7)
+        np.testing.assert_array_equal(np.sort(eda.nonzero_values(sim, name)), np.sort(get_variant(sim, name).data))
+
+
 def _all_figures(sim):
     import pandas as pd
 

@@ -2,7 +2,7 @@
 
 - :mod:`cellvae.data.io`: paths, gzip, the sha256-checked GEO download.
 - :mod:`cellvae.data.schema`: required columns, raw-count checks, starter-kit names.
-- :mod:`cellvae.data.preprocess`: HVGs (scanpy), normalisation, variants, the split.
+- :mod:`cellvae.data.preprocess`: HVGs (scanpy's seurat flavour, in blocks), normalisation, variants, the split.
 - :mod:`cellvae.data.simulate`: the seeded BMMC-like simulator.
 """
 
@@ -15,9 +15,11 @@ from .preprocess import (
     normalise,
     pearson_residual_moments,
     prepare,
+    seurat_dispersions,
     select_hvgs,
     size_factors,
     split_cells,
+    variant_blocks,
 )
 from .schema import REQUIRED_OBS, DataError, check_counts, harmonize_obs, validate
 from .simulate import simulate_bmmc
@@ -25,6 +27,6 @@ from .simulate import simulate_bmmc
 __all__ = [
     "ENV_VAR", "GEO_FILENAME", "GEO_SHA256", "REQUIRED_OBS", "VARIANTS", "DataError", "check_counts",
     "fetch_geo", "fingerprint", "get_variant", "harmonize_obs", "load_bmmc", "normalise",
-    "pearson_residual_moments", "prepare", "read_h5ad", "resolve_path", "select_hvgs",
-    "simulate_bmmc", "size_factors", "split_cells", "validate",
+    "pearson_residual_moments", "prepare", "read_h5ad", "resolve_path", "select_hvgs", "seurat_dispersions",
+    "simulate_bmmc", "size_factors", "split_cells", "validate", "variant_blocks",
 ]

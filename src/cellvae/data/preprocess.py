@@ -7,6 +7,7 @@ chapter of the report exercises the loader whichever data it runs on.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 
@@ -26,10 +27,12 @@ PEARSON_CHUNK = 4096
 def select_hvgs(adata: ad.AnnData, n_top_genes: int) -> np.ndarray:
     """Indices of the top ``n_top_genes`` highly variable genes, in gene order.
 
-    ``scanpy.pp.highly_variable_genes(flavor="seurat")`` on log1p(counts / size
-    factor), sparse throughout.  The Seurat flavour on log data is what the
-    original study ran (scanpy's default on the file's log-normalised ``X``);
-    ``seurat_v3`` on counts would need scikit-misc and would pick other genes.
+    The selection of ``scanpy.pp.highly_variable_genes(flavor="seurat")`` on
+    log1p(counts / size factor), which is what the original study ran (scanpy's default on
+    the file's log-normalised ``X``).  scanpy copies the whole matrix twice for it (the
+    log data, then their ``expm1``); :func:`seurat_dispersions` computes the same per-gene
+    statistics over blocks of cells instead, and a test checks that the genes chosen are
+    scanpy's.
 
     Parameters
     ----------
@@ -43,13 +46,73 @@ def select_hvgs(adata: ad.AnnData, n_top_genes: int) -> np.ndarray:
     numpy.ndarray
         Sorted integer indices into ``adata.var_names``.
     """
-    import scanpy as sc
-
     if n_top_genes >= adata.n_vars:
         return np.arange(adata.n_vars)
-    logx = ad.AnnData(normalise(adata, log=True))
-    sc.pp.highly_variable_genes(logx, flavor="seurat", n_top_genes=n_top_genes)
-    return np.flatnonzero(logx.var["highly_variable"].to_numpy())
+    norm = seurat_dispersions(adata.layers["counts"], size_factors(adata))
+    disp = norm.copy()
+    disp = np.sort(disp[~np.isnan(disp)])[::-1]
+    cut = disp[min(n_top_genes, disp.size) - 1]
+    return np.flatnonzero(np.nan_to_num(norm, nan=-np.inf) >= cut)
+
+
+def _row_blocks(x, chunk_size: int):
+    """(start, float32 CSR block, a copy) over blocks of ``chunk_size`` rows of ``x``."""
+    for start in range(0, x.shape[0], chunk_size):
+        blk = x[start:start + chunk_size]
+        yield start, (blk.astype(np.float32) if sp.issparse(blk) else sp.csr_matrix(blk, dtype=np.float32)).tocsr()
+
+
+def seurat_dispersions(counts, sf: np.ndarray, *, n_bins: int = 20,
+                       chunk_size: int = PEARSON_CHUNK) -> np.ndarray:
+    """Per-gene normalised dispersion of scanpy's ``flavor="seurat"``, in blocks of cells.
+
+    As scanpy: values ``expm1(log1p(x / sf))`` in float32, their per-gene mean and
+    unbiased variance in float64 (two passes), ``log(var / mean)`` (NaN where 0), genes
+    binned by ``log1p(mean)`` into ``n_bins`` equal-width bins, and the dispersion
+    z-scored within its bin (a bin of one gene gets the raw dispersion over 1, as scanpy).
+
+    Parameters
+    ----------
+    counts
+        Cells x genes raw counts, sparse or dense.
+    sf
+        Per-cell size factors (:func:`size_factors`).
+    n_bins, chunk_size
+        Number of mean bins; cells per block.
+
+    Returns
+    -------
+    numpy.ndarray
+        Normalised dispersion per gene (NaN for genes without one).
+    """
+    n, g = counts.shape
+    inv = (1.0 / np.asarray(sf, dtype=np.float32)).astype(np.float32)
+
+    def values(start, blk):
+        v = blk.data * np.repeat(inv[start:start + blk.shape[0]], np.diff(blk.indptr))
+        return np.expm1(np.log1p(v))
+
+    s1 = np.zeros(g)
+    for start, blk in _row_blocks(counts, chunk_size):
+        s1 += np.bincount(blk.indices, weights=values(start, blk), minlength=g)
+    mean = s1 / n
+    ss, nz = np.zeros(g), np.zeros(g)
+    for start, blk in _row_blocks(counts, chunk_size):
+        ss += np.bincount(blk.indices, weights=(values(start, blk) - mean[blk.indices]) ** 2, minlength=g)
+        nz += np.bincount(blk.indices, minlength=g)
+    var = (ss + (n - nz) * mean**2) / n
+    var *= n / (n - 1)  # scanpy's order of operations, so ties break alike
+    mean[mean == 0] = 1e-12
+    disp = var / mean
+    disp[disp == 0] = np.nan
+    df = pd.DataFrame({"means": np.log1p(mean), "dispersions": np.log(disp)})
+    df["mean_bin"] = pd.cut(df["means"], bins=n_bins)
+    stats = df.groupby("mean_bin", observed=True)["dispersions"].agg(avg="mean", dev="std")
+    single = stats["dev"].isnull()
+    stats.loc[single, "dev"] = stats.loc[single, "avg"]
+    stats.loc[single, "avg"] = 0
+    stats = stats.loc[df["mean_bin"]].set_index(df.index)
+    return ((df["dispersions"] - stats["avg"]) / stats["dev"]).to_numpy()
 
 
 def size_factors(adata: ad.AnnData) -> np.ndarray:
@@ -122,14 +185,14 @@ def pearson_residual_moments(counts, *, theta: float = 100.0,
     tuple of numpy.ndarray
         Per-gene mean and per-gene (population) variance of the residuals.
     """
-    x = sp.csr_matrix(counts, dtype=np.float64)
-    cell_tot = np.asarray(x.sum(1)).ravel()
-    gene_p = np.asarray(x.sum(0)).ravel() / max(x.sum(), 1.0)
+    x = sp.csr_matrix(counts)
+    cell_tot = np.asarray(x.sum(1, dtype=np.float64)).ravel()
+    gene_p = np.asarray(x.sum(0, dtype=np.float64)).ravel() / max(cell_tot.sum(), 1.0)
     clip = np.sqrt(x.shape[0])
     s1, s2 = np.zeros(x.shape[1]), np.zeros(x.shape[1])
     for start in range(0, x.shape[0], chunk_size):
         mu = cell_tot[start:start + chunk_size, None] * gene_p[None, :]
-        r = (x[start:start + chunk_size].toarray() - mu) / np.sqrt(np.maximum(mu + mu**2 / theta, 1e-300))
+        r = (x[start:start + chunk_size].toarray().astype(np.float64) - mu) / np.sqrt(np.maximum(mu + mu**2 / theta, 1e-300))
         r = np.clip(r, -clip, clip)
         s1 += r.sum(0)
         s2 += (r * r).sum(0)
@@ -165,6 +228,40 @@ def get_variant(adata: ad.AnnData, variant: str) -> sp.csr_matrix:
     if variant == "processed":
         return normalise(adata, log=True)
     raise DataError(f"unknown variant {variant!r}; choose one of {VARIANTS}")
+
+
+def variant_blocks(adata: ad.AnnData, variant: str, *, chunk_size: int = PEARSON_CHUNK):
+    """A data variant over blocks of cells, equal block by block to :func:`get_variant`.
+
+    Parameters
+    ----------
+    adata
+        Prepared data with ``layers['counts']``.
+    variant
+        One of :data:`VARIANTS`.
+    chunk_size
+        Cells per block.
+
+    Yields
+    ------
+    scipy.sparse.csr_matrix
+        float32 rows ``[start, start + chunk_size)`` of the variant; size factors are the
+        whole data's (:func:`size_factors`), not the block's.
+
+    Raises
+    ------
+    DataError
+        For an unknown variant.
+    """
+    if variant not in VARIANTS:
+        raise DataError(f"unknown variant {variant!r}; choose one of {VARIANTS}")
+    inv = None if variant == "raw" else (1.0 / size_factors(adata).astype(np.float32))
+    for start, blk in _row_blocks(adata.layers["counts"], chunk_size):
+        if inv is not None:
+            blk.data *= np.repeat(inv[start:start + blk.shape[0]], np.diff(blk.indptr))
+        if variant == "processed":
+            blk.data = np.log1p(blk.data)
+        yield blk
 
 
 def split_cells(n_obs: int, *, test_fraction: float = 0.2, seed: int = 0) -> np.ndarray:
@@ -205,11 +302,15 @@ def prepare(
 ) -> ad.AnnData:
     """GEX features only, validated, top HVGs, seeded train/test split in ``obs['split']``.
 
+    Memory: the HVG statistics are computed over blocks of cells, and the only copy of the
+    counts made is the HVG subset; ``X`` of the result is that same matrix, not a copy.
+
     Parameters
     ----------
     adata
-        Raw data with counts in ``layers['counts']``; not modified (a copy is made).
-        If ``var['feature_types']`` exists, only ``"GEX"`` features are kept.
+        Raw data with counts in ``layers['counts']``; not modified.  If
+        ``var['feature_types']`` exists, only ``"GEX"`` features are kept.  ``X`` and other
+        layers are not carried over; ``obsm`` is.
     n_top_genes
         Number of highly variable genes to keep (see :func:`select_hvgs`).
     test_fraction
@@ -220,28 +321,39 @@ def prepare(
     Returns
     -------
     anndata.AnnData
-        Copy with obs harmonised to the GEO schema, float32 CSR counts in both ``X``
-        and ``layers['counts']``, ``obs['split']`` and the settings plus
-        :func:`fingerprint` in ``uns['cellvae']``.
+        New AnnData with obs harmonised to the GEO schema, float32 CSR counts in
+        ``layers['counts']`` (and, as the same matrix, in ``X``), ``obs['split']`` and the
+        settings plus :func:`fingerprint` in ``uns['cellvae']``.
 
     Raises
     ------
     DataError
         If the data fail :func:`~cellvae.data.schema.validate` or the split is invalid.
     """
+    if "counts" not in adata.layers:
+        validate(adata)  # the one-line error for a missing counts layer
+    gex = np.arange(adata.n_vars)
     if "feature_types" in adata.var:
-        adata = adata[:, adata.var["feature_types"].astype(str) == "GEX"]
-    adata = adata.copy()
-    harmonize_obs(adata)
-    validate(adata, n_top_genes=n_top_genes)
-    adata.layers["counts"] = sp.csr_matrix(adata.layers["counts"], dtype=np.float32)
-    adata = adata[:, select_hvgs(adata, n_top_genes)].copy()
-    test = split_cells(adata.n_obs, test_fraction=test_fraction, seed=seed)
-    adata.obs["split"] = pd.Categorical(np.where(test, "test", "train"), ["train", "test"])
-    adata.X = adata.layers["counts"].copy()
-    adata.uns["cellvae"] = {"n_top_genes": n_top_genes, "test_fraction": test_fraction,
-                            "split_seed": seed, "fingerprint": fingerprint(adata)}
-    return adata
+        gex = np.flatnonzero(adata.var["feature_types"].astype(str).to_numpy() == "GEX")
+    counts = adata.layers["counts"]
+    if len(gex) < adata.n_vars:
+        counts = sp.csr_matrix(counts)[:, gex]
+    out = ad.AnnData(obs=adata.obs.copy(), var=adata.var.iloc[gex].copy(),
+                     obsm={k: v.copy() for k, v in adata.obsm.items()}, uns=copy.deepcopy(dict(adata.uns)),
+                     layers={"counts": counts})
+    harmonize_obs(out)
+    validate(out, n_top_genes=n_top_genes)
+    keep = select_hvgs(out, n_top_genes)
+    x = sp.csr_matrix(counts)
+    x = x[:, keep] if len(keep) < out.n_vars else x.copy()
+    out = ad.AnnData(obs=out.obs, var=out.var.iloc[keep].copy(), obsm=out.obsm, uns=out.uns,
+                     layers={"counts": sp.csr_matrix(x, dtype=np.float32)})
+    out.X = out.layers["counts"]
+    test = split_cells(out.n_obs, test_fraction=test_fraction, seed=seed)
+    out.obs["split"] = pd.Categorical(np.where(test, "test", "train"), ["train", "test"])
+    out.uns["cellvae"] = {"n_top_genes": n_top_genes, "test_fraction": test_fraction,
+                          "split_seed": seed, "fingerprint": fingerprint(out)}
+    return out
 
 
 def load_bmmc(
@@ -271,7 +383,7 @@ def load_bmmc(
         If the file cannot be read (see :func:`~cellvae.data.io.read_h5ad`) or
         :func:`prepare` rejects it.
     """
-    return prepare(read_h5ad(path), n_top_genes=n_top_genes, test_fraction=test_fraction, seed=seed)
+    return prepare(read_h5ad(path, counts_only=True), n_top_genes=n_top_genes, test_fraction=test_fraction, seed=seed)
 
 
 def fingerprint(adata: ad.AnnData, layer: str = "counts") -> str:
@@ -291,7 +403,7 @@ def fingerprint(adata: ad.AnnData, layer: str = "counts") -> str:
     """
     x = sp.csr_matrix(adata.layers[layer])
     h = hashlib.sha256()
-    for arr in (x.indptr, x.indices, x.data.astype(np.float32)):
+    for arr in (x.indptr, x.indices, x.data.astype(np.float32, copy=False)):
         h.update(np.ascontiguousarray(arr).tobytes())
     h.update("\0".join(adata.obs_names).encode())
     h.update("\0".join(adata.var_names).encode())

@@ -36,9 +36,16 @@ def check_counts(x) -> None:
     DataError
         If any value is NaN or infinite, negative, or not a whole number.
     """
-    vals = x.data if sp.issparse(x) else np.asarray(x)
-    if vals.size == 0:
-        return
+    vals = (x.data if sp.issparse(x) else np.asarray(x)).reshape(-1)
+    for start in range(0, vals.size, CHECK_BLOCK):  # blocks: no full-size temporaries
+        _check_values(vals[start:start + CHECK_BLOCK])
+
+
+#: Values per block when counts are checked.
+CHECK_BLOCK = 1 << 24
+
+
+def _check_values(vals: np.ndarray) -> None:
     if not np.all(np.isfinite(vals)):
         raise DataError("counts contain NaN or inf; raw counts must be finite integers")
     if vals.min() < 0:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..data import get_variant, pearson_residual_moments
+from ..data import pearson_residual_moments, variant_blocks
 
 
 def design_table(adata: ad.AnnData) -> pd.DataFrame:
@@ -124,11 +124,16 @@ def value_summary(adata: ad.AnnData, variants=("raw", "preprocessed", "processed
         One row per variant; columns ``min``, ``max``, ``mean`` (over all matrix entries)
         and ``zero fraction``.
     """
-    rows = {}
-    for v in variants:
-        x = get_variant(adata, v)
-        rows[v] = {"min": float(x.min()), "max": float(x.max()), "mean": float(x.mean()),
-                   "zero fraction": zero_fraction(x)}
+    rows, n = {}, adata.n_obs * adata.n_vars
+    for v in variants:  # over blocks of cells: no full copy of a variant
+        lo, hi, total, nonzero = np.inf, -np.inf, 0.0, 0
+        for blk in variant_blocks(adata, v):
+            full = blk.nnz == blk.shape[0] * blk.shape[1]  # no implicit zeros in this block
+            lo = min(lo, float(blk.data.min()) if full else min(0.0, float(blk.data.min(initial=0))))
+            hi = max(hi, float(blk.data.max()) if full else max(0.0, float(blk.data.max(initial=0))))
+            total += float(blk.data.sum(dtype=np.float64))
+            nonzero += blk.count_nonzero()
+        rows[v] = {"min": lo, "max": hi, "mean": total / n, "zero fraction": 1.0 - nonzero / n}
     return pd.DataFrame(rows).T
 
 
@@ -147,7 +152,11 @@ def nonzero_values(adata: ad.AnnData, variant: str) -> np.ndarray:
     numpy.ndarray
         1-D float32 array of the stored entries of the cells x genes matrix.
     """
-    return get_variant(adata, variant).data
+    out, pos = np.empty(adata.layers["counts"].nnz, dtype=np.float32), 0
+    for blk in variant_blocks(adata, variant):  # filled block by block: no full copy
+        out[pos:pos + blk.nnz] = blk.data
+        pos += blk.nnz
+    return out[:pos]
 
 
 def quantile_filter(values: np.ndarray, *, q: float = 0.999) -> tuple[np.ndarray, float]:
@@ -192,10 +201,13 @@ def mean_variance(adata: ad.AnnData, variants=("raw", "preprocessed", "processed
     for v in variants:
         if v == "pearson":  # chunked over cells: the dense residual matrix never exists
             mean, var = pearson_residual_moments(adata.layers["counts"])
-        else:
-            x = get_variant(adata, v)
-            mean = np.asarray(x.mean(0)).ravel()
-            var = np.asarray(x.multiply(x).mean(0)).ravel() - mean**2
+        else:  # over blocks of cells, accumulated in float64
+            s1, s2 = np.zeros(adata.n_vars), np.zeros(adata.n_vars)
+            for blk in variant_blocks(adata, v):
+                s1 += np.bincount(blk.indices, weights=blk.data, minlength=adata.n_vars)
+                s2 += np.bincount(blk.indices, weights=blk.data.astype(np.float64) ** 2, minlength=adata.n_vars)
+            mean = s1 / adata.n_obs
+            var = s2 / adata.n_obs - mean**2
         out.append(pd.DataFrame({"variant": v, "mean": mean, "variance": var}))
     return pd.concat(out, ignore_index=True)
 
