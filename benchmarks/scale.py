@@ -95,7 +95,7 @@ def main() -> None:
         rows: list = []
         raw = stage("read_h5ad", lambda: read_h5ad(path), rows)
         adata = stage("prepare", lambda: prepare(raw, n_top_genes=a.hvgs), rows)
-        del raw
+        raw = None  # free the full-gene counts
         train = adata.obs["split"].to_numpy() == "train"
         model = CellVAE(adata, layer="counts", batch_key="batch", likelihood="nb", seed=0)
         stage("train 1 epoch", lambda: model.train(adata[train], max_epochs=1, batch_size=a.batch,

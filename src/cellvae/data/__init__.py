@@ -6,6 +6,7 @@
 - :mod:`cellvae.data.simulate`: the seeded BMMC-like simulator.
 """
 
+from .blocks import pearson_residual_moments, seurat_dispersions
 from .io import ENV_VAR, GEO_FILENAME, GEO_SHA256, fetch_geo, read_h5ad, resolve_path
 from .preprocess import (
     VARIANTS,
@@ -13,9 +14,7 @@ from .preprocess import (
     get_variant,
     load_bmmc,
     normalise,
-    pearson_residual_moments,
     prepare,
-    seurat_dispersions,
     select_hvgs,
     size_factors,
     split_cells,
