@@ -17,6 +17,31 @@ def _row_blocks(x, chunk_size: int):
         yield start, (blk.astype(np.float32) if sp.issparse(blk) else sp.csr_matrix(blk, dtype=np.float32)).tocsr()
 
 
+def normalised_blocks(counts, sf: np.ndarray, *, log: bool, chunk_size: int = PEARSON_CHUNK):
+    """(start, block) of counts / size factor in float32, log1p'd if ``log``, as ``normalise``.
+
+    Parameters
+    ----------
+    counts
+        Cells x genes raw counts, sparse or dense.
+    sf
+        Per-cell size factors of all cells (not of the block).
+    log, chunk_size
+        Apply ``log1p``; cells per block.
+
+    Yields
+    ------
+    tuple of int and scipy.sparse.csr_matrix
+        The block's first row and its float32 values (a copy).
+    """
+    inv = (1.0 / np.asarray(sf, dtype=np.float32)).astype(np.float32)
+    for start, blk in _row_blocks(counts, chunk_size):
+        blk.data *= np.repeat(inv[start:start + blk.shape[0]], np.diff(blk.indptr))
+        if log:
+            blk.data = np.log1p(blk.data)
+        yield start, blk
+
+
 def seurat_dispersions(counts, sf: np.ndarray, *, n_bins: int = 20,
                        chunk_size: int = PEARSON_CHUNK) -> np.ndarray:
     """Per-gene normalised dispersion of scanpy's ``flavor="seurat"``, in blocks of cells.
@@ -41,19 +66,13 @@ def seurat_dispersions(counts, sf: np.ndarray, *, n_bins: int = 20,
         Normalised dispersion per gene (NaN for genes without one).
     """
     n, g = counts.shape
-    inv = (1.0 / np.asarray(sf, dtype=np.float32)).astype(np.float32)
-
-    def values(start, blk):
-        v = blk.data * np.repeat(inv[start:start + blk.shape[0]], np.diff(blk.indptr))
-        return np.expm1(np.log1p(v))
-
     s1 = np.zeros(g)
-    for start, blk in _row_blocks(counts, chunk_size):
-        s1 += np.bincount(blk.indices, weights=values(start, blk), minlength=g)
+    for _, blk in normalised_blocks(counts, sf, log=True, chunk_size=chunk_size):
+        s1 += np.bincount(blk.indices, weights=np.expm1(blk.data), minlength=g)
     mean = s1 / n
     ss, nz = np.zeros(g), np.zeros(g)
-    for start, blk in _row_blocks(counts, chunk_size):
-        ss += np.bincount(blk.indices, weights=(values(start, blk) - mean[blk.indices]) ** 2, minlength=g)
+    for _, blk in normalised_blocks(counts, sf, log=True, chunk_size=chunk_size):
+        ss += np.bincount(blk.indices, weights=(np.expm1(blk.data) - mean[blk.indices]) ** 2, minlength=g)
         nz += np.bincount(blk.indices, minlength=g)
     var = (ss + (n - nz) * mean**2) / n
     var *= n / (n - 1)  # scanpy's order of operations, so ties break alike

@@ -155,8 +155,6 @@ def read_h5ad(path: str | os.PathLike | None = None, *, counts_only: bool = Fals
         raise DataError(f"{p} is HDF5 but not a readable h5ad file: {exc}") from exc
 
 
-
-
 #: Rows per block when a CSR counts layer is read from disk.
 READ_BLOCK_ROWS = 8192
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .blocks import PEARSON_CHUNK, _row_blocks, seurat_dispersions
+from .blocks import PEARSON_CHUNK, _row_blocks, normalised_blocks, seurat_dispersions
 from .io import read_h5ad
 from .schema import DataError, harmonize_obs, validate
 
@@ -48,8 +48,7 @@ def select_hvgs(adata: ad.AnnData, n_top_genes: int) -> np.ndarray:
     if n_top_genes >= adata.n_vars:
         return np.arange(adata.n_vars)
     norm = seurat_dispersions(adata.layers["counts"], size_factors(adata))
-    disp = norm.copy()
-    disp = np.sort(disp[~np.isnan(disp)])[::-1]
+    disp = np.sort(norm[~np.isnan(norm)])[::-1]
     cut = disp[min(n_top_genes, disp.size) - 1]
     return np.flatnonzero(np.nan_to_num(norm, nan=-np.inf) >= cut)
 
@@ -156,12 +155,10 @@ def variant_blocks(adata: ad.AnnData, variant: str, *, chunk_size: int = PEARSON
     """
     if variant not in VARIANTS:
         raise DataError(f"unknown variant {variant!r}; choose one of {VARIANTS}")
-    inv = None if variant == "raw" else (1.0 / size_factors(adata).astype(np.float32))
-    for start, blk in _row_blocks(adata.layers["counts"], chunk_size):
-        if inv is not None:
-            blk.data *= np.repeat(inv[start:start + blk.shape[0]], np.diff(blk.indptr))
-        if variant == "processed":
-            blk.data = np.log1p(blk.data)
+    counts = adata.layers["counts"]
+    blocks = (_row_blocks(counts, chunk_size) if variant == "raw" else normalised_blocks(
+        counts, size_factors(adata), log=variant == "processed", chunk_size=chunk_size))
+    for _, blk in blocks:
         yield blk
 
 
@@ -245,10 +242,9 @@ def prepare(
     harmonize_obs(out)
     validate(out, n_top_genes=n_top_genes)
     keep = select_hvgs(out, n_top_genes)
-    x = sp.csr_matrix(counts)
-    x = x[:, keep] if len(keep) < out.n_vars else x.copy()
+    x = sp.csr_matrix(counts)[:, keep].astype(np.float32, copy=False)  # indexing copies
     out = ad.AnnData(obs=out.obs, var=out.var.iloc[keep].copy(), obsm=out.obsm, uns=out.uns,
-                     layers={"counts": sp.csr_matrix(x, dtype=np.float32)})
+                     layers={"counts": x})
     out.X = out.layers["counts"]
     test = split_cells(out.n_obs, test_fraction=test_fraction, seed=seed)
     out.obs["split"] = pd.Categorical(np.where(test, "test", "train"), ["train", "test"])

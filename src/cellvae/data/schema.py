@@ -18,6 +18,10 @@ STARTER_COLUMNS = {
     "pseudotime_order_ADT": "ADT_pseudotime_order",
 }
 
+#: Values per block when counts are checked.
+CHECK_BLOCK = 1 << 24
+
+
 class DataError(ValueError):
     """Input data that cellvae cannot use; the message says what to do."""
 
@@ -39,10 +43,6 @@ def check_counts(x) -> None:
     vals = (x.data if sp.issparse(x) else np.asarray(x)).reshape(-1)
     for start in range(0, vals.size, CHECK_BLOCK):  # blocks: no full-size temporaries
         _check_values(vals[start:start + CHECK_BLOCK])
-
-
-#: Values per block when counts are checked.
-CHECK_BLOCK = 1 << 24
 
 
 def _check_values(vals: np.ndarray) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import anndata as ad
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from ..data import pearson_residual_moments, variant_blocks
 
@@ -91,23 +90,6 @@ def donor_counts(adata: ad.AnnData) -> pd.DataFrame:
     return pd.DataFrame({"cells": g.size(), "total counts": g["lib"].sum(), "median library size": g["lib"].median()})
 
 
-def zero_fraction(x) -> float:
-    """Share of exact zeros in a sparse or dense matrix.
-
-    Parameters
-    ----------
-    x
-        A 2-D ``scipy.sparse`` matrix or NumPy array.
-
-    Returns
-    -------
-    float
-        Zero entries over all ``n_rows * n_cols`` entries, in [0, 1].
-    """
-    n = x.shape[0] * x.shape[1]
-    return 1.0 - (x.count_nonzero() if sp.issparse(x) else np.count_nonzero(x)) / n
-
-
 def value_summary(adata: ad.AnnData, variants=("raw", "preprocessed", "processed")) -> pd.DataFrame:
     """Table 1: min, max, mean and zero fraction of each data variant.
 
@@ -128,9 +110,9 @@ def value_summary(adata: ad.AnnData, variants=("raw", "preprocessed", "processed
     for v in variants:  # over blocks of cells: no full copy of a variant
         lo, hi, total, nonzero = np.inf, -np.inf, 0.0, 0
         for blk in variant_blocks(adata, v):
-            full = blk.nnz == blk.shape[0] * blk.shape[1]  # no implicit zeros in this block
-            lo = min(lo, float(blk.data.min()) if full else min(0.0, float(blk.data.min(initial=0))))
-            hi = max(hi, float(blk.data.max()) if full else max(0.0, float(blk.data.max(initial=0))))
+            implicit = () if blk.nnz == blk.shape[0] * blk.shape[1] else (0.0,)  # unstored zeros
+            lo = min(lo, *implicit, float(blk.data.min(initial=np.inf)))
+            hi = max(hi, *implicit, float(blk.data.max(initial=-np.inf)))
             total += float(blk.data.sum(dtype=np.float64))
             nonzero += blk.count_nonzero()
         rows[v] = {"min": lo, "max": hi, "mean": total / n, "zero fraction": 1.0 - nonzero / n}
