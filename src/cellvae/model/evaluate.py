@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .batches import as_tensor_rows, minibatches
 from .module import VAE
-from .trainer import as_tensor_rows, minibatches
 
 
 def _batches(module: VAE, x, batch, batch_size: int):

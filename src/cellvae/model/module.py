@@ -6,7 +6,6 @@ chapter (``book/theory.md``).  Nothing here knows about AnnData.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -14,8 +13,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import COUNT_LIKELIHOODS, ConfigError, VAEConfig
+from .distributions import kl_normal_std, log_nb, log_nb_rows, log_normal, log_zinb
 
-_LOG_2PI = math.log(2 * math.pi)
+__all__ = ["VAE", "LossOutput", "kl_normal_std", "log_nb", "log_nb_rows", "log_normal", "log_zinb"]
 
 
 @dataclass
@@ -30,84 +30,6 @@ class LossOutput:
     def elbo(self) -> torch.Tensor:
         """(n,) per-cell ELBO = -(recon + KL), always with beta = 1 (Eq. T2)."""
         return -(self.recon + self.kl)
-
-
-def log_nb(x, mu, theta, eps: float = 1e-8):
-    """log NB(x; mean mu, inverse dispersion theta), elementwise (Eq. T6).
-
-    log Gamma(x+theta) - log Gamma(theta) - log x! + theta log(theta/(theta+mu))
-    + x log(mu/(theta+mu)).
-
-    Parameters
-    ----------
-    x
-        Counts, e.g. ``(n, genes)``.
-    mu
-        NB means, broadcastable to ``x``.
-    theta
-        Inverse dispersions (> 0), e.g. per gene ``(genes,)``.
-    eps
-        Added inside the logarithms for numerical stability.
-
-    Returns
-    -------
-    torch.Tensor
-        log-probabilities in nats, shaped like the broadcast inputs.
-    """
-    log_theta_mu = torch.log(theta + mu + eps)
-    return (
-        theta * (torch.log(theta + eps) - log_theta_mu)
-        + x * (torch.log(mu + eps) - log_theta_mu)
-        + torch.lgamma(x + theta) - torch.lgamma(theta) - torch.lgamma(x + 1)
-    )
-
-
-def log_zinb(x, mu, theta, pi_logits, eps: float = 1e-8):
-    """log ZINB with zero-inflation probability sigmoid(pi_logits), elementwise (Eq. T7).
-
-    x = 0: log(pi + (1-pi) NB(0));  x > 0: log(1-pi) + log NB(x).  Computed in
-    logit space for stability, as in scvi-tools.
-
-    Parameters
-    ----------
-    x, mu, theta, eps
-        As in :func:`log_nb`.
-    pi_logits
-        Logits of the zero-inflation probability, broadcastable to ``x``.
-    """
-    softplus_pi = F.softplus(-pi_logits)
-    log_theta_eps = torch.log(theta + eps)
-    log_theta_mu = torch.log(theta + mu + eps)
-    pi_theta_log = -pi_logits + theta * (log_theta_eps - log_theta_mu)
-    case_zero = F.softplus(pi_theta_log) - softplus_pi
-    case_nonzero = (
-        -softplus_pi + pi_theta_log + x * (torch.log(mu + eps) - log_theta_mu)
-        + torch.lgamma(x + theta) - torch.lgamma(theta) - torch.lgamma(x + 1)
-    )
-    return torch.where(x < 1e-8, case_zero, case_nonzero)
-
-
-def log_normal(x, mean, var):
-    """log N(x; mean, var), elementwise (Eq. T5).
-
-    Parameters
-    ----------
-    x, mean, var
-        Observations, means and variances (> 0), all broadcastable together.
-    """
-    return -0.5 * (_LOG_2PI + torch.log(var) + (x - mean) ** 2 / var)
-
-
-def kl_normal_std(mean, var):
-    """KL(N(mean, diag var) || N(0, I)) per dimension (Eq. T4):
-    0.5 (var + mean^2 - 1 - log var).
-
-    Parameters
-    ----------
-    mean, var
-        Posterior means and variances (> 0), e.g. ``(n, n_latent)``.
-    """
-    return 0.5 * (var + mean**2 - 1.0 - torch.log(var))
 
 
 def _mlp(n_in: int, cfg: VAEConfig, dropout: float) -> nn.Sequential:
@@ -240,6 +162,23 @@ class VAE(nn.Module):
             return log_zinb(x, params["mu"], params["theta"], params["pi_logits"])
         return log_normal(x, params["mean"], params["var"])
 
+    def log_px_rows(self, x, params: dict) -> torch.Tensor:
+        """log p(x|z) summed over genes: :func:`log_nb_rows` for NB, else :meth:`log_px`.
+
+        Parameters
+        ----------
+        x, params
+            As for :meth:`log_px`.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(..., n)`` log-probabilities in nats.
+        """
+        if self.cfg.likelihood == "nb":
+            return log_nb_rows(x, params["mu"], params["theta"])
+        return self.log_px(x, params).sum(-1)
+
     def loss(self, x, inf: dict, gen: dict, *, beta: float | None = None) -> LossOutput:
         """Negative ELBO with KL weight beta (Eq. T2, T9); per-cell terms summed over genes.
 
@@ -259,16 +198,16 @@ class VAE(nn.Module):
             ``"mean"``) and the unweighted ``(n,)`` ``recon`` and ``kl`` in nats.
         """
         beta = self.cfg.beta if beta is None else beta
-        log_px = self.log_px(x, gen)                          # (n, genes)
         kl_dims = kl_normal_std(inf["qz_m"], inf["qz_v"])      # (n, latent)
-        recon, kl = -log_px.sum(-1), kl_dims.sum(-1)           # one-sample MC of E_q[-log p(x|z)]
+        kl = kl_dims.sum(-1)
         if self.cfg.reduction == "mean":
             # The original study's objective: both terms averaged over elements, which shrinks
             # the reconstruction by 1/genes relative to the ELBO and invites posterior collapse.
+            log_px = self.log_px(x, gen)                      # (n, genes)
             loss = (-log_px.mean(-1) + beta * kl_dims.mean(-1)).mean()
-        else:
-            loss = (recon + beta * kl).mean()
-        return LossOutput(loss=loss, recon=recon, kl=kl)
+            return LossOutput(loss=loss, recon=-log_px.sum(-1), kl=kl)
+        recon = -self.log_px_rows(x, gen)                      # one-sample MC of E_q[-log p(x|z)]
+        return LossOutput(loss=(recon + beta * kl).mean(), recon=recon, kl=kl)
 
     def forward(self, x, batch=None, *, beta: float | None = None) -> LossOutput:
         """Encode, decode one reparameterised z sample per cell and score it with :meth:`loss`.
@@ -312,7 +251,7 @@ class VAE(nn.Module):
         inf = self.inference(x, batch, n_samples=k)
         z = inf["z"] if k > 1 else inf["z"][None]
         gen = self.generative(z, inf["library"], batch)
-        log_px = self.log_px(x, gen).sum(-1)
+        log_px = self.log_px_rows(x, gen)
         log_pz = log_normal(z, torch.zeros_like(z), torch.ones_like(z)).sum(-1)
         log_qz = log_normal(z, inf["qz_m"], inf["qz_v"]).sum(-1)
         return log_px + log_pz - log_qz

@@ -19,6 +19,7 @@ import scipy.sparse as sp
 import torch
 from tqdm import tqdm
 
+from .batches import as_tensor_rows, minibatches, split_validation
 from .config import TrainConfig
 from .module import VAE
 from .resume import LoopState, load_state, run_identity, save_state
@@ -69,50 +70,6 @@ def select_device(name: str = "auto") -> torch.device:
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
-
-
-def as_tensor_rows(x, rows, device) -> torch.Tensor:
-    """Dense float32 tensor of ``x[rows]``; only these rows are densified.
-
-    Parameters
-    ----------
-    x
-        Cells x genes matrix, scipy sparse or array-like.
-    rows
-        Row indices (an integer array) to take.
-    device
-        Device the tensor is moved to.
-
-    Returns
-    -------
-    torch.Tensor
-        ``(len(rows), genes)`` float32 tensor on ``device``.
-    """
-    block = x[rows]
-    block = block.toarray() if sp.issparse(block) else np.asarray(block)
-    return torch.from_numpy(np.ascontiguousarray(block, dtype=np.float32)).to(device)
-
-
-def minibatches(n: int, batch_size: int, rng: np.random.Generator | None):
-    """Index arrays covering range(n), shuffled when ``rng`` is given.
-
-    Parameters
-    ----------
-    n
-        Number of rows to cover.
-    batch_size
-        Rows per minibatch; the last one may be smaller.
-    rng
-        Shuffles which rows go into which minibatch; ``None`` keeps them in order.
-
-    Yields
-    ------
-    np.ndarray
-        Sorted indices of one minibatch; each of range(n) appears exactly once per pass.
-    """
-    order = rng.permutation(n) if rng is not None else np.arange(n)
-    for start in range(0, n, batch_size):
-        yield np.sort(order[start:start + batch_size])
 
 
 def kl_weight(epoch: int, cfg: TrainConfig, beta: float) -> float:
@@ -175,33 +132,26 @@ def _run_epoch(module, x, b, idx, cfg, beta, device, rng, opt=None):
     return {k: v / max(len(idx), 1) for k, v in tot.items()}
 
 
-def split_validation(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded (train, validation) index arrays; validation is empty when fraction is 0.
+def adam(module: VAE, cfg: TrainConfig) -> torch.optim.Adam:
+    """Adam with the fused kernel (one pass over all parameters) where torch has one.
 
     Parameters
     ----------
-    n
-        Number of cells.
-    fraction
-        Share of cells held out, rounded to the nearest whole cell.
-    seed
-        Seeds the random permutation.
+    module
+        The model, already on its device.
+    cfg
+        Supplies ``lr`` and ``weight_decay``.
 
     Returns
     -------
-    train, validation : np.ndarray
-        Sorted, disjoint index arrays that together cover range(n).
-
-    Raises
-    ------
-    ValueError
-        If a non-empty validation split would leave fewer than 2 training cells.
+    torch.optim.Adam
+        Fused on CPU and CUDA (torch >= 2.4); the default implementation elsewhere.
     """
-    order = np.random.default_rng(seed).permutation(n)
-    n_val = int(round(n * fraction))
-    if n_val and n - n_val < 2:
-        raise ValueError(f"{n} cells are too few for a {fraction} validation split")
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
+    params = list(module.parameters())
+    try:
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+    except (RuntimeError, ValueError, TypeError):  # an older torch, or a device without it
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
 def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfig | None = None,
@@ -254,7 +204,7 @@ def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfi
     device = select_device(cfg.device)
     module.to(device)
     tr, va = split_validation(x.shape[0], cfg.validation_fraction, cfg.seed)
-    opt = torch.optim.Adam(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = adam(module, cfg)
     rng = np.random.default_rng(cfg.seed)
     ident = run_identity(module, cfg, x) if checkpoint is not None else ""
     loop = (load_state(checkpoint, identity=ident, module=module, opt=opt, rng=rng)
