@@ -121,6 +121,7 @@ def log_nb_rows(x, mu, theta, eps: float = 1e-8):
     log_theta_mu = torch.log(theta + mu + eps)
     dense = (theta * (torch.log(theta + eps) - log_theta_mu) + x * (torch.log(mu + eps) - log_theta_mu)).sum(-1)
     rows, cols = x.nonzero(as_tuple=True)
-    xv, th = x[rows, cols], theta[cols]
-    gammas = torch.lgamma(xv + th) - torch.lgamma(th) - torch.lgamma(xv + 1)
+    xv = x[rows, cols]
+    # lgamma(theta) is taken once per gene and gathered, so its backward (digamma) is too
+    gammas = torch.lgamma(xv + theta[cols]) - torch.lgamma(theta)[cols] - torch.lgamma(xv + 1)
     return dense + torch.zeros(x.shape[0], dtype=dense.dtype, device=x.device).index_add(0, rows, gammas)
