@@ -5,7 +5,9 @@ from __future__ import annotations
 import gzip
 import shutil
 
+import anndata as ad
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 
@@ -210,6 +212,28 @@ def test_counts_only_read_skips_x_and_matches_full_read(tmp_path, sim_raw, monke
     assert lean.obs.equals(sim_raw.obs) and lean.var.equals(sim_raw.var)
     full = data.prepare(data.read_h5ad(p), n_top_genes=100)
     assert data.prepare(lean, n_top_genes=100).uns["cellvae"]["fingerprint"] == full.uns["cellvae"]["fingerprint"]
+
+
+def test_counts_only_read_keeps_gex_features_block_by_block(tmp_path, sim_raw, monkeypatch):
+    from cellvae.data import io
+
+    n = sim_raw.n_vars
+    adt = sp.csr_matrix(np.random.default_rng(0).poisson(30.0, (sim_raw.n_obs, 7)).astype(np.float32))
+    counts = sp.hstack([sim_raw.layers["counts"][:, : n // 2], adt, sim_raw.layers["counts"][:, n // 2:]])
+    var = pd.concat([sim_raw.var.iloc[: n // 2], pd.DataFrame(index=[f"ADT{i}" for i in range(7)]),
+                     sim_raw.var.iloc[n // 2:]])
+    var["feature_types"] = ["GEX"] * (n // 2) + ["ADT"] * 7 + ["GEX"] * (n - n // 2)
+    cite = ad.AnnData(obs=sim_raw.obs.copy(), var=var, layers={"counts": sp.csr_matrix(counts)})
+    p = _write(cite, tmp_path / "cite.h5ad")
+    monkeypatch.setattr(io, "READ_BLOCK_ROWS", 97)
+    lean = data.read_h5ad(p, counts_only=True, feature_type="GEX")
+    assert list(lean.var_names) == list(sim_raw.var_names)  # the ADT columns never read in
+    c = lean.layers["counts"]
+    assert sp.isspmatrix_csr(c) and c.has_sorted_indices and (c != sim_raw.layers["counts"]).nnz == 0
+    both = data.read_h5ad(p, counts_only=True)
+    assert both.n_vars == n + 7 and (both.layers["counts"] != cite.layers["counts"]).nnz == 0
+    via_load = data.load_bmmc(p, n_top_genes=100)
+    assert via_load.uns["cellvae"]["fingerprint"] == data.prepare(cite, n_top_genes=100).uns["cellvae"]["fingerprint"]
 
 
 def test_counts_only_read_without_counts_layer_is_rejected_by_prepare(tmp_path, sim_raw):

@@ -109,7 +109,9 @@ def _magic(path: Path) -> bytes:
         return fh.read(8)
 
 
-def read_h5ad(path: str | os.PathLike | None = None, *, counts_only: bool = False) -> ad.AnnData:
+def read_h5ad(
+    path: str | os.PathLike | None = None, *, counts_only: bool = False, feature_type: str | None = None
+) -> ad.AnnData:
     """Read an ``.h5ad`` or ``.h5ad.gz`` file, with a one-line error if it is not one.
 
     A gzip file is first decompressed into the cache directory (reused on later calls).
@@ -125,6 +127,11 @@ def read_h5ad(path: str | os.PathLike | None = None, *, counts_only: bool = Fals
         float32 matrix plus one block.  This is how :func:`~cellvae.data.load_bmmc` reads
         the 2 GB GEO file.  A file without ``layers/counts`` gives an AnnData with no
         layers, which :func:`~cellvae.data.validate` then rejects.
+    feature_type
+        With ``counts_only``, keep only the features whose ``var['feature_types']`` is this
+        (e.g. ``"GEX"`` of a CITE-seq file), selected block by block while reading, so the
+        other features are never held in memory.  Ignored when ``var`` has no
+        ``feature_types`` column.
 
     Returns
     -------
@@ -150,7 +157,7 @@ def read_h5ad(path: str | os.PathLike | None = None, *, counts_only: bool = Fals
     try:
         with warnings.catch_warnings():  # old starter files lack encoding metadata; harmless
             warnings.filterwarnings("ignore", message=".*without encoding metadata")
-            return _read_counts_only(p) if counts_only else ad.read_h5ad(p)
+            return _read_counts_only(p, feature_type) if counts_only else ad.read_h5ad(p)
     except Exception as exc:  # h5py/anndata raise many types
         raise DataError(f"{p} is HDF5 but not a readable h5ad file: {exc}") from exc
 
@@ -159,32 +166,59 @@ def read_h5ad(path: str | os.PathLike | None = None, *, counts_only: bool = Fals
 READ_BLOCK_ROWS = 8192
 
 
-def _read_counts_only(path: Path) -> ad.AnnData:
+def _read_counts_only(path: Path, feature_type: str | None = None) -> ad.AnnData:
     """``layers['counts']`` as float32 CSR, ``obs`` and ``var``; nothing else is read."""
     import h5py
     from anndata.io import read_elem
 
     with h5py.File(path, "r") as f:
         obs, var = read_elem(f["obs"]), read_elem(f["var"])
+        cols = np.arange(len(var))
+        if feature_type is not None and "feature_types" in var:
+            cols = np.flatnonzero(var["feature_types"].astype(str).to_numpy() == feature_type)
+            var = var.iloc[cols]
         layers = {}
         if "layers" in f and "counts" in f["layers"]:
             elem = f["layers/counts"]
             enc = elem.attrs.get("encoding-type", "") if isinstance(elem, h5py.Group) else ""
-            layers["counts"] = _read_csr(elem) if enc == "csr_matrix" else (
-                sp.csr_matrix(read_elem(elem), dtype=np.float32))
+            if enc == "csr_matrix":
+                layers["counts"] = _read_csr(elem, cols)
+            else:
+                layers["counts"] = sp.csr_matrix(read_elem(elem), dtype=np.float32)[:, cols]
     return ad.AnnData(obs=obs, var=var, layers=layers)
 
 
-def _read_csr(group) -> sp.csr_matrix:
-    """Read an on-disk CSR group into float32 / int32 arrays, one row block at a time."""
-    shape = tuple(int(v) for v in group.attrs["shape"])
+def _read_csr(group, cols: np.ndarray) -> sp.csr_matrix:
+    """Columns ``cols`` of an on-disk CSR group as float32 CSR, one row block at a time.
+
+    A first pass over the column indices counts the kept entries of each row, so the
+    arrays are allocated once at their final size and filled by a second pass.
+    """
+    n_rows, n_cols = (int(v) for v in group.attrs["shape"])
     indptr = group["indptr"][...].astype(np.int64)
-    nnz = int(indptr[-1])
-    data = np.empty(nnz, dtype=np.float32)
-    idx_dtype = np.int32 if max(nnz, shape[1]) < 2**31 else np.int64
-    indices = np.empty(nnz, dtype=idx_dtype)
-    for start in range(0, shape[0], READ_BLOCK_ROWS):
-        a, b = indptr[start], indptr[min(start + READ_BLOCK_ROWS, shape[0])]
-        data[a:b] = group["data"][a:b]
-        indices[a:b] = group["indices"][a:b]
-    return sp.csr_matrix((data, indices, indptr.astype(idx_dtype)), shape=shape)
+    remap = np.full(n_cols, -1, dtype=np.int64)
+    remap[cols] = np.arange(len(cols))
+    blocks = [(r, min(r + READ_BLOCK_ROWS, n_rows)) for r in range(0, n_rows, READ_BLOCK_ROWS)]
+
+    def kept(r0, r1):  # positions kept, their row (within the block) and new column
+        new = remap[group["indices"][indptr[r0]:indptr[r1]]]
+        rows = np.repeat(np.arange(r1 - r0), np.diff(indptr[r0:r1 + 1]))
+        return new >= 0, rows, new
+
+    if len(cols) == n_cols:  # every column: the file's own row pointers
+        new_ptr = indptr
+    else:
+        per_row = np.zeros(n_rows, dtype=np.int64)
+        for r0, r1 in blocks:
+            mask, rows, _ = kept(r0, r1)
+            per_row[r0:r1] = np.bincount(rows[mask], minlength=r1 - r0)
+        new_ptr = np.concatenate([[0], np.cumsum(per_row)])
+    nnz = int(new_ptr[-1])
+    idx_dtype = np.int32 if max(nnz, len(cols)) < 2**31 else np.int64
+    data, indices = np.empty(nnz, dtype=np.float32), np.empty(nnz, dtype=idx_dtype)
+    for r0, r1 in blocks:
+        mask, _, new = kept(r0, r1)
+        a, b = new_ptr[r0], new_ptr[r1]
+        data[a:b] = group["data"][indptr[r0]:indptr[r1]][mask]
+        indices[a:b] = new[mask]
+    return sp.csr_matrix((data, indices, new_ptr.astype(idx_dtype)), shape=(n_rows, len(cols)))

@@ -280,7 +280,8 @@ def load_bmmc(
         If the file cannot be read (see :func:`~cellvae.data.io.read_h5ad`) or
         :func:`prepare` rejects it.
     """
-    return prepare(read_h5ad(path, counts_only=True), n_top_genes=n_top_genes, test_fraction=test_fraction, seed=seed)
+    adata = read_h5ad(path, counts_only=True, feature_type="GEX")  # ADT never held in memory
+    return prepare(adata, n_top_genes=n_top_genes, test_fraction=test_fraction, seed=seed)
 
 
 def fingerprint(adata: ad.AnnData, layer: str = "counts") -> str:
