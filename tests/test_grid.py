@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -73,3 +80,42 @@ def test_grid_command_trains_then_serves_from_cache(sim, monkeypatch, capsys):
     assert "held-out ELBO" in out.out + out.err and "runs ready" in out.out
     assert cli.main(["--no-controls"]) == 0  # second time: every run from the cache
     assert "cached" in capsys.readouterr().out
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _first_output_matching(cmd, env, needle: str, *, limit_s: float) -> float | None:
+    """Seconds until ``needle`` appears in the command's merged output, or None by ``limit_s``."""
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    seen, start = bytearray(), time.monotonic()
+
+    def read():
+        while chunk := os.read(proc.stdout.fileno(), 4096):  # tqdm ends lines with \r, not \n
+            seen.extend(chunk)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        while time.monotonic() - start < limit_s and proc.poll() is None:
+            if needle.encode() in seen:
+                return time.monotonic() - start
+            time.sleep(0.2)
+        return time.monotonic() - start if needle.encode() in seen else None
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_make_book_shows_progress_over_runs_within_a_minute(tmp_path):
+    dry = subprocess.run(["make", "-n", "book"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    lines = dry.splitlines()
+    grid_at = next(i for i, line in enumerate(lines) if "cellvae-grid" in line)
+    build_at = next(i for i, line in enumerate(lines) if "jupyter-book build book" in line)
+    assert grid_at < build_at  # make book trains the grid, with its bar, before the build
+    command = Path(sys.executable).with_name("cellvae-grid")
+    assert command.exists(), f"{command} is not installed"
+    env = {**os.environ, "CELLVAE_CACHE": str(tmp_path / "cache")}
+    env.pop("CELLVAE_DATA", None)
+    # a cold cache, as a newcomer has it: the bar over runs ("runs: ... /N") must show within 60 s
+    seconds = _first_output_matching([str(command)], env, "runs:", limit_s=60)
+    assert seconds is not None, "cellvae-grid showed no progress bar over runs within 60 s"
