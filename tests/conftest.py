@@ -1,12 +1,8 @@
-"""Shared fixtures: small simulated data, and the real starter subset when present."""
+"""Shared fixtures: small simulated data, and the real starter subset shipped in the package."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-STARTER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bmmc_cite_starter_gex.h5ad"
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +27,6 @@ def sim(sim_raw):
 
 @pytest.fixture
 def starter_path():
-    if not STARTER.exists():
-        pytest.skip(f"starter subset not present at {STARTER}")
-    return STARTER
+    from cellvae.datasets import starter_path
+
+    return starter_path("gex")  # sha256-checked; a missing or damaged copy fails, never skips
