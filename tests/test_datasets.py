@@ -61,3 +61,12 @@ def test_readme_one_liner_prints_600_cells():
     code = "from cellvae.datasets import bmmc_starter; print(bmmc_starter())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "n_obs × n_vars = 600 × 1000" in out
+
+
+def test_the_book_reads_the_shipped_starter_through_cellvae_data(monkeypatch):
+    from cellvae.study.report import book_data
+
+    monkeypatch.setenv("CELLVAE_DATA", str(datasets.starter_path()))
+    a = book_data()
+    assert a.shape == (600, 1000)  # min(5000, genes): all 1,000 genes of the starter
+    assert "bmmc_cite_starter_gex.h5ad" in a.uns["source"] and "all 1,000 genes" in a.uns["source"]
