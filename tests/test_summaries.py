@@ -160,3 +160,20 @@ def test_importing_and_plotting_leave_global_matplotlib_state_alone(sim):
     assert dict(matplotlib.rcParams) == before
     for f in figs.values():
         matplotlib.pyplot.close(f)
+
+
+def test_design_sentence_follows_the_design():
+    import pandas as pd
+
+    from cellvae.study.eda import design_sentence
+
+    def design(counts, sites):
+        tab = pd.DataFrame(counts, index=[f"donor{i + 1}" for i in range(len(counts))], columns=sites)
+        tab["total"] = tab.sum(axis=1)
+        tab.loc["total"] = tab.sum()
+        return tab
+
+    assert design_sentence(design([[311], [289]], ["site1"])).startswith("All cells come from one site")
+    assert "fully confounded" in design_sentence(design([[10, 0], [0, 20]], ["site1", "site2"]))
+    shared = design_sentence(design([[10, 0], [30, 40], [0, 20]], ["site1", "site2"]))
+    assert shared.startswith("Donor donor2 was sampled at 2 sites and contributes 70% of the cells")

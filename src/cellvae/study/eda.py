@@ -29,6 +29,37 @@ def design_table(adata: ad.AnnData) -> pd.DataFrame:
     return tab
 
 
+def design_sentence(design: pd.DataFrame) -> str:
+    """What the site x donor design lets the data separate, as a sentence for the page.
+
+    Parameters
+    ----------
+    design
+        :func:`design_table` output.
+
+    Returns
+    -------
+    str
+        One of three verdicts, chosen from the table: a single site (no site effect is
+        measurable), no donor at two sites (site and donor fully confounded), or a shared
+        donor (partly confounded; the donor, its sites and its share of the cells are named).
+    """
+    body = design.drop(index="total").drop(columns="total")
+    n_sites = body.shape[1]
+    sites_per_donor = (body > 0).sum(axis=1)
+    if n_sites == 1:
+        return ("All cells come from one site, so no site effect can be measured here: "
+                "each batch is one donor, and a batch effect is a donor effect.")
+    if sites_per_donor.max() < 2:
+        return (f"No donor was sampled at more than one of the {n_sites} sites, so site and donor "
+                "effects are fully confounded and cannot be told apart.")
+    top = design.drop(index="total").loc[sites_per_donor[sites_per_donor > 1].index, "total"].idxmax()
+    share = design.loc[top, "total"] / design.loc["total", "total"]
+    return (f"Donor {top} was sampled at {sites_per_donor[top]} sites and contributes {share:.0%} of "
+            "the cells. Site and donor are therefore partly confounded: a site effect can only be "
+            "separated from a donor effect through the donors shared between sites.")
+
+
 def batch_table(adata: ad.AnnData) -> pd.DataFrame:
     """One row per batch: site, donor, cells, cell types present, median library size.
 
