@@ -70,3 +70,19 @@ def test_the_book_reads_the_shipped_starter_through_cellvae_data(monkeypatch):
     a = book_data()
     assert a.shape == (600, 1000)  # min(5000, genes): all 1,000 genes of the starter
     assert "bmmc_cite_starter_gex.h5ad" in a.uns["source"] and "all 1,000 genes" in a.uns["source"]
+
+
+def test_a_change_of_data_empties_the_execution_cache(tmp_path, monkeypatch):
+    from cellvae.study.datasource import data_identity, refresh
+
+    cache = tmp_path / ".jupyter_cache"
+    monkeypatch.delenv("CELLVAE_DATA", raising=False)
+    assert data_identity() == "simulator"
+    assert refresh(cache, data_identity())  # first build: no stamp yet
+    cache.mkdir()
+    (cache / "entry").write_text("outputs of the simulator build")
+    assert not refresh(cache, data_identity()) and (cache / "entry").exists()  # same data: kept
+    monkeypatch.setenv("CELLVAE_DATA", str(datasets.starter_path()))
+    assert data_identity().startswith(str(datasets.starter_path()))
+    assert refresh(cache, data_identity()) and not cache.exists()  # other data: emptied
+    assert not refresh(cache, data_identity())
