@@ -125,3 +125,44 @@ def log_nb_rows(x, mu, theta, eps: float = 1e-8):
     # lgamma(theta) is taken once per gene and gathered, so its backward (digamma) is too
     gammas = torch.lgamma(xv + theta[cols]) - torch.lgamma(theta)[cols] - torch.lgamma(xv + 1)
     return dense + torch.zeros(x.shape[0], dtype=dense.dtype, device=x.device).index_add(0, rows, gammas)
+
+
+def sample_nb(mu, theta):
+    """Draws from NB(mean mu, inverse dispersion theta) (Eq. T6) as a Gamma-Poisson mixture.
+
+    rate ~ Gamma(shape theta, rate theta / mu), x ~ Poisson(rate); uses the torch RNG.
+
+    Parameters
+    ----------
+    mu
+        NB means, e.g. ``(..., n, genes)``.
+    theta
+        Inverse dispersions (> 0), broadcastable to ``mu``.
+
+    Returns
+    -------
+    torch.Tensor
+        Counts shaped like ``mu`` (float dtype, whole numbers).
+    """
+    theta = theta.expand_as(mu)
+    rate = torch.distributions.Gamma(theta, theta / mu.clamp_min(1e-8)).sample()
+    return torch.poisson(rate)
+
+
+def sample_zinb(mu, theta, pi_logits):
+    """Draws from the ZINB of Eq. T7: an NB draw, set to 0 with probability sigmoid(pi_logits).
+
+    Parameters
+    ----------
+    mu, theta
+        As in :func:`sample_nb`.
+    pi_logits
+        Logits of the zero-inflation probability, broadcastable to ``mu``.
+
+    Returns
+    -------
+    torch.Tensor
+        Counts shaped like ``mu``.
+    """
+    x = sample_nb(mu, theta)
+    return torch.where(torch.rand_like(x) < torch.sigmoid(pi_logits), torch.zeros_like(x), x)

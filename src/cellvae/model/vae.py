@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from ..data import DataError, check_counts, fingerprint
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import COUNT_LIKELIHOODS, ConfigError, TrainConfig, VAEConfig, default
-from .evaluate import active_units, evaluate, iwae, latent_mean
+from .evaluate import active_units, evaluate, iwae, latent_mean, posterior_predictive
 from .module import VAE
 from .trainer import TrainResult, seed_everything, train
 
@@ -188,6 +188,34 @@ class CellVAE:
         if iwae_k:
             out["iwae_mean"] = float(iwae(self.module, x, batch=batch, k=iwae_k, seed=seed).mean())
         return out
+
+    def posterior_predictive_sample(self, adata: ad.AnnData | None = None, *, n_samples: int = 1,
+                                    seed: int = 0) -> np.ndarray:
+        """Replicate data x' ~ p(x | z), z ~ q(z | x), for posterior predictive checks.
+
+        Parameters
+        ----------
+        adata
+            Cells with the genes, in order, the model was set up with; ``None`` uses the
+            AnnData last passed to :meth:`train` or :meth:`load`.
+        n_samples
+            Replicates per cell.
+        seed
+            Seeds the draws, so repeated calls give the same replicates.
+
+        Returns
+        -------
+        np.ndarray
+            ``(n_samples, n_cells, n_genes)`` float32: counts for NB and ZINB, values on
+            the training scale for Gaussians.
+
+        Raises
+        ------
+        DataError
+            As :meth:`get_latent`.
+        """
+        x, batch = self._inputs(adata)
+        return posterior_predictive(self.module, x, batch=batch, n_samples=n_samples, seed=seed)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Atomic checkpoint with config, genes, batch categories and history.
