@@ -81,3 +81,53 @@ def test_gaussian_model_replicates_go_back_to_counts(sim):
     assert rep.shape == (1, a.n_obs, a.n_vars) and np.isfinite(rep).all()
     counts = gaussian_to_counts(rep, "processed", size_factors(a))
     assert counts.min() >= 0 and np.all(counts == np.round(counts))
+
+
+def test_zero_inflation_verdict_flips_on_the_errors_and_the_likelihood():
+    from cellvae.study.ppc import ZERO_GAIN, zero_inflation_verdict
+
+    nb, better, same = ({"zero fraction MAE": v} for v in (0.05, 0.05 * (1 - ZERO_GAIN) - 1e-4, 0.045))
+    yes, text = zero_inflation_verdict(nb, better, ll_gain=3.0, ll_se=0.1, simulated=False)
+    assert yes and "fits better on both counts" in text and "0.0500" in text and "+3.0" in text
+    no, text = zero_inflation_verdict(nb, better, ll_gain=0.1, ll_se=0.1, simulated=False)
+    assert not no and "no evidence that extra zeros are needed" in text
+    no, text = zero_inflation_verdict(nb, same, ll_gain=3.0, ll_se=0.1, simulated=False)
+    assert not no and "without reproducing the zeros" in text
+    no, text = zero_inflation_verdict(nb, same, ll_gain=-1.0, ll_se=0.1, simulated=True)
+    assert not no and "zero inflation is not needed" in text and "simulator" not in text
+    _, text = zero_inflation_verdict(nb, better, ll_gain=3.0, ll_se=0.1, simulated=True)
+    assert "cannot come from extra zeros" in text
+    assert zero_inflation_verdict(None, better, ll_gain=0, ll_se=1, simulated=True)[1].endswith("diverged.")
+
+
+def test_run_ppc_scores_held_out_cells_and_the_figure_is_labelled(sim):
+    from cellvae.data import get_variant
+    from cellvae.model import VAE, VAEConfig
+    from cellvae.study.ppc import ppc_bars, run_ppc
+
+    torch.manual_seed(0)
+    module = VAE(VAEConfig(n_input=sim.n_vars, n_latent=3, n_hidden=16, likelihood="nb"))
+    test = (sim.obs["split"] == "test").to_numpy()
+    errs = run_ppc(module, sim, "raw", test)
+    assert list(errs) == list(ERRORS) and all(np.isfinite(v) for v in errs.values())
+    assert errs == run_ppc(module, sim, "raw", test)  # seeded
+    g = VAE(VAEConfig(n_input=sim.n_vars, n_latent=3, n_hidden=16, likelihood="gaussian"))
+    assert np.isfinite(run_ppc(g, sim, "processed", test)["library size KS"])
+    assert get_variant(sim, "raw").shape == sim.shape
+    fig = ppc_bars(ppc_table(sim.layers["counts"][test], {"a": np.zeros((1, test.sum(), sim.n_vars))}))
+    assert all(ax.get_xlabel() for ax in fig.axes) and fig.axes[0].get_ylabel() == "model"
+
+
+def test_zero_inflation_finding_of_runs_uses_the_paired_held_out_likelihood():
+    from types import SimpleNamespace
+
+    from cellvae.study.ppc import zero_inflation_finding
+
+    errs = {"zero fraction MAE": 0.05}
+    nb = SimpleNamespace(metrics={"ppc": errs}, iwae_cells=np.full(50, -800.0))
+    zinb = SimpleNamespace(metrics={"ppc": {"zero fraction MAE": 0.01}}, iwae_cells=np.full(50, -797.0))
+    better, text = zero_inflation_finding(nb, zinb, simulated=False)
+    assert better and "+3.0 ± 0.0" in text
+    diverged = SimpleNamespace(metrics={"status": "diverged"}, iwae_cells=None)
+    assert zero_inflation_finding(nb, diverged, simulated=False) == (
+        False, "The zero-inflation check could not be made: the NB or the ZINB run diverged.")

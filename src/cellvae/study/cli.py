@@ -17,7 +17,7 @@ import contextlib
 import sys
 import time
 
-from .grid import batch_pair, report_specs, sweep_specs
+from .grid import batch_pair, report_specs, sweep_specs, zinb_of
 from .runs import run_all
 
 
@@ -89,14 +89,15 @@ def book_grid(adata, *, executor=None, controls: bool = True) -> dict:
     Returns
     -------
     dict
-        ``results`` (the grid), ``followups`` (sweep and batch pair) and the number of runs.
+        ``results`` (the grid), ``followups`` (sweep, batch pair and the ZINB run) and the
+        number of runs.
     """
     from .summaries import choose_model
 
     kw = {"executor": executor, "verbose": True}
     results = run_all(adata, report_specs(), **kw)
     best = choose_model(results, family="nb/raw").best.spec
-    followups = run_all(adata, sweep_specs(best) + list(batch_pair(best)), **kw)
+    followups = run_all(adata, sweep_specs(best) + list(batch_pair(best)) + [zinb_of(best)], **kw)
     if controls:
         from .controls import run_controls
 

@@ -39,6 +39,7 @@ FAMILIES = {
     "gaussian/preprocessed": ("preprocessed", "gaussian", "sum"),
     "gaussian/processed": ("processed", "gaussian", "sum"),
     "nb/raw": ("raw", "nb", "sum"),
+    "zinb/raw": ("raw", "zinb", "sum"),  # the chosen architecture only: the zero-inflation check
     # The original study's objective: fixed unit variance, loss averaged over matrix elements.
     "original": ("processed", "gaussian_fixed", "mean"),
     # Ablations of it: the same loss on scaled counts (large values), and the summed ELBO on log data.
@@ -179,6 +180,22 @@ def batch_pair(spec: RunSpec) -> tuple[RunSpec, RunSpec]:
     """
     nb = variant_of(spec, max_epochs=BATCH_TRAIN.max_epochs, patience=BATCH_TRAIN.patience)
     return nb, replace(nb, conditional=True)
+
+
+def zinb_of(spec: RunSpec) -> RunSpec:
+    """The ZINB version of an NB run: the posterior predictive check of its extra zeros.
+
+    Parameters
+    ----------
+    spec
+        An ``nb/raw`` run.
+
+    Returns
+    -------
+    RunSpec
+        The same run with a zero-inflated NB decoder (family ``zinb/raw``).
+    """
+    return variant_of(spec, family="zinb/raw", likelihood="zinb")
 
 
 def sweep_specs(spec: RunSpec) -> list[RunSpec]:

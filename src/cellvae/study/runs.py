@@ -37,6 +37,7 @@ from ..model import (
 )
 from .cache import RunCache, RunResult, data_key
 from .grid import RunSpec
+from .ppc import run_ppc
 
 
 def _batch_codes(adata: ad.AnnData) -> np.ndarray:
@@ -61,7 +62,8 @@ def run_one(adata: ad.AnnData, spec: RunSpec, *,
     result : RunResult
         Metrics ``status``, ``seconds``, ``epochs``, ``best_epoch``, ``stopped``,
         ``{train,test}_{elbo,recon,kl}`` (means), ``test_iwae`` and ``test_iwae_se``,
-        ``active_units`` and ``unit_activity`` (on test cells); latent means of every cell
+        ``active_units`` and ``unit_activity`` (on test cells), ``ppc`` (posterior
+        predictive errors on test cells, :func:`~cellvae.study.ppc.run_ppc`); latent means of every cell
         and the per-test-cell IWAE.  If training diverges, only ``status`` (the error
         message) and ``seconds``.
     module : VAE or None
@@ -102,6 +104,7 @@ def run_one(adata: ad.AnnData, spec: RunSpec, *,
     latent = latent_mean(module, x, batch=b)
     m["active_units"], var = active_units(latent[~train_mask])
     m["unit_activity"] = var.tolist()
+    m["ppc"] = run_ppc(module, adata, spec.variant, ~train_mask, b, seed=seed)  # held-out cells
     return RunResult(spec, m, tr.history, latent, test_iw), module
 
 
