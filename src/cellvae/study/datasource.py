@@ -2,10 +2,15 @@
 
 myst-nb's execution cache keys a notebook on its code, not on ``$CELLVAE_DATA``: after a
 build on the simulator, a build with ``CELLVAE_DATA`` set (or the other way round) would
-serve the old outputs, and every page would name the wrong data.  This extension records
-which data the last build ran on (the path, size and modification time of the file, or
-"simulator") beside the execution cache; when that differs, it empties the cache and
-marks every page as outdated, so Sphinx re-reads and myst-nb re-executes them all.
+serve the old outputs, and every page would name the wrong data.  This extension names the
+data of a build (:func:`data_identity`: the file's path, size and modification time, or the
+simulator's settings, with the package version).  When that differs from the last build's:
+
+- the execution cache is emptied (decided by a stamp file beside it, written right after
+  the wipe, so the cache never holds outputs of two data sets);
+- every page is marked outdated, so Sphinx re-reads it and myst-nb re-executes it (decided
+  by the identity stored in Sphinx's environment, which Sphinx saves only after a complete
+  read: a failed or interrupted build is redone in full next time).
 
 Enable it in ``_config.yml`` under ``sphinx: extra_extensions``.
 """
@@ -23,22 +28,27 @@ STAMP = "cellvae-data.txt"
 
 
 def data_identity() -> str:
-    """Which data a build now runs on: ``simulator``, or the file's path, size and mtime.
+    """Which data a build now runs on, as one line.
 
     Returns
     -------
     str
-        One line; equal for two builds exactly when they read the same data.
+        ``file <path> <size> <mtime>`` for ``$CELLVAE_DATA``, else ``simulator`` with
+        :data:`~cellvae.study.report.BOOK_SIM` and the HVG count; the cellvae version is
+        appended.  Equal for two builds exactly when they read the same data the same way.
     """
+    from .. import __version__
+    from .report import BOOK_HVGS_GEO, BOOK_HVGS_SIM, BOOK_SIM
+
     path = os.environ.get(ENV_VAR)
     if not path:
-        return "simulator"
+        return f"simulator {sorted(BOOK_SIM.items())} hvgs={BOOK_HVGS_SIM} cellvae={__version__}"
     p = Path(path).expanduser().resolve()
     try:
         st = p.stat()
     except OSError:
-        return f"{p} (unreadable)"  # the chapter then reports the loader's error
-    return f"{p} {st.st_size} {st.st_mtime_ns}"
+        return f"file {p} (unreadable)"  # the chapter then reports the loader's error
+    return f"file {p} {st.st_size} {st.st_mtime_ns} hvgs<={BOOK_HVGS_GEO} cellvae={__version__}"
 
 
 def refresh(cache_dir: Path, identity: str) -> bool:
@@ -73,13 +83,15 @@ def _on_builder_inited(app) -> None:
     cache = getattr(app.env, "mystnb_config", None)
     cache_dir = Path(cache.execution_cache_path) if cache and cache.execution_cache_path else (
         Path(app.outdir).parent / ".jupyter_cache")
-    app.env.cellvae_data_changed = refresh(cache_dir, data_identity())
+    refresh(cache_dir, data_identity())
 
 
 def _outdated(app, env, added, changed, removed) -> list[str]:
-    if getattr(env, "cellvae_data_changed", False):
-        return sorted(env.found_docs)  # every page re-read, so every chapter re-executes
-    return []
+    identity = data_identity()
+    if getattr(env, "cellvae_data", None) == identity:
+        return []
+    env.cellvae_data = identity  # saved with the environment only after every page is read
+    return sorted(env.found_docs)  # every page re-read, so every chapter re-executes
 
 
 def setup(app) -> dict:
