@@ -175,5 +175,6 @@ def test_design_sentence_follows_the_design():
 
     assert design_sentence(design([[311], [289]], ["site1"])).startswith("All cells come from one site")
     assert "fully confounded" in design_sentence(design([[10, 0], [0, 20]], ["site1", "site2"]))
+    assert "crossed" in design_sentence(design([[10, 5], [30, 40]], ["site1", "site2"]))
     shared = design_sentence(design([[10, 0], [30, 40], [0, 20]], ["site1", "site2"]))
     assert shared.startswith("Donor donor2 was sampled at 2 sites and contributes 70% of the cells")

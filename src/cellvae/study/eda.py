@@ -40,9 +40,10 @@ def design_sentence(design: pd.DataFrame) -> str:
     Returns
     -------
     str
-        One of three verdicts, chosen from the table: a single site (no site effect is
-        measurable), no donor at two sites (site and donor fully confounded), or a shared
-        donor (partly confounded; the donor, its sites and its share of the cells are named).
+        One of four verdicts, chosen from the table: a single site (no site effect is
+        measurable), every donor at every site (crossed: separable), no donor at two sites
+        (fully confounded), or some donors shared (partly confounded; the largest shared
+        donor, its sites and its share of the cells are named).
     """
     body = design.drop(index="total").drop(columns="total")
     n_sites = body.shape[1]
@@ -50,6 +51,9 @@ def design_sentence(design: pd.DataFrame) -> str:
     if n_sites == 1:
         return ("All cells come from one site, so no site effect can be measured here: "
                 "each batch is one donor, and a batch effect is a donor effect.")
+    if n_sites > 1 and sites_per_donor.min() == n_sites:
+        return (f"Every donor was sampled at every one of the {n_sites} sites, so site and donor "
+                "effects are crossed and can be separated.")
     if sites_per_donor.max() < 2:
         return (f"No donor was sampled at more than one of the {n_sites} sites, so site and donor "
                 "effects are fully confounded and cannot be told apart.")
