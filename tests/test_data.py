@@ -214,7 +214,9 @@ def test_counts_only_read_skips_x_and_matches_full_read(tmp_path, sim_raw, monke
     assert data.prepare(lean, n_top_genes=100).uns["cellvae"]["fingerprint"] == full.uns["cellvae"]["fingerprint"]
 
 
-def test_counts_only_read_keeps_gex_features_block_by_block(tmp_path, sim_raw, monkeypatch):
+@pytest.mark.parametrize("layout", ["csr", "csc", "dense"])
+def test_counts_only_read_keeps_gex_features(tmp_path, sim_raw, monkeypatch, layout):
+    """CSR (the GEO file's) is selected block by block; CSC (the starter's) and dense after reading."""
     from cellvae.data import io
 
     n = sim_raw.n_vars
@@ -223,7 +225,8 @@ def test_counts_only_read_keeps_gex_features_block_by_block(tmp_path, sim_raw, m
     var = pd.concat([sim_raw.var.iloc[: n // 2], pd.DataFrame(index=[f"ADT{i}" for i in range(7)]),
                      sim_raw.var.iloc[n // 2:]])
     var["feature_types"] = ["GEX"] * (n // 2) + ["ADT"] * 7 + ["GEX"] * (n - n // 2)
-    cite = ad.AnnData(obs=sim_raw.obs.copy(), var=var, layers={"counts": sp.csr_matrix(counts)})
+    stored = {"csr": sp.csr_matrix, "csc": sp.csc_matrix, "dense": lambda m: m.toarray()}[layout](counts)
+    cite = ad.AnnData(obs=sim_raw.obs.copy(), var=var, layers={"counts": stored})
     p = _write(cite, tmp_path / "cite.h5ad")
     monkeypatch.setattr(io, "READ_BLOCK_ROWS", 97)
     lean = data.read_h5ad(p, counts_only=True, feature_type="GEX")
@@ -231,9 +234,11 @@ def test_counts_only_read_keeps_gex_features_block_by_block(tmp_path, sim_raw, m
     c = lean.layers["counts"]
     assert sp.isspmatrix_csr(c) and c.has_sorted_indices and (c != sim_raw.layers["counts"]).nnz == 0
     both = data.read_h5ad(p, counts_only=True)
-    assert both.n_vars == n + 7 and (both.layers["counts"] != cite.layers["counts"]).nnz == 0
+    assert both.n_vars == n + 7 and (both.layers["counts"] != sp.csr_matrix(counts)).nnz == 0
     via_load = data.load_bmmc(p, n_top_genes=100)
     assert via_load.uns["cellvae"]["fingerprint"] == data.prepare(cite, n_top_genes=100).uns["cellvae"]["fingerprint"]
+    with pytest.raises(ValueError, match="needs counts_only=True"):
+        data.read_h5ad(p, feature_type="GEX")
 
 
 def test_counts_only_read_without_counts_layer_is_rejected_by_prepare(tmp_path, sim_raw):

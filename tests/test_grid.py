@@ -85,8 +85,8 @@ def test_grid_command_trains_then_serves_from_cache(sim, monkeypatch, capsys):
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _first_output_matching(cmd, env, needle: str, *, limit_s: float) -> float | None:
-    """Seconds until ``needle`` appears in the command's merged output, or None by ``limit_s``."""
+def _first_output_matching(cmd, env, needle: str, *, limit_s: float) -> tuple[float | None, str]:
+    """Seconds until ``needle`` appears in the command's merged output (None by ``limit_s``), and the output."""
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     seen, start = bytearray(), time.monotonic()
 
@@ -94,16 +94,21 @@ def _first_output_matching(cmd, env, needle: str, *, limit_s: float) -> float | 
         while chunk := os.read(proc.stdout.fileno(), 4096):  # tqdm ends lines with \r, not \n
             seen.extend(chunk)
 
-    threading.Thread(target=read, daemon=True).start()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    found = None
     try:
         while time.monotonic() - start < limit_s and proc.poll() is None:
             if needle.encode() in seen:
-                return time.monotonic() - start
+                found = time.monotonic() - start
+                break
             time.sleep(0.2)
-        return time.monotonic() - start if needle.encode() in seen else None
     finally:
         proc.kill()
         proc.wait()
+        reader.join(timeout=10)  # EOF once the process is gone
+        proc.stdout.close()
+    return found, seen.decode(errors="replace")
 
 
 def test_make_book_shows_progress_over_runs_within_a_minute(tmp_path):
@@ -117,5 +122,5 @@ def test_make_book_shows_progress_over_runs_within_a_minute(tmp_path):
     env = {**os.environ, "CELLVAE_CACHE": str(tmp_path / "cache")}
     env.pop("CELLVAE_DATA", None)
     # a cold cache, as a newcomer has it: the bar over runs ("runs: ... /N") must show within 60 s
-    seconds = _first_output_matching([str(command)], env, "runs:", limit_s=60)
-    assert seconds is not None, "cellvae-grid showed no progress bar over runs within 60 s"
+    seconds, output = _first_output_matching([str(command)], env, "runs:", limit_s=60)
+    assert seconds is not None, f"cellvae-grid showed no progress bar over runs within 60 s:\n{output[-2000:]}"

@@ -28,7 +28,7 @@ def test_every_chapter_builds_on_the_shipped_starter(tmp_path):
     env = {**os.environ, "CELLVAE_DATA": str(starter_path()), "CELLVAE_CACHE": str(tmp_path / "cache"),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     proc = subprocess.run([str(jb), "build", "book", "--path-output", str(tmp_path)], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, timeout=3600)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
     assert "CellExecutionError" not in log, log[-4000:]

@@ -129,9 +129,10 @@ def read_h5ad(
         layers, which :func:`~cellvae.data.validate` then rejects.
     feature_type
         With ``counts_only``, keep only the features whose ``var['feature_types']`` is this
-        (e.g. ``"GEX"`` of a CITE-seq file), selected block by block while reading, so the
-        other features are never held in memory.  Ignored when ``var`` has no
-        ``feature_types`` column.
+        (e.g. ``"GEX"`` of a CITE-seq file).  From a CSR layer (the GEO file's) they are
+        selected block by block while reading, so the other features are never held in
+        memory; a CSC or dense layer is read whole, then subset.  Ignored when ``var`` has
+        no ``feature_types`` column.
 
     Returns
     -------
@@ -144,6 +145,8 @@ def read_h5ad(
         If the path cannot be resolved (see :func:`resolve_path`), the gzip file is
         damaged, the file has no HDF5 signature, or anndata cannot read it.
     """
+    if feature_type is not None and not counts_only:
+        raise ValueError("feature_type selects features while reading: it needs counts_only=True")
     p = resolve_path(path)
     magic = _magic(p)
     if magic.startswith(_GZIP_MAGIC):
@@ -183,8 +186,10 @@ def _read_counts_only(path: Path, feature_type: str | None = None) -> ad.AnnData
             enc = elem.attrs.get("encoding-type", "") if isinstance(elem, h5py.Group) else ""
             if enc == "csr_matrix":
                 layers["counts"] = _read_csr(elem, cols)
-            else:
-                layers["counts"] = sp.csr_matrix(read_elem(elem), dtype=np.float32)[:, cols]
+            else:  # CSC or dense: read whole, subset the columns before converting
+                m = read_elem(elem)
+                m = m.tocsc()[:, cols] if sp.issparse(m) else np.asarray(m)[:, cols]
+                layers["counts"] = sp.csr_matrix(m, dtype=np.float32)
     return ad.AnnData(obs=obs, var=var, layers=layers)
 
 
@@ -205,7 +210,7 @@ def _read_csr(group, cols: np.ndarray) -> sp.csr_matrix:
         rows = np.repeat(np.arange(r1 - r0), np.diff(indptr[r0:r1 + 1]))
         return new >= 0, rows, new
 
-    if len(cols) == n_cols:  # every column: the file's own row pointers
+    if len(cols) == n_cols:  # every column: the file's own row pointers (and no per-entry work)
         new_ptr = indptr
     else:
         per_row = np.zeros(n_rows, dtype=np.int64)
@@ -216,9 +221,14 @@ def _read_csr(group, cols: np.ndarray) -> sp.csr_matrix:
     nnz = int(new_ptr[-1])
     idx_dtype = np.int32 if max(nnz, len(cols)) < 2**31 else np.int64
     data, indices = np.empty(nnz, dtype=np.float32), np.empty(nnz, dtype=idx_dtype)
+    every = len(cols) == n_cols
     for r0, r1 in blocks:
-        mask, _, new = kept(r0, r1)
         a, b = new_ptr[r0], new_ptr[r1]
-        data[a:b] = group["data"][indptr[r0]:indptr[r1]][mask]
+        values = group["data"][indptr[r0]:indptr[r1]]
+        if every:  # nothing to select: copy the block as it is
+            data[a:b], indices[a:b] = values, group["indices"][indptr[r0]:indptr[r1]]
+            continue
+        mask, _, new = kept(r0, r1)
+        data[a:b] = values[mask]
         indices[a:b] = new[mask]
     return sp.csr_matrix((data, indices, new_ptr.astype(idx_dtype)), shape=(n_rows, len(cols)))
