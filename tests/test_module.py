@@ -141,3 +141,23 @@ def test_model_recon_and_iwae_use_the_full_likelihood(lik):
     ref = (m.log_px(x, gen).sum(-1) + log_normal(inf["z"], 0.0 * inf["z"], 1.0 + 0.0 * inf["z"]).sum(-1)
            - log_normal(inf["z"], inf["qz_m"], inf["qz_v"]).sum(-1))
     torch.testing.assert_close(lw, ref, rtol=2e-6, atol=1e-3)
+
+
+def test_fast_nb_rows_gradients_are_bitwise_repeatable_with_two_threads():
+    """Same inputs, same stack: the same gradient, also when torch runs 2 threads."""
+    from cellvae.model.distributions import log_nb_rows
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        torch.manual_seed(0)
+        x = torch.poisson(torch.rand(512, 2000) * 3)
+        mu, theta = torch.rand(512, 2000) * 3 + 0.1, (torch.rand(2000) + 0.5).requires_grad_(True)
+        grads = []
+        for _ in range(10):
+            log_nb_rows(x, mu, theta).sum().backward()
+            grads.append(theta.grad.clone())
+            theta.grad = None
+        assert all(torch.equal(grads[0], g) for g in grads)
+    finally:
+        torch.set_num_threads(before)

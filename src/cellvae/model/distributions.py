@@ -122,8 +122,11 @@ def log_nb_rows(x, mu, theta, eps: float = 1e-8):
     dense = (theta * (torch.log(theta + eps) - log_theta_mu) + x * (torch.log(mu + eps) - log_theta_mu)).sum(-1)
     rows, cols = x.nonzero(as_tuple=True)
     xv = x[rows, cols]
-    # lgamma(theta) is taken once per gene and gathered, so its backward (digamma) is too
-    gammas = torch.lgamma(xv + theta[cols]) - torch.lgamma(theta)[cols] - torch.lgamma(xv + 1)
+    # lgamma(theta) is taken once per gene and gathered, so its backward (digamma) is too.
+    # index_select, not theta[cols]: its backward is index_add, which is deterministic on
+    # CPU, where indexing's (index_put_ with accumulate) is not with 2 or more threads.
+    gammas = (torch.lgamma(xv + theta.index_select(0, cols)) - torch.lgamma(theta).index_select(0, cols)
+              - torch.lgamma(xv + 1))
     return dense + torch.zeros(x.shape[0], dtype=dense.dtype, device=x.device).index_add(0, rows, gammas)
 
 
