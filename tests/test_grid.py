@@ -36,11 +36,13 @@ def test_dask_local_cluster_equals_serial(sim, tmp_path, capsys):
         serial = run_all(sim, SPECS, cache=RunCache(tmp_path / "serial"), progress=False)
     finally:
         torch.set_num_threads(threads)
+    environ = dict(os.environ)
     with executor_for(workers=2) as ex:
         assert ex is not None
         par = run_all(sim, SPECS, cache=RunCache(tmp_path / "dask"), executor=ex, progress=False,
                       verbose=True)
     assert "2 Dask worker(s)" in capsys.readouterr().out
+    assert dict(os.environ) == environ  # Dask's OMP_NUM_THREADS=1 does not outlive the cluster
     assert [r.spec for r in par] == SPECS and not any(r.cached for r in par)
     assert len(list((tmp_path / "dask" / "data").glob("*.h5ad"))) == 1  # data shipped by path, once
     for a, b in zip(serial, par):

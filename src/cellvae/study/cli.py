@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import time
 
@@ -47,7 +48,10 @@ def executor_for(*, workers: int = 0, scheduler: str | None = None):
     Yields
     ------
     concurrent.futures.Executor or None
-        ``Client.get_executor()``, closed (with any local cluster) on exit.
+        ``Client.get_executor()``, closed (with any local cluster) on exit.  The
+        environment variables that Dask's nannies set in this process
+        (``distributed.nanny.pre-spawn-environ``: ``OMP_NUM_THREADS=1`` ...) are put
+        back, so later subprocesses (a book build) are not left single-threaded.
 
     Raises
     ------
@@ -62,7 +66,9 @@ def executor_for(*, workers: int = 0, scheduler: str | None = None):
     except ImportError:
         raise SystemExit("cellvae-grid: --workers/--scheduler need dask distributed: "
                          "pip install 'cellvae[cluster]'") from None
+    environ = dict(os.environ)  # a local cluster's nannies set OMP_NUM_THREADS=1 etc. here
     with contextlib.ExitStack() as stack:
+        stack.callback(lambda: (os.environ.clear(), os.environ.update(environ)))
         if scheduler:
             client = stack.enter_context(Client(scheduler))
         else:
