@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from .._io import atomic_path, cache_dir
 from ..data import fingerprint
-from ..model import VAE, save_checkpoint
+from ..model import VAE, bootstrap_mean, save_checkpoint
 from .grid import RunSpec
 
 #: The code whose edits change what a cached run holds (relative to the cellvae package).
@@ -79,6 +79,29 @@ class RunResult:
     latent: np.ndarray | None = None  # E[z|x] for every cell of the AnnData, in its order
     iwae_cells: np.ndarray | None = None  # per-test-cell IWAE bound, for paired comparisons
     cached: bool = False              # True when loaded from the cache
+
+
+def paired_difference(a: RunResult, b: RunResult, *, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Mean per-cell IWAE difference a - b on the same test cells, and its bootstrap s.e.
+
+    Parameters
+    ----------
+    a, b
+        Results on the same data and split, both with ``iwae_cells``.
+    n_boot
+        Bootstrap resamples of the test cells.
+    seed
+        Seed of the resampling.
+
+    Returns
+    -------
+    mean : float
+        Mean difference in nats per cell (positive when ``a`` is better).
+    se : float
+        Its bootstrap standard error.
+    """
+    d = np.asarray(a.iwae_cells) - np.asarray(b.iwae_cells)
+    return bootstrap_mean(d, n_boot=n_boot, seed=seed)
 
 
 class RunCache:

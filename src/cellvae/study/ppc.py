@@ -17,7 +17,8 @@ import scipy.sparse as sp
 from scipy import stats
 
 from ..data import get_variant, size_factors
-from ..model import COUNT_LIKELIHOODS, bootstrap_mean, posterior_predictive
+from ..model import COUNT_LIKELIHOODS, posterior_predictive
+from .cache import paired_difference
 from .plots import WIDTH, _styled
 
 #: Held-out cells scored per run (a seeded subset when there are more) and replicates drawn.
@@ -265,7 +266,7 @@ def zero_inflation_finding(nb_run, zinb_run, *, simulated: bool) -> tuple[bool, 
     nb, zinb = nb_run.metrics.get("ppc"), zinb_run.metrics.get("ppc")
     if nb is None or zinb is None:
         return zero_inflation_verdict(None, None, ll_gain=0.0, ll_se=0.0, simulated=simulated)
-    gain, se = bootstrap_mean(np.asarray(zinb_run.iwae_cells) - np.asarray(nb_run.iwae_cells), n_boot=2000, seed=0)
+    gain, se = paired_difference(zinb_run, nb_run)
     return zero_inflation_verdict(nb, zinb, ll_gain=gain, ll_se=se, simulated=simulated)
 
 

@@ -35,7 +35,7 @@ from ..model import (
     seed_everything,
     train,
 )
-from .cache import RunCache, RunResult, data_key
+from .cache import RunCache, RunResult, data_key, paired_difference  # noqa: F401 (re-exported)
 from .grid import RunSpec
 from .ppc import run_ppc
 
@@ -210,29 +210,6 @@ def run_all(adata: ad.AnnData, specs: list[RunSpec], *, cache: RunCache | None =
             done(futures[f], f.result())
     bar.close()
     return out
-
-
-def paired_difference(a: RunResult, b: RunResult, *, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """Mean per-cell IWAE difference a - b on the same test cells, and its bootstrap s.e.
-
-    Parameters
-    ----------
-    a, b
-        Results on the same data and split, both with ``iwae_cells``.
-    n_boot
-        Bootstrap resamples of the test cells.
-    seed
-        Seed of the resampling.
-
-    Returns
-    -------
-    mean : float
-        Mean difference in nats per cell (positive when ``a`` is better).
-    se : float
-        Its bootstrap standard error.
-    """
-    d = np.asarray(a.iwae_cells) - np.asarray(b.iwae_cells)
-    return bootstrap_mean(d, n_boot=n_boot, seed=seed)
 
 
 def results_table(results: list[RunResult]) -> pd.DataFrame:
