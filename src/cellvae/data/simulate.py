@@ -3,11 +3,18 @@
 Design as in the NeurIPS 2021 CITE-seq BMMC study: 9 donors, 4 sites, the 12
 site x donor batches (donor 1 sampled at every site, so it has the most cells),
 and the 45 BMMC cell types in erythroid, myeloid, lymphoid and progenitor
-lineages.  Counts are negative binomial (gamma-Poisson) around
-``library size x softmax(gene baseline + lineage + sub-lineage + type + site + donor)``.
-Site and donor effects are per-gene log-fold-changes with standard deviation
-``site_effect`` / ``donor_effect``; 0 means none.  The truth goes in
-``uns['simulation']`` so later chapters can use it as a control.
+lineages.  Each cell lies on its lineage's differentiation path (HSC -> erythroid, myeloid,
+B and T; :data:`~cellvae.data.calibration.PARENT`) at a random position between its
+parent type's anchor and its own, recorded as ``GEX_pseudotime_order``.  Counts are
+negative binomial (gamma-Poisson) around ``library size x ((1 - a) x shares x batch
+fold-changes + a x soup)``: named dominant genes (hemoglobins, MALAT1, MT-) hold fixed
+shares, the rest a softmax of interpolated anchor logits; site and donor log-fold-changes
+have a shared and a cell-type-specific part; ``a`` is each batch's ambient RNA rate and the
+soup the population's average profile.  ``site_effect`` / ``donor_effect`` are strengths:
+0 and 0 give no batch effect at all.  The constants come from
+:mod:`cellvae.data.calibration`, fitted to the shipped real starter by
+``tools/calibrate_simulator.py``.  The truth goes in ``uns['simulation']`` so later
+chapters can use it as a control.
 
 Donor metadata are synthetic placeholders in the GEO column names, not the
 real donors' values.
@@ -21,37 +28,29 @@ import pandas as pd
 import scipy.sparse as sp
 from tqdm import tqdm
 
-# name: (lineage, sub-lineage, relative abundance in BMMC)
-CELL_TYPES: dict[str, tuple[str, str, float]] = {
-    "HSC": ("progenitor", "stem", 1.0), "Lymph prog": ("progenitor", "lymphoid prog", 1.2),
-    "G/M prog": ("progenitor", "myeloid prog", 1.0), "MK/E prog": ("progenitor", "erythroid prog", 0.8),
-    "T prog cycling": ("progenitor", "lymphoid prog", 0.3),
-    "Proerythroblast": ("erythroid", "early erythroid", 1.5), "Erythroblast": ("erythroid", "early erythroid", 3.5),
-    "Normoblast": ("erythroid", "late erythroid", 2.0), "Reticulocyte": ("erythroid", "late erythroid", 4.0),
-    "CD14+ Mono": ("myeloid", "monocyte", 21.0), "CD16+ Mono": ("myeloid", "monocyte", 1.5),
-    "cDC1": ("myeloid", "dendritic", 0.2), "cDC2": ("myeloid", "dendritic", 0.8), "pDC": ("myeloid", "dendritic", 1.0),
-    "Transitional B": ("lymphoid", "B", 1.5), "Naive CD20+ B IGKC+": ("lymphoid", "B", 3.5),
-    "Naive CD20+ B IGKC-": ("lymphoid", "B", 2.5), "B1 B IGKC+": ("lymphoid", "B", 0.8),
-    "B1 B IGKC-": ("lymphoid", "B", 0.6), "Plasmablast IGKC+": ("lymphoid", "plasma", 0.15),
-    "Plasmablast IGKC-": ("lymphoid", "plasma", 0.1), "Plasma cell IGKC+": ("lymphoid", "plasma", 0.15),
-    "Plasma cell IGKC-": ("lymphoid", "plasma", 0.1), "CD4+ T naive": ("lymphoid", "CD4 T", 5.0),
-    "CD4+ T activated": ("lymphoid", "CD4 T", 6.0), "CD4+ T activated integrinB7+": ("lymphoid", "CD4 T", 1.3),
-    "CD4+ T CD314+ CD45RA+": ("lymphoid", "CD4 T", 0.7), "T reg": ("lymphoid", "CD4 T", 0.5),
-    "CD8+ T naive": ("lymphoid", "CD8 T", 2.0), "CD8+ T naive CD127+ CD26- CD101-": ("lymphoid", "CD8 T", 0.3),
-    "CD8+ T CD49f+": ("lymphoid", "CD8 T", 0.7), "CD8+ T CD57+ CD45RA+": ("lymphoid", "CD8 T", 0.8),
-    "CD8+ T CD57+ CD45RO+": ("lymphoid", "CD8 T", 0.8), "CD8+ T CD69+ CD45RA+": ("lymphoid", "CD8 T", 0.5),
-    "CD8+ T CD69+ CD45RO+": ("lymphoid", "CD8 T", 1.0), "CD8+ T TIGIT+ CD45RA+": ("lymphoid", "CD8 T", 0.3),
-    "CD8+ T TIGIT+ CD45RO+": ("lymphoid", "CD8 T", 0.4), "MAIT": ("lymphoid", "innate T", 0.7),
-    "gdT CD158b+": ("lymphoid", "innate T", 0.7), "gdT TCRVD2+": ("lymphoid", "innate T", 0.4),
-    "dnT": ("lymphoid", "innate T", 0.3), "NK": ("lymphoid", "NK/ILC", 3.5),
-    "NK CD158e1+": ("lymphoid", "NK/ILC", 1.4), "ILC": ("lymphoid", "NK/ILC", 0.7),
-    "ILC1": ("lymphoid", "NK/ILC", 0.5),
-}
-# The 12 site x donor batches of the CITE-seq BMMC data, with relative sizes.
-BATCHES: dict[str, float] = {
-    "s1d1": 1.0, "s1d2": 0.9, "s1d3": 0.8, "s2d1": 1.1, "s2d4": 0.8, "s2d5": 0.7,
-    "s3d1": 1.2, "s3d6": 1.0, "s3d7": 1.3, "s4d1": 0.9, "s4d8": 1.1, "s4d9": 0.8,
-}
+from .calibration import (
+    AMBIENT_LOG_SD,
+    AMBIENT_RATE,
+    BASELINE_SD,
+    BATCHES,
+    CELL_TYPES,
+    COMPOSITION_CONCENTRATION,
+    DOMINANT,
+    DONOR_SD,
+    ERY_MATURITY,
+    LIB_LOG_SD,
+    LIB_REL,
+    MT_GENES,
+    PARENT,
+    STEP_FRAC,
+    STEP_SD,
+    THETA_LOG_SD,
+    THETA_MEDIAN,
+    TYPE_SPECIFIC,
+)
+
+__all__ = ["BATCHES", "CELL_TYPES", "describe", "simulate_bmmc"]
+
 # Synthetic donor metadata (GEO column names; values are placeholders).
 _DONORS = pd.DataFrame({
     "DonorNumber": [f"donor{i}" for i in range(1, 10)],
@@ -69,45 +68,69 @@ _DONORS = pd.DataFrame({
     "DonorSmoker": ["Nonsmoker", "Nonsmoker", "Smoker", "Nonsmoker", "Nonsmoker", "Nonsmoker",
                     "Former smoker", "Nonsmoker", "Nonsmoker"],
 })
-_N_MT = 13
+_N_MT = len(MT_GENES)
 _N_ADT = 8
+_U_MIN = 0.25  # a cell lies at u in [_U_MIN, 1] of the way from its parent's anchor to its type's (assumed)
+_COMP_FLOOR = 0.25  # every donor keeps at least this fraction of each type's abundance (assumed)
 
 
-def _programs(rng, n_genes: int, groups, *, frac: float, scale: float) -> dict[str, np.ndarray]:
-    """A sparse log-fold-change vector over genes for each group name."""
-    out = {}
-    for g in groups:
-        v = np.zeros(n_genes, dtype=np.float32)
-        idx = rng.choice(n_genes, max(1, int(frac * n_genes)), replace=False)
-        v[idx] = rng.normal(0.0, scale, idx.size)
-        out[g] = v
-    return out
+def _anchors(rng, n_genes: int):
+    """Type anchors along the tree: rest-gene logits (45, R), dominant shares (45, K), log library."""
+    types = list(CELL_TYPES)
+    named = [g for g in DOMINANT if g != "MT-"]
+    logits = {None: rng.normal(0.0, BASELINE_SD, n_genes - _N_MT - len(named)).astype(np.float32)}
+    for t in types:  # one sparse step program per tree edge, drawn in CELL_TYPES order
+        step = np.zeros_like(logits[None])
+        idx = rng.choice(step.size, max(1, int(STEP_FRAC * step.size)), replace=False)
+        step[idx] = rng.normal(0.0, STEP_SD, idx.size)
+        logits[t] = step
 
+    def cumulative(t):
+        return logits[None] if t is None else cumulative(PARENT[t]) + logits[t] * (t != "HSC")
 
-def _type_logits(rng, n_genes: int) -> np.ndarray:
-    """Gene baseline plus lineage, sub-lineage and type programs: (45, n_genes)."""
-    base = rng.normal(0.0, 2.4, n_genes).astype(np.float32)
-    lin = _programs(rng, n_genes, sorted({v[0] for v in CELL_TYPES.values()}), frac=0.15, scale=1.2)
-    sub = _programs(rng, n_genes, sorted({v[1] for v in CELL_TYPES.values()}), frac=0.08, scale=1.0)
-    typ = _programs(rng, n_genes, list(CELL_TYPES), frac=0.03, scale=1.0)
-    return np.stack([base + lin[a] + sub[b] + typ[t] for t, (a, b, _) in CELL_TYPES.items()])
+    rest = np.stack([cumulative(t) for t in types])
+    mt_w = rng.dirichlet(np.full(_N_MT, 4.0))
+    lo, hi = (np.concatenate([DOMINANT["MT-"][i] * mt_w, [DOMINANT[g][i] for g in named]]) for i in (0, 1))
+    m = np.array([ERY_MATURITY.get(t, 0.0) for t in types])[:, None]
+    dom = (lo + m * (hi - lo)).astype(np.float32)
+    loglib = np.log([LIB_REL[CELL_TYPES[t][1]] for t in types])
+    return rest, dom, loglib, named
 
 
 def _design(rng, n_cells: int) -> pd.DataFrame:
-    """Cells' batch and cell type; donors differ a little in composition."""
+    """Cells' batch and cell type; donors differ in composition (Dirichlet around the abundances)."""
     names = list(BATCHES)
     w = np.array(list(BATCHES.values()))
     batch = rng.choice(len(names), n_cells, p=w / w.sum())
     base = np.array([v[2] for v in CELL_TYPES.values()])
-    donor_props = {d: rng.dirichlet(base / base.sum() * 200) for d in range(1, 10)}
+    base = base / base.sum()
+    # a floor of _COMP_FLOOR x the abundance keeps every type in every donor; the Dirichlet's own
+    # concentration is raised so that the mixture's variance matches COMPOSITION_CONCENTRATION
+    conc = (COMPOSITION_CONCENTRATION + 1) * (1 - _COMP_FLOOR) ** 2 - 1
+    donor_props = {d: _COMP_FLOOR * base + (1 - _COMP_FLOOR) * rng.dirichlet(base * conc)
+                   for d in range(1, 10)}
     ctype = np.empty(n_cells, dtype=np.int64)
     for b, name in enumerate(names):
         idx = np.flatnonzero(batch == b)
-        ctype[idx] = rng.choice(len(base), idx.size, p=donor_props[int(name.split("d")[1])])
+        p = donor_props[int(name.split("d")[1])]
+        ctype[idx] = rng.choice(len(base), idx.size, p=p / p.sum())
     obs = pd.DataFrame({"batch": np.asarray(names)[batch], "cell_type": np.asarray(list(CELL_TYPES))[ctype]})
     obs["Site"] = "site" + obs["batch"].str[1]
     obs["DonorNumber"] = "donor" + obs["batch"].str.split("d").str[1]
     return obs
+
+
+def _batch_lfc(rng, n_genes: int, site_effect: float, donor_effect: float) -> np.ndarray:
+    """exp(site + donor log-fold-change) per (batch, type): (12 * 45, n_genes), shared + type-specific."""
+    n_t, a, b = len(CELL_TYPES), np.sqrt(1 - TYPE_SPECIFIC), np.sqrt(TYPE_SPECIFIC)
+    site = a * rng.normal(0, 1, (4, 1, n_genes)) + b * rng.normal(0, 1, (4, n_t, n_genes))
+    donor = a * rng.normal(0, 1, (9, 1, n_genes)) + b * rng.normal(0, 1, (9, n_t, n_genes))
+    sd = np.array([DONOR_SD[v[0]] for v in CELL_TYPES.values()])[None, :, None] / 0.2
+    out = np.empty((len(BATCHES), n_t, n_genes), dtype=np.float32)
+    for i, name in enumerate(BATCHES):
+        s, d = int(name[1]) - 1, int(name.split("d")[1]) - 1
+        out[i] = np.exp(site_effect * site[s] + donor_effect * sd[0] * donor[d])
+    return out.reshape(-1, n_genes)
 
 
 def simulate_bmmc(
@@ -128,7 +151,9 @@ def simulate_bmmc(
     n_cells, n_genes
         Size of the GEX matrix (8 ADT features are appended, as in the GEO file).
     site_effect, donor_effect
-        Standard deviation of per-gene log-fold-changes for each site / donor; 0 is none.
+        Strength of the site / donor effects: the s.d. of per-gene log-fold-changes (donors'
+        scaled per lineage, :data:`~cellvae.data.calibration.DONOR_SD`), the site shifts of
+        library size and the spread of the batches' ambient RNA rates; 0 and 0 is no batch effect.
     mean_count
         Target mean raw count per gene and cell (about 0.4 for 5000 HVGs of BMMC).
     seed
@@ -142,7 +167,8 @@ def simulate_bmmc(
     -------
     anndata.AnnData
         AnnData with ``layers['counts']`` (CSR, integer-valued float32), log-normalised
-        ``X``, the GEO obs columns, ``var['feature_types']`` and ``uns['simulation']``.
+        ``X``, the GEO obs columns (with ``GEX_pseudotime_order``), ``var['feature_types']``
+        and ``uns['simulation']`` (the parameters and each batch's ambient rate).
 
     Raises
     ------
@@ -155,38 +181,66 @@ def simulate_bmmc(
     if site_effect < 0 or donor_effect < 0 or mean_count <= 0:
         raise ValueError("site_effect and donor_effect must be >= 0 and mean_count > 0")
     rng = np.random.default_rng(seed)
-    logits_t = _type_logits(rng, n_genes)
-    site_lfc = rng.normal(0, 1, (4, n_genes)).astype(np.float32) * site_effect
-    donor_lfc = rng.normal(0, 1, (9, n_genes)).astype(np.float32) * donor_effect
-    theta = np.exp(rng.normal(np.log(1.2), 0.6, n_genes)).astype(np.float32)
+    rest, dom, loglib, named = _anchors(rng, n_genes)
+    batch_fc = _batch_lfc(rng, n_genes, site_effect, donor_effect) if site_effect or donor_effect else None
+    theta = np.exp(rng.normal(np.log(THETA_MEDIAN), THETA_LOG_SD, n_genes)).astype(np.float32)
+    ambient = np.minimum(AMBIENT_RATE * np.exp(site_effect * AMBIENT_LOG_SD * rng.normal(0, 1, 12)), 0.5)
     obs = _design(rng, n_cells)
-    t_idx = pd.Categorical(obs["cell_type"], categories=list(CELL_TYPES)).codes
+    types = list(CELL_TYPES)
+    t_idx = pd.Categorical(obs["cell_type"], categories=types).codes.astype(np.int64)
+    p_idx = np.array([types.index(PARENT[t] or t) for t in types])[t_idx]
+    b_idx = pd.Categorical(obs["batch"], categories=list(BATCHES)).codes.astype(np.int64)
+    u = rng.uniform(_U_MIN, 1.0, n_cells).astype(np.float32)
+    depth = np.array([_depth(t) for t in types])
+    obs["GEX_pseudotime_order"] = np.where(depth[t_idx] > 0, (depth[t_idx] - 1 + u) / depth.max(), 0.0)
+    # anchors as shares; the soup is the population's expected profile (hemoglobin dominated)
+    anchor = _shares(rest, dom)
+    w = np.array([v[2] for v in CELL_TYPES.values()]) * np.exp(loglib)
+    soup = (w / w.sum()) @ anchor
+    site_lib = np.array([0.0, 0.25, -0.2, 0.1]) * site_effect / 0.4
     s_idx = obs["Site"].str[4:].astype(int).to_numpy() - 1
-    d_idx = obs["DonorNumber"].str[5:].astype(int).to_numpy() - 1
-    site_lib = np.array([0.0, 0.25, -0.2, 0.1]) * (site_effect > 0)
-    lib = np.exp(rng.normal(np.log(mean_count * n_genes) + site_lib[s_idx], 0.45)).astype(np.float32)
+    log_lib = loglib[t_idx] + site_lib[s_idx] + rng.normal(0, LIB_LOG_SD, n_cells)
+    pn = np.array([v[2] for v in CELL_TYPES.values()])
+    expected = (pn / pn.sum()) @ np.exp(loglib + LIB_LOG_SD**2 / 2)
+    lib = (mean_count * n_genes * np.exp(log_lib) / expected).astype(np.float32)
     blocks = []
     for start in tqdm(range(0, n_cells, chunk_size), disable=not progress, desc="simulating"):
         sl = slice(start, start + chunk_size)
-        eta = logits_t[t_idx[sl]] + site_lfc[s_idx[sl]] + donor_lfc[d_idx[sl]]
-        eta -= eta.max(axis=1, keepdims=True)
-        rho = np.exp(eta)
-        rho /= rho.sum(axis=1, keepdims=True)
-        mu = rho * lib[sl, None]
+        uu = u[sl, None]
+        rho = _shares(rest[p_idx[sl]] * (1 - uu) + rest[t_idx[sl]] * uu,
+                      dom[p_idx[sl]] * (1 - uu) + dom[t_idx[sl]] * uu)
+        if batch_fc is not None:
+            rho *= batch_fc[b_idx[sl] * len(types) + t_idx[sl]]
+            rho /= rho.sum(axis=1, keepdims=True)
+        a = ambient[b_idx[sl], None].astype(np.float32)
+        mu = ((1 - a) * rho + a * soup) * lib[sl, None]
         lam = rng.standard_gamma(theta, size=mu.shape, dtype=np.float32) * (mu / theta)
         blocks.append(sp.csr_matrix(rng.poisson(lam).astype(np.float32)))
     gex = sp.vstack(blocks, format="csr")
     adt = sp.csr_matrix(rng.poisson(20.0, (n_cells, _N_ADT)).astype(np.float32))
     counts = sp.hstack([gex, adt], format="csr")
-    return _assemble(counts, obs, n_genes, rng, dict(
+    return _assemble(counts, obs, n_genes, named, rng, dict(
         site_effect=float(site_effect), donor_effect=float(donor_effect), seed=int(seed),
-        n_cells=int(n_cells), n_genes=int(n_genes), mean_count=float(mean_count)))
+        n_cells=int(n_cells), n_genes=int(n_genes), mean_count=float(mean_count),
+        ambient_rates={b: float(r) for b, r in zip(BATCHES, ambient)}, calibration="bmmc_starter"))
 
 
-def _assemble(counts, obs, n_genes, rng, truth) -> ad.AnnData:
+def _depth(t: str | None) -> int:
+    return 0 if PARENT.get(t) is None else 1 + _depth(PARENT[t])
+
+
+def _shares(rest: np.ndarray, dom: np.ndarray) -> np.ndarray:
+    """Expression shares: dominant genes (MT- first) at their shares, the rest a softmax of the remainder."""
+    e = np.exp(rest - rest.max(axis=-1, keepdims=True))
+    e *= (1 - dom.sum(axis=-1, keepdims=True)) / e.sum(axis=-1, keepdims=True)
+    return np.concatenate([dom, e], axis=-1).astype(np.float32)
+
+
+def _assemble(counts, obs, n_genes, named, rng, truth) -> ad.AnnData:
     """Attach QC, phase, donor metadata and var columns in the GEO schema."""
     gex = counts[:, :n_genes]
-    names = [f"MT-{i:02d}" for i in range(_N_MT)] + [f"SIMG{i:05d}" for i in range(n_genes - _N_MT)]
+    n_syn = n_genes - _N_MT - len(named)
+    names = MT_GENES + named + [f"SIMG{i:05d}" for i in range(n_syn)]
     lib = np.asarray(gex.sum(1)).ravel()
     obs["GEX_n_genes_by_counts"] = np.diff(gex.indptr).astype(np.int32)
     obs["GEX_pct_counts_mt"] = 100 * np.asarray(gex[:, :_N_MT].sum(1)).ravel() / np.maximum(lib, 1)
