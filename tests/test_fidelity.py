@@ -1,0 +1,90 @@
+"""The calibrated simulator is within every fidelity bound of the real starter, and the bounds can fail."""
+
+from __future__ import annotations
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from cellvae.data.simulate import simulate_bmmc
+from cellvae.datasets import bmmc_starter
+from cellvae.study.fidelity import fidelity_figure, fidelity_table, gex_counts
+
+
+@pytest.fixture(scope="module")
+def real():
+    return bmmc_starter()
+
+
+@pytest.fixture(scope="module")
+def table(real):
+    return fidelity_table(simulate_bmmc(6000, 3000, seed=0), real)
+
+
+def _with_counts(real, y) -> ad.AnnData:
+    a = ad.AnnData(sp.csr_matrix(np.asarray(y, dtype=np.float32)), obs=real.obs.copy(), var=real.var.copy())
+    a.layers["counts"] = a.X
+    return a
+
+
+def _nb_theta_1_2(real, seed=0):
+    """The starter's per-type mean profiles and libraries, redrawn as NB with theta 1.2 (the old simulator's)."""
+    rng = np.random.default_rng(seed)
+    x = gex_counts(real).toarray()
+    lib = x.sum(1)
+    prof = pd.DataFrame(x / lib[:, None]).groupby(real.obs["cell_type"].astype(str).to_numpy()).transform("mean")
+    mu = prof.to_numpy() * lib[:, None]
+    return _with_counts(real, rng.poisson(rng.gamma(1.2, mu / 1.2)))
+
+
+def test_calibrated_simulator_within_every_bound(table):
+    assert len(table) == 5
+    assert list(table.columns) == ["property", "simulator", "real", "distance", "distance is", "bound",
+                                   "within bound"]
+    assert table["within bound"].all(), table.to_string()
+
+
+def test_self_comparison_is_close(real):
+    t = fidelity_table(real, real)
+    assert np.allclose(t["distance"], 0)
+
+
+def test_the_bounds_can_fail(real):
+    t = fidelity_table(_nb_theta_1_2(real), real).set_index("property")
+    assert not t.loc["zero fraction vs gene mean", "within bound"]
+    assert not t.loc["mean vs variance", "within bound"]
+    rng = np.random.default_rng(0)
+    x = gex_counts(real)
+    lib = np.asarray(x.sum(1)).ravel()
+    scale = rng.permutation(lib) / lib  # library sizes shuffled across cell types
+    t = fidelity_table(_with_counts(real, np.round(sp.diags(scale) @ x.toarray())), real).set_index("property")
+    assert not t.loc["library size by cell type", "within bound"]
+    no_hb = real[:, real.var_names != "HBB"].copy()  # no dominant gene
+    assert not fidelity_table(no_hb, real).set_index("property").loc["top-gene share", "within bound"]
+    shuffled = real.copy()
+    ct = real.obs["cell_type"].astype(str).to_numpy()
+    b = real.obs["batch"].astype(str).to_numpy().copy()
+    for t_ in np.unique(ct):  # donors shuffled within each type: no donor effect left
+        b[ct == t_] = rng.permutation(b[ct == t_])
+    shuffled.obs["batch"] = b
+    assert not fidelity_table(shuffled, real).set_index("property").loc[
+        "donor log-fold-change spread by type", "within bound"]
+
+
+def test_table_works_after_hvg_selection(real):
+    from cellvae.data import prepare
+
+    sim = prepare(simulate_bmmc(3000, 2000, seed=1), n_top_genes=1000)
+    t = fidelity_table(sim, real)
+    assert np.isfinite(t["distance"]).all()
+
+
+def test_figure(real):
+    import matplotlib.pyplot as plt
+
+    fig = fidelity_figure(simulate_bmmc(2000, 1000, seed=0), real)
+    labelled = [a for a in fig.axes if a.get_xlabel()]
+    assert len(labelled) == 5 and all(a.get_ylabel() or a.get_yticklabels() for a in labelled)
+    plt.close(fig)
