@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 PAGES = [TOC["root"]] + [c["file"] for c in TOC["chapters"]]
-PAGES_WITH_TABLES = ["eda", "theory", "results", "batch_effects", "conclusions"]
+PAGES_WITH_TABLES = ["eda", "theory", "results", "batch_effects", "real_cells", "conclusions"]
 # The run cache the Makefile exports, read before conftest's per-test isolation replaces it, so
 # this build and the nbval run after it share trained models (one cold build per CI run, not two).
 RUN_CACHE = os.environ.get("CELLVAE_CACHE", str(ROOT / "_build" / "cellvae-cache"))

@@ -18,7 +18,7 @@ def _cells(nb):
 
 
 def test_toc_is_final():
-    assert CHAPTERS == ["intro", "eda", "theory", "results", "batch_effects", "conclusions"]
+    assert CHAPTERS == ["intro", "eda", "theory", "results", "batch_effects", "real_cells", "conclusions"]
     assert (ROOT / "book" / "_toc.yml").resolve() == (ROOT / "_toc.yml").resolve()
 
 

@@ -95,7 +95,8 @@ def book_grid(adata, *, executor=None, controls: bool = True) -> dict:
     Returns
     -------
     dict
-        ``results`` (the grid), ``followups`` (sweep, batch pair and the ZINB run) and the
+        ``results`` (the grid), ``followups`` (sweep, batch pair, the ZINB run and the real
+        cells chapter's runs on the starter) and the
         number of runs.
     """
     from .summaries import choose_model
@@ -104,6 +105,10 @@ def book_grid(adata, *, executor=None, controls: bool = True) -> dict:
     results = run_all(adata, report_specs(), **kw)
     best = choose_model(results, family="nb/raw").best.spec
     followups = run_all(adata, sweep_specs(best) + list(batch_pair(best)) + [zinb_of(best)], **kw)
+    from .real import real_specs, starter_data
+
+    print("cellvae-grid: the real cells chapter's runs on the shipped starter", flush=True)
+    followups += run_all(starter_data(), real_specs(), **kw)
     if controls:
         from .controls import run_controls
 

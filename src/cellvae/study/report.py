@@ -122,3 +122,27 @@ def banner(adata: ad.AnnData) -> None:
         Data from :func:`book_data`, whose ``uns['source']`` is glued.
     """
     glue_all({"data_source": adata.uns["source"]})
+
+
+def scope_sentence(adata: ad.AnnData) -> str:
+    """What the build's data can show, for the conclusions' "does not show" section.
+
+    Parameters
+    ----------
+    adata
+        Data from :func:`book_data`.
+
+    Returns
+    -------
+    str
+        For simulated data: that its numbers test the pipeline and diagnostics, not BMMC,
+        and how to run on the GEO file.  For a real file: its name and size.
+    """
+    if "simulation" in adata.uns:
+        return ("This build ran the main chapters on simulated data, whose cell types, lineages and batch "
+                "effects are drawn from a parametric model: their numbers show that the pipeline and the "
+                "diagnostics work, not what the real BMMC data contain. Setting `CELLVAE_DATA` to the GEO "
+                "file reruns every chapter on the real data (a GPU is advisable for the model grid at "
+                "90,000 cells x 5,000 genes).")
+    return (f"This build ran the main chapters on {adata.uns['source']}: {adata.n_obs:,} real cells. What a "
+            "file of this size and design cannot separate is said in each chapter's design notes.")

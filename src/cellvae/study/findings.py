@@ -1,0 +1,132 @@
+"""The study's findings on two datasets, side by side: the main chapters' data and real cells.
+
+Each :class:`Findings` holds the main conclusions of the study on one dataset as numbers
+and booleans; :func:`compare_findings` turns two of them into sentences whose "agree" or
+"differ" is decided by comparing the booleans, never typed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import anndata as ad
+
+from .batch import batch_embeddings
+from .cache import RunResult
+from .controls import run_controls
+from .grid import zinb_of
+from .metrics import PCA_KEY, cached_scib_scores
+from .ppc import zero_inflation_finding
+from .runs import run_all
+from .summaries import is_collapsed
+
+
+@dataclass
+class Findings:
+    """The main conclusions of the study on one dataset, as numbers and booleans."""
+
+    n_collapsed: int     # architectures collapsed under the original objective
+    n_original: int      # architectures trained under it
+    nb_au: tuple         # (min, max) active units of the NB models
+    zinb_better: bool    # ZINB beats NB on the zeros and on held-out likelihood
+    mixing_gain: float   # batch mixing of NB +batch minus NB
+    pca_flagged: bool    # the unintegrated PCA is called batch-affected
+
+    @property
+    def all_collapsed(self) -> bool:
+        """Whether every architecture collapsed under the original objective."""
+        return self.n_collapsed == self.n_original
+
+
+def findings(results: list[RunResult], nb: RunResult, cond: RunResult, zinb: RunResult,
+             mixing: tuple[float, float], pca_flagged: bool, *, simulated: bool) -> Findings:
+    """Collect :class:`Findings` from a dataset's runs and scores.
+
+    Parameters
+    ----------
+    results
+        Runs including the ``original`` and ``nb/raw`` families.
+    nb, cond, zinb
+        The plain, batch-conditional and zero-inflated runs of one architecture.
+    mixing
+        Batch mixing of the NB and the NB +batch latents.
+    pca_flagged
+        Whether the data's PCA was called batch-affected by its own null.
+    simulated
+        Whether the data are simulated (passed to the zero-inflation check).
+
+    Returns
+    -------
+    Findings
+    """
+    orig = [r for r in results if r.spec.family == "original" and "test_kl" in r.metrics]
+    nb_au = [r.metrics["active_units"] for r in results if r.spec.family == "nb/raw" and not r.spec.conditional
+             and "active_units" in r.metrics]
+    n_col = sum(is_collapsed(r.metrics["test_kl"], r.metrics["active_units"]) for r in orig)
+    better, _ = zero_inflation_finding(nb, zinb, simulated=simulated)
+    return Findings(n_col, len(orig), (int(min(nb_au)), int(max(nb_au))), bool(better),
+                    float(mixing[1] - mixing[0]), bool(pca_flagged))
+
+
+def _agree(a, b) -> str:
+    return "the two agree" if a == b else "**the two differ**"
+
+
+def compare_findings(main: Findings, real: Findings, *, main_name: str) -> list[str]:
+    """One sentence per finding: its value on the main data and on real cells, and whether they agree.
+
+    Parameters
+    ----------
+    main, real
+        Findings on the main chapters' data and on the starter.
+    main_name
+        How to call the main data, e.g. ``"simulated data"``.
+
+    Returns
+    -------
+    list of str
+        Markdown sentences; "agree" or "differ" is decided by comparing the two booleans.
+    """
+    def pair(flag_main, flag_real, pos, neg):
+        m, r = (pos if flag_main else neg), (pos if flag_real else neg)
+        return (f"{m} on the {main_name}, {r} on real cells: "
+                f"{_agree(flag_main, flag_real)}.")
+
+    return [
+        f"*Collapse under the original objective* ({main.n_collapsed} of {main.n_original} architectures on the "
+        f"{main_name}, {real.n_collapsed} of {real.n_original} on real cells): "
+        + pair(main.all_collapsed, real.all_collapsed, "every architecture collapses", "some keep latent units"),
+        f"*Active units under the NB ELBO* ({main.nb_au[0]} to {main.nb_au[1]} on the {main_name}, "
+        f"{real.nb_au[0]} to {real.nb_au[1]} on real cells): "
+        + pair(main.nb_au[0] > 1, real.nb_au[0] > 1, "no NB model collapses", "some NB model collapses"),
+        "*Zero inflation*: " + pair(main.zinb_better, real.zinb_better, "ZINB beats NB", "ZINB does not beat NB"),
+        "*A batch effect in the unintegrated PCA*: "
+        + pair(main.pca_flagged, real.pca_flagged, "detected", "not detected"),
+        f"*Conditioning on batch* (batch mixing {main.mixing_gain:+.3f} on the {main_name}, "
+        f"{real.mixing_gain:+.3f} on real cells): "
+        + pair(main.mixing_gain > 0, real.mixing_gain > 0, "mixing improves", "mixing does not improve"),
+    ]
+
+
+def main_findings(adata: ad.AnnData, results: list[RunResult]) -> Findings:
+    """:class:`Findings` of the main chapters, from their cached runs, scores and controls.
+
+    Parameters
+    ----------
+    adata
+        The book data (:func:`~cellvae.study.report.book_data`); embeddings are added to ``obsm``.
+    results
+        The :func:`~cellvae.study.grid.report_specs` runs on it.
+
+    Returns
+    -------
+    Findings
+        With the batch chapter's chosen architecture and its simulated-control decision rule.
+    """
+    choice, nb, cond, keys = batch_embeddings(adata, results)
+    arch = choice.best.spec.arch
+    zinb = run_all(adata, [zinb_of(choice.best.spec)], progress=False)[0]
+    mix = [cached_scib_scores(adata, keys[f"{arch} {k}"])["batch mixing"] for k in ("NB", "NB +batch")]
+    ctrl = run_controls()
+    flagged = ctrl.flagged(cached_scib_scores(adata, PCA_KEY)["batch mixing"])
+    return findings(results, nb, cond, zinb, (mix[0], mix[1]), flagged, simulated="simulation" in adata.uns)

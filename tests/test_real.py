@@ -1,0 +1,99 @@
+"""The real-cells chapter's logic: specs, facts, the collapse and batch sentences, the side-by-side."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cellvae.study import findings, real
+from cellvae.study.cache import RunResult
+from cellvae.study.grid import ARCHITECTURES
+
+
+def test_real_specs_fix_the_architecture_and_budget():
+    specs = real.real_specs()
+    assert len(specs) == 2 * len(ARCHITECTURES) + 2
+    assert all(s.train == real.STARTER_TRAIN for s in specs)
+    extra = [s for s in specs if s.conditional or s.family == "zinb/raw"]
+    assert [(s.arch, s.family, s.conditional) for s in extra] == [
+        (real.REAL_ARCH, "nb/raw", True), (real.REAL_ARCH, "zinb/raw", False)]
+
+
+def test_starter_facts_are_the_real_cells():
+    adata = real.starter_data()
+    f = real.starter_facts(adata)
+    assert f["n_cells"] == "600" and f["n_batches"] == 2 and f["top_gene"] == "HBB"
+    assert "starter" in adata.uns["source"]
+    assert f["n_test"] == (adata.obs["split"] == "test").sum()
+
+
+def _orig(models, latents, hidden, active, kl):
+    return pd.DataFrame({"model": models, "latent": latents, "hidden": hidden,
+                         "beta_eff": [1000 / d for d in latents], "test KL": kl, "active units": active,
+                         "collapsed": [k < 0.5 and a <= 1 for k, a in zip(kl, active)]})
+
+
+def test_collapse_sentence_follows_the_table():
+    follows = _orig(["M1", "M3"], [10, 100], [256, 256], [0, 40], [0.01, 30.0])
+    assert "follows beta_eff alone" in real.collapse_sentence(follows)
+    breaks = _orig(["M2", "M5"], [50, 50], [256, 1024], [26, 1], [20.0, 0.1])
+    text = real.collapse_sentence(breaks)
+    assert "does not follow" in text and "M2" in text and "M5" in text
+    assert "every architecture collapsed" in real.collapse_sentence(_orig(["M1"], [10], [256], [0], [0.0]))
+
+
+def test_batch_sentence_flips_with_the_verdict():
+    scores = pd.DataFrame({"batch mixing": [0.5, 0.7], "bio conservation": [0.6, 0.6]}, index=["nb", "cond"])
+    v = {"pca_mixing": 0.3, "null_mean": 0.6, "null_sd": 0.01, "pca_flagged": True}
+    assert "a batch effect is detected" in real.batch_sentence(scores, v, nb="nb", cond="cond")
+    no = real.batch_sentence(scores, v | {"pca_flagged": False}, nb="nb", cond="cond")
+    assert "no batch effect is detected" in no
+
+
+def test_pick_names_a_missing_run():
+    with pytest.raises(KeyError, match="M1 nb/raw \\+batch"):
+        real.pick([], "nb/raw", conditional=True)
+
+
+def _f(**kw):
+    base = dict(n_collapsed=5, n_original=5, nb_au=(10, 50), zinb_better=False, mixing_gain=0.1,
+                pca_flagged=True)
+    return findings.Findings(**(base | kw))
+
+
+def test_compare_findings_says_agree_or_differ_from_the_values():
+    same = findings.compare_findings(_f(), _f(), main_name="simulated data")
+    assert len(same) == 5 and all("the two agree" in s for s in same)
+    diff = findings.compare_findings(_f(), _f(n_collapsed=2, zinb_better=True, pca_flagged=False,
+                                              mixing_gain=-0.1, nb_au=(1, 3)), main_name="simulated data")
+    assert all("differ" in s for s in diff)
+
+
+def test_findings_count_collapse_and_zero_inflation():
+    from cellvae.study.grid import family_spec, zinb_of
+
+    def run(spec, **m):
+        return RunResult(spec=spec, metrics=m, iwae_cells=np.zeros(4))
+
+    ppc = {"zero fraction MAE": 0.02}
+    res = [run(family_spec("M1", "original"), test_kl=0.01, active_units=0),
+           run(family_spec("M2", "original"), test_kl=20.0, active_units=30),
+           run(family_spec("M1", "nb/raw"), active_units=10, ppc=ppc),
+           run(family_spec("M2", "nb/raw"), active_units=45, ppc=ppc)]
+    zinb = run(zinb_of(family_spec("M1", "nb/raw")), active_units=10, ppc={"zero fraction MAE": 0.019})
+    f = findings.findings(res, res[2], res[2], zinb, (0.4, 0.5), False, simulated=False)
+    assert (f.n_collapsed, f.n_original, f.nb_au) == (1, 2, (10, 45))
+    assert not f.all_collapsed and not f.zinb_better and f.mixing_gain == pytest.approx(0.1)
+
+
+def test_scope_sentence_names_what_the_build_ran_on():
+    import anndata as ad
+
+    from cellvae.study.report import scope_sentence
+
+    sim = ad.AnnData(np.zeros((3, 2)), uns={"simulation": {"seed": 0}})
+    assert "simulated data" in scope_sentence(sim)
+    realfile = ad.AnnData(np.zeros((3, 2)), uns={"source": "the real file x.h5ad"})
+    text = scope_sentence(realfile)
+    assert "x.h5ad" in text and "simulated" not in text
