@@ -88,3 +88,15 @@ def test_figure(real):
     labelled = [a for a in fig.axes if a.get_xlabel()]
     assert len(labelled) == 5 and all(a.get_ylabel() or a.get_yticklabels() for a in labelled)
     plt.close(fig)
+
+
+def test_fidelity_sentence_names_the_rows_outside():
+    import pandas as pd
+
+    from cellvae.study.fidelity import fidelity_sentence
+
+    tab = pd.DataFrame({"property": ["a", "b"], "distance": [0.1, 0.9], "bound": [0.5, 0.5]})
+    tab["within bound"] = tab["distance"] <= tab["bound"]
+    assert fidelity_sentence(tab) == "1 of 2 distances lie within their bounds; outside: b (0.900 against 0.5)."
+    tab["within bound"] = True
+    assert fidelity_sentence(tab) == "All 2 distances lie within their bounds."

@@ -298,3 +298,24 @@ def fidelity_figure(sim, real, *, sim_donor_key: str = "batch", real_donor_key: 
         a.set_yticks(y, [_short(t) for t in d.index])
         a.set_xlabel(lab)
     return fig
+
+
+def fidelity_sentence(table: pd.DataFrame) -> str:
+    """How many of the fidelity distances lie within their bounds, naming any outside.
+
+    Parameters
+    ----------
+    table
+        :func:`fidelity_table` output.
+
+    Returns
+    -------
+    str
+        A sentence computed from the ``within bound`` column.
+    """
+    out = table[~table["within bound"]]
+    n, k = len(table), int(table["within bound"].sum())
+    if out.empty:
+        return f"All {n} distances lie within their bounds."
+    names = "; ".join(f"{p} ({d:.3f} against {b:g})" for p, d, b in zip(out["property"], out["distance"], out["bound"]))
+    return f"{k} of {n} distances lie within their bounds; outside: {names}."

@@ -19,6 +19,17 @@ BOOK_HVGS_SIM = 2_000
 BOOK_HVGS_GEO = 5_000
 
 
+def simulated_raw() -> ad.AnnData:
+    """The book's default simulation, raw (before HVG selection): the fidelity table's input.
+
+    Returns
+    -------
+    anndata.AnnData
+        :func:`~cellvae.data.simulate_bmmc` output at :data:`BOOK_SIM`.
+    """
+    return simulate_bmmc(**BOOK_SIM)
+
+
 def book_data() -> ad.AnnData:
     """The data every chapter runs on: ``$CELLVAE_DATA`` if set, else the simulator.
 
@@ -40,7 +51,7 @@ def book_data() -> ad.AnnData:
         adata.uns["source"] = (f"the real file {Path(path).name} ({adata.n_obs:,} cells, "
                                f"{chosen}, set by ${ENV_VAR})")
     else:
-        raw = simulate_bmmc(**BOOK_SIM)
+        raw = simulated_raw()
         adata = prepare(raw, n_top_genes=BOOK_HVGS_SIM, seed=0)
         adata.uns["source"] = (describe(raw.uns["simulation"]) + f", {BOOK_HVGS_SIM:,} HVGs; "
                                f"set ${ENV_VAR} to run on the GEO file")
