@@ -74,3 +74,18 @@ def test_umap_above_scanpys_dense_neighbour_limit_is_cached(tmp_path):
     assert xy.shape == (n, 2) and np.isfinite(xy).all()
     np.testing.assert_array_equal(a.obsm["X_lat_umap"], xy)
     np.testing.assert_array_equal(umap(a, "X_lat"), xy)  # served from the cache
+
+
+def test_controls_are_matched_to_a_real_file():
+    from cellvae.study.controls import control_data, controls_sentence, matched_controls
+    from cellvae.study.real import starter_data
+
+    real = starter_data()
+    m = matched_controls(real)
+    assert m["batches"] == ("s1d1", "s1d2") and m["hvgs"] == real.n_vars and m["n_genes"] == 2 * real.n_vars
+    ctl = control_data(site_effect=0.0, donor_effect=0.0, seed=0, **(m | {"n_genes": 200, "hvgs": 100}))
+    assert set(ctl.obs["batch"].astype(str)) == {"s1d1", "s1d2"}
+    assert abs(ctl.n_obs - real.n_obs) < 0.2 * real.n_obs  # about the file's own number of cells
+    assert "matched to this file" in controls_sentence(real, m)
+    real.uns["simulation"] = {"seed": 0}
+    assert matched_controls(real) == {} and "default control size" in controls_sentence(real, {})

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import prepare, simulate_bmmc
+from ..data.simulate import BATCHES
 from ..model import VAEConfig
 from .grid import RunSpec, batch_pair
 from .metrics import PCA_KEY, cached_scib_scores, pca
@@ -30,7 +31,13 @@ CONTROL_HVGS = 1000
 MARGIN = 0.1
 
 
-def control_data(*, site_effect: float, donor_effect: float, seed: int = 0, **sim) -> ad.AnnData:
+#: Matched controls never simulate more cells than this: a control for the full GEO file at
+#: 20,000 cells keeps ~1,700 per batch, enough for kBET and iLISI, in minutes rather than hours.
+CONTROL_MAX_CELLS = 20_000
+
+
+def control_data(*, site_effect: float, donor_effect: float, seed: int = 0, batches: tuple | None = None,
+                 hvgs: int = CONTROL_HVGS, **sim) -> ad.AnnData:
     """A prepared simulated dataset with the given true effect strengths.
 
     Parameters
@@ -39,6 +46,10 @@ def control_data(*, site_effect: float, donor_effect: float, seed: int = 0, **si
         True effect strengths (0 for a null).
     seed
         Simulation and split seed.
+    batches
+        Keep only these of the simulator's batches (e.g. ``("s1d1", "s1d2")``); None keeps all 12.
+    hvgs
+        HVGs kept by :func:`~cellvae.data.prepare`.
     **sim
         Overrides of :data:`CONTROL_SIM` (``n_cells``, ``n_genes``).
 
@@ -49,7 +60,57 @@ def control_data(*, site_effect: float, donor_effect: float, seed: int = 0, **si
     """
     kw = CONTROL_SIM | sim
     raw = simulate_bmmc(kw["n_cells"], kw["n_genes"], site_effect=site_effect, donor_effect=donor_effect, seed=seed)
-    return prepare(raw, n_top_genes=min(CONTROL_HVGS, kw["n_genes"]), seed=seed)
+    if batches is not None:
+        raw = raw[raw.obs["batch"].isin(batches).to_numpy()].copy()
+    return prepare(raw, n_top_genes=min(hvgs, kw["n_genes"]), seed=seed)
+
+
+def matched_controls(adata: ad.AnnData) -> dict:
+    """Control settings matched to a real file's cells, batches and HVGs; none for simulated data.
+
+    Parameters
+    ----------
+    adata
+        The book data (:func:`~cellvae.study.report.book_data`).
+
+    Returns
+    -------
+    dict
+        ``{}`` for simulated data (the :data:`CONTROL_SIM` default).  For a real file:
+        ``batches`` (its batches the simulator knows by name, else as many of the
+        simulator's), ``n_cells`` (simulated so that those batches hold the file's cells, at
+        most :data:`CONTROL_MAX_CELLS` in them), ``n_genes`` and ``hvgs`` (the file's).
+    """
+    if "simulation" in adata.uns:
+        return {}
+    own = sorted(set(adata.obs["batch"].astype(str)))
+    names = [b for b in own if b in BATCHES] or list(BATCHES)[:max(2, min(len(own), len(BATCHES)))]
+    share = sum(BATCHES[b] for b in names) / sum(BATCHES.values())
+    cells = min(adata.n_obs, CONTROL_MAX_CELLS)
+    return {"batches": tuple(names), "n_cells": int(np.ceil(cells / share)), "n_genes": 2 * adata.n_vars,
+            "hvgs": adata.n_vars}
+
+
+def controls_sentence(adata: ad.AnnData, matched: dict) -> str:
+    """How the controls are sized, for the batch chapter.
+
+    Parameters
+    ----------
+    adata
+        The book data.
+    matched
+        :func:`matched_controls` output.
+
+    Returns
+    -------
+    str
+    """
+    if not matched:
+        return (f"The controls use {CONTROL_SIM['n_cells']:,} simulated cells in all {len(BATCHES)} batches and "
+                f"{CONTROL_HVGS:,} HVGs, the default control size.")
+    return (f"The controls are matched to this file: its {len(matched['batches'])} batches "
+            f"({', '.join(matched['batches'])}), {min(adata.n_obs, CONTROL_MAX_CELLS):,} of its cells' number "
+            f"and its {matched['hvgs']:,} genes.")
 
 
 def _scores(adata: ad.AnnData, key: str, emb: np.ndarray | None = None) -> dict:
@@ -172,7 +233,8 @@ def run_controls(*, site_effect: float = BOOK_SIM["site_effect"], donor_effect: 
     train_models
         Also train the NB and NB +batch models on the injected data.
     **sim
-        Overrides of :data:`CONTROL_SIM`.
+        Overrides of :data:`CONTROL_SIM` and the other :func:`control_data` options
+        (``batches``, ``hvgs``), e.g. :func:`matched_controls`.
 
     Returns
     -------

@@ -13,7 +13,7 @@ import anndata as ad
 
 from .batch import batch_embeddings
 from .cache import RunResult
-from .controls import run_controls
+from .controls import matched_controls, run_controls
 from .grid import zinb_of
 from .metrics import PCA_KEY, cached_scib_scores
 from .ppc import zero_inflation_finding
@@ -127,6 +127,6 @@ def main_findings(adata: ad.AnnData, results: list[RunResult]) -> Findings:
     arch = choice.best.spec.arch
     zinb = run_all(adata, [zinb_of(choice.best.spec)], progress=False)[0]
     mix = [cached_scib_scores(adata, keys[f"{arch} {k}"])["batch mixing"] for k in ("NB", "NB +batch")]
-    ctrl = run_controls()
+    ctrl = run_controls(**matched_controls(adata))
     flagged = ctrl.flagged(cached_scib_scores(adata, PCA_KEY)["batch mixing"])
     return findings(results, nb, cond, zinb, (mix[0], mix[1]), flagged, simulated="simulation" in adata.uns)
