@@ -97,3 +97,36 @@ def test_scope_sentence_names_what_the_build_ran_on():
     realfile = ad.AnnData(np.zeros((3, 2)), uns={"source": "the real file x.h5ad"})
     text = scope_sentence(realfile)
     assert "x.h5ad" in text and "simulated" not in text
+
+
+def test_a_file_without_site_donor_or_second_batch_gets_notes(tmp_path, monkeypatch):
+    from cellvae.datasets import bmmc_starter
+    from cellvae.study.eda import design_sentence, design_table
+    from cellvae.study.report import UNKNOWN, book_data
+
+    raw = bmmc_starter()
+    one = raw[raw.obs["batch"] == "s1d1"].copy()
+    one.obs["batch"] = "lane1"  # no s<site>d<donor> name, so no site or donor can be derived
+    path = tmp_path / "one_batch.h5ad"
+    one.write_h5ad(path)
+    monkeypatch.setenv("CELLVAE_DATA", str(path))
+    adata = book_data()
+    src = adata.uns["source"]
+    assert "no site or donor metadata" in src and "a single batch" in src
+    assert set(adata.obs["Site"]) == {UNKNOWN} == set(adata.obs["DonorNumber"])
+    assert "records no site or donor" in design_sentence(design_table(adata))
+    monkeypatch.setenv("CELLVAE_DATA", str(tmp_path / "missing.h5ad"))
+    full = tmp_path / "two.h5ad"
+    raw.write_h5ad(full)
+    monkeypatch.setenv("CELLVAE_DATA", str(full))
+    assert "single batch" not in book_data().uns["source"]
+
+
+def test_batch_verdict_on_a_single_batch_says_nothing_can_be_measured():
+    from cellvae.study.summaries import batch_verdict
+
+    cols = ["batch mixing", "bio conservation", "kBET", "iLISI"]
+    scores = pd.DataFrame([[np.nan, 0.6, np.nan, np.nan]] * 3, columns=cols,
+                          index=["PCA (log data)", "M1 NB", "M1 NB +batch"])
+    v = batch_verdict(scores, ctrl=None, arch="M1")
+    assert "single batch" in v["data_verdict"] and v["pca_flagged"] is False

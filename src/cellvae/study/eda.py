@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import pearson_residual_moments, variant_blocks
+from .report import UNKNOWN
 
 
 def design_table(adata: ad.AnnData) -> pd.DataFrame:
@@ -48,6 +49,9 @@ def design_sentence(design: pd.DataFrame) -> str:
     body = design.drop(index="total").drop(columns="total")
     n_sites = body.shape[1]
     sites_per_donor = (body > 0).sum(axis=1)
+    if UNKNOWN in body.columns or UNKNOWN in body.index:
+        return ("This file records no site or donor for its cells, so site and donor effects cannot "
+                "be told apart here: a batch effect is only a batch effect.")
     if n_sites == 1:
         return ("All cells come from one site, so no site effect can be measured here: "
                 "each batch is one donor, and a batch effect is a donor effect.")

@@ -313,9 +313,7 @@ def fidelity_sentence(table: pd.DataFrame) -> str:
     str
         A sentence computed from the ``within bound`` column.
     """
-    out = table[~table["within bound"]]
-    n, k = len(table), int(table["within bound"].sum())
-    if out.empty:
-        return f"All {n} distances lie within their bounds."
+    out, n = table[~table["within bound"]], len(table)
     names = "; ".join(f"{p} ({d:.3f} against {b:g})" for p, d, b in zip(out["property"], out["distance"], out["bound"]))
-    return f"{k} of {n} distances lie within their bounds; outside: {names}."
+    return (f"{n - len(out)} of {n} distances lie within their bounds; outside: {names}." if len(out)
+            else f"All {n} distances lie within their bounds.")

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import anndata as ad
+import pandas as pd
 
 from ..data import ENV_VAR, prepare, read_h5ad
 from ..data.simulate import describe, simulate_bmmc
@@ -30,6 +31,39 @@ def simulated_raw() -> ad.AnnData:
     return simulate_bmmc(**BOOK_SIM)
 
 
+#: What stands in for site or donor metadata that a file lacks.
+UNKNOWN = "unknown"
+
+
+def fill_gaps(adata: ad.AnnData) -> list[str]:
+    """Note what a real file lacks, and fill what the chapters index so that none crashes.
+
+    Parameters
+    ----------
+    adata
+        Prepared real data; a missing ``Site`` or ``DonorNumber`` is set to :data:`UNKNOWN`
+        in place.
+
+    Returns
+    -------
+    list of str
+        One clause per gap, for the note at the top of every page: no site or donor
+        metadata (batch effects cannot be split into site and donor), a single batch (no
+        batch effect can be measured).
+    """
+    gaps = []
+    missing = [c for c in ("Site", "DonorNumber") if c not in adata.obs]
+    for col in missing:
+        adata.obs[col] = pd.Categorical([UNKNOWN] * adata.n_obs)
+    if missing:
+        gaps.append("it has no site or donor metadata (nor batch names of the form s<site>d<donor>), so a "
+                    "batch effect cannot be split into site and donor parts")
+    if adata.obs["batch"].nunique() < 2:
+        gaps.append("it has a single batch, so no batch effect can be measured and the batch metrics are "
+                    "undefined")
+    return gaps
+
+
 def book_data() -> ad.AnnData:
     """The data every chapter runs on: ``$CELLVAE_DATA`` if set, else the simulator.
 
@@ -48,8 +82,9 @@ def book_data() -> ad.AnnData:
         hvgs = min(BOOK_HVGS_GEO, raw.n_vars)
         adata = prepare(raw, n_top_genes=hvgs, seed=0)
         chosen = f"{hvgs:,} HVGs" if hvgs < raw.n_vars else f"all {hvgs:,} genes"
+        gaps = fill_gaps(adata)
         adata.uns["source"] = (f"the real file {Path(path).name} ({adata.n_obs:,} cells, "
-                               f"{chosen}, set by ${ENV_VAR})")
+                               f"{chosen}, set by ${ENV_VAR})" + "".join(f"; {g}" for g in gaps))
     else:
         raw = simulated_raw()
         adata = prepare(raw, n_top_genes=BOOK_HVGS_SIM, seed=0)

@@ -206,6 +206,10 @@ def batch_verdict(scores: pd.DataFrame, ctrl, arch: str) -> dict:
     pca = scores.loc["PCA (log data)", "batch mixing"]
     nb = scores.loc[f"{arch} NB"]
     cond = scores.loc[f"{arch} NB +batch"]
+    if np.isnan(pca):
+        text = ("This data has a single batch, so the batch metrics are undefined and no batch effect can be "
+                "measured: neither its presence nor its absence is shown here.")
+        return {"data_verdict": text, "umap_vs_metrics": "", "pca_flagged": False, "nb_flagged": False}
     if ctrl.flagged(pca):
         data = (f"The unintegrated PCA of this data scores {pca:.3f} on batch mixing, "
                 f"{ctrl.null_mean - pca:.3f} below the null control: **there is a batch effect**.")
@@ -285,6 +289,9 @@ def conclusions(choice: ModelChoice, table: pd.DataFrame, scores: pd.DataFrame, 
     pca = scores.loc["PCA (log data)", "batch mixing"]
     cond = scores.loc[f"{b.arch} NB +batch", "batch mixing"]
     nbs = scores.loc[f"{b.arch} NB", "batch mixing"]
+    if np.isnan(pca):
+        return out + ["**Batch effects cannot be measured.** This data has a single batch, so the batch metrics "
+                      "are undefined: neither the presence nor the absence of a batch effect is shown."]
     effect = "exist" if ctrl.flagged(pca) else "are not detected"
     truth_txt = (f" (the simulation's true site and donor effects are {truth['site_effect']:g} and "
                  f"{truth['donor_effect']:g})" if truth else "")
