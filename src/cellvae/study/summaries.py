@@ -207,8 +207,8 @@ def batch_verdict(scores: pd.DataFrame, ctrl, arch: str) -> dict:
     nb = scores.loc[f"{arch} NB"]
     cond = scores.loc[f"{arch} NB +batch"]
     if np.isnan(pca):
-        text = ("This data has a single batch, so the batch metrics are undefined and no batch effect can be "
-                "measured: neither its presence nor its absence is shown here.")
+        text = ("The batch metrics are undefined here (a single batch, or batches too small to score), so no "
+                "batch effect can be measured: neither its presence nor its absence is shown.")
         return {"data_verdict": text, "umap_vs_metrics": "", "pca_flagged": False, "nb_flagged": False}
     if ctrl.flagged(pca):
         data = (f"The unintegrated PCA of this data scores {pca:.3f} on batch mixing, "
@@ -234,71 +234,3 @@ def batch_verdict(scores: pd.DataFrame, ctrl, arch: str) -> dict:
     return {"data_verdict": data, "umap_vs_metrics": umap,
             "pca_flagged": bool(ctrl.flagged(pca)), "nb_flagged": bool(nb_flag)}
 
-
-def conclusions(choice: ModelChoice, table: pd.DataFrame, scores: pd.DataFrame, ctrl, *,
-                n_genes: int, truth: dict | None) -> list[str]:
-    """The report's conclusions, each a sentence computed from the results.
-
-    Parameters
-    ----------
-    choice
-        The model choice from :func:`choose_model`.
-    table
-        :func:`~cellvae.study.runs.results_table` with the ``original``, ``nb/raw``,
-        ``gaussian/preprocessed`` and ``gaussian/processed`` families.
-    scores, ctrl
-        As for :func:`batch_verdict`.
-    n_genes
-        Genes in the data.
-    truth
-        The simulation's parameters (``site_effect``, ``donor_effect``), or None for real data.
-
-    Returns
-    -------
-    list of str
-        Four Markdown paragraphs: model choice, posterior collapse, likelihood choice and
-        batch effects.
-    """
-    out = []
-    b = choice.best.spec
-    out.append(
-        f"**Model choice.** {b.arch} (latent {b.model.n_latent}, hidden {b.model.n_hidden}) with a negative binomial "
-        f"decoder has the best held-out likelihood, {choice.best.metrics['test_iwae']:.1f} nats per test cell "
-        f"(IWAE, s.e. {choice.best.metrics['test_iwae_se']:.2f}); the runner-up {choice.second.spec.arch} is "
-        f"{choice.gap:.2f} ± {choice.gap_se:.2f} nats worse, "
-        + ("a clear difference." if choice.distinguishable else "not distinguishable, so the smaller model is "
-           "as good a choice."))
-    orig = table[table["family"] == "original"]
-    nb = table[table["family"] == "nb/raw"]
-    collapsed = sum(is_collapsed(k, a) for k, a in zip(orig["test KL"], orig["active units"]))
-    out.append(
-        f"**Posterior collapse.** Under the original's objective (fixed-variance Gaussian, loss averaged "
-        f"over {n_genes} genes, i.e. beta_eff = genes / latent) {collapsed} of {len(orig)} architectures "
-        f"collapse (KL at most {orig['test KL'].max():.2g} nats, at most {int(orig['active units'].max())} "
-        f"active units), which is why every model looked the same. Under the NB ELBO the same architectures "
-        f"keep {int(nb['active units'].min())}-{int(nb['active units'].max())} active units.")
-    gp = table[(table["family"] == "gaussian/preprocessed") & (table["model"] == b.arch)]
-    gl = table[(table["family"] == "gaussian/processed") & (table["model"] == b.arch)]
-    nbb = nb[nb["model"] == b.arch]
-    out.append(
-        f"**Likelihood choice.** A count likelihood on raw counts trains stably and yields a held-out "
-        f"log-likelihood in nats of counts ({nbb['test IWAE'].iloc[0]:.1f} per cell for {b.arch}); Gaussian "
-        f"decoders are only usable on transformed data, and their bounds "
-        f"({gp['test IWAE'].iloc[0]:.1f} on scaled, {gl['test IWAE'].iloc[0]:.1f} on log data) are densities "
-        f"on those transformations, not comparable with each other or with the count model.")
-    pca = scores.loc["PCA (log data)", "batch mixing"]
-    cond = scores.loc[f"{b.arch} NB +batch", "batch mixing"]
-    nbs = scores.loc[f"{b.arch} NB", "batch mixing"]
-    if np.isnan(pca):
-        return out + ["**Batch effects cannot be measured.** This data has a single batch, so the batch metrics "
-                      "are undefined: neither the presence nor the absence of a batch effect is shown."]
-    effect = "exist" if ctrl.flagged(pca) else "are not detected"
-    truth_txt = (f" (the simulation's true site and donor effects are {truth['site_effect']:g} and "
-                 f"{truth['donor_effect']:g})" if truth else "")
-    out.append(
-        f"**Batch effects {effect}.** The unintegrated batch-mixing score (iLISI and kBET) is {pca:.3f} against {ctrl.null_mean:.3f} "
-        f"± {ctrl.null_sd:.3f} for a simulation without batch effects{truth_txt}; the NB latent scores "
-        f"{nbs:.3f} and the batch-conditional NB {cond:.3f}. The controls behave as they must: the injected "
-        f"effect is {'flagged' if ctrl.flagged(ctrl.row('injected: PCA')['batch mixing']) else 'missed'} "
-        f"and the nulls are not.")
-    return out

@@ -1,0 +1,192 @@
+"""The conclusions chapter's four paragraphs, each verdict decided by a computed condition.
+
+Every word that states a result ("distinguishable", "collapse", "diverged", "flagged",
+"smaller", "the same") is chosen by comparing numbers; tests/test_conclusions.py flips each one
+by changing its input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .summaries import ModelChoice, is_collapsed
+
+#: Per-element reconstructions that differ by less than this share look "the same" to a reader.
+SAME_RECON = 0.01
+
+
+def n_weights(n_genes: int, latent: int, hidden: int) -> int:
+    """Weights of the encoder and decoder matrices of a one-hidden-layer VAE on ``n_genes`` genes.
+
+    Parameters
+    ----------
+    n_genes, latent, hidden
+        Input genes, latent units and hidden width.
+
+    Returns
+    -------
+    int
+        ``n_genes * hidden`` (encoder in) ``+ hidden * 2 * latent`` (mean and variance)
+        ``+ latent * hidden + hidden * n_genes`` (decoder); biases and per-gene
+        dispersions are the same for every architecture and left out.
+    """
+    return 2 * n_genes * hidden + 3 * latent * hidden
+
+
+def model_sentence(choice: ModelChoice, n_genes: int) -> str:
+    """The model choice, whether the runner-up can be told apart, and which is smaller.
+
+    Parameters
+    ----------
+    choice
+        :func:`~cellvae.study.summaries.choose_model` output.
+    n_genes
+        Genes in the data, for the weight counts.
+
+    Returns
+    -------
+    str
+    """
+    b, s = choice.best.spec, choice.second.spec
+    wb, ws = (n_weights(n_genes, x.model.n_latent, x.model.n_hidden) for x in (b, s))
+    head = (f"**Model choice.** {b.arch} (latent {b.model.n_latent}, hidden {b.model.n_hidden}) with a negative "
+            f"binomial decoder has the best held-out likelihood, {choice.best.metrics['test_iwae']:.1f} nats per "
+            f"test cell (IWAE, s.e. {choice.best.metrics['test_iwae_se']:.2f}); the runner-up {s.arch} is "
+            f"{choice.gap:.2f} ± {choice.gap_se:.2f} nats worse, ")
+    if choice.distinguishable:
+        return head + "more than two standard errors: the two are distinguishable."
+    small = b.arch if wb <= ws else s.arch
+    return head + (f"within two standard errors, so the two cannot be told apart. Of the two, {small} is the "
+                   f"smaller ({min(wb, ws):,} against {max(wb, ws):,} weights), so it is at least as good a "
+                   "choice.")
+
+
+def collapse_sentence(table: pd.DataFrame, n_genes: int) -> str:
+    """How many architectures collapse under the original objective, and whether that made them look alike.
+
+    Parameters
+    ----------
+    table
+        :func:`~cellvae.study.runs.results_table` with the ``original`` and ``nb/raw`` families.
+    n_genes
+        Genes in the data.
+
+    Returns
+    -------
+    str
+    """
+    orig, nb = table[table["family"] == "original"], table[table["family"] == "nb/raw"]
+    collapsed = sum(is_collapsed(k, a) for k, a in zip(orig["test KL"], orig["active units"]))
+    per_el = orig["test recon"] / n_genes
+    spread = float((per_el.max() - per_el.min()) / abs(per_el.mean()))
+    if collapsed == len(orig) and spread < SAME_RECON:
+        alike = (f"and their per-element reconstructions differ by only {spread:.1%}: that is why every model "
+                 "looked the same")
+    else:
+        alike = (f"and their per-element reconstructions differ by {spread:.1%}, so not every model looks the same "
+                 "under this objective")
+    nb_col = sum(is_collapsed(k, a) for k, a in zip(nb["test KL"], nb["active units"]))
+    nb_txt = (f"none of the same architectures collapses, keeping {int(nb['active units'].min())}-"
+              f"{int(nb['active units'].max())} active units" if nb_col == 0 else
+              f"{nb_col} of {len(nb)} collapse too")
+    return (f"**Posterior collapse.** Under the original's objective (fixed-variance Gaussian, loss averaged over "
+            f"{n_genes} genes, i.e. beta_eff = genes / latent) {collapsed} of {len(orig)} architectures collapse (KL "
+            f"at most {orig['test KL'].max():.2g} nats, at most {int(orig['active units'].max())} active units), "
+            f"{alike}. Under the NB ELBO {nb_txt}.")
+
+
+def likelihood_sentence(table: pd.DataFrame, arch: str) -> str:
+    """Whether the count models trained without divergence, and what the Gaussian bounds measure.
+
+    Parameters
+    ----------
+    table
+        :func:`~cellvae.study.runs.results_table` with the ``nb/raw`` and Gaussian families.
+    arch
+        The chosen architecture.
+
+    Returns
+    -------
+    str
+    """
+    nb = table[table["family"] == "nb/raw"]
+    bad = int((nb["status"] != "ok").sum())
+    trained = ("every NB run trained without diverging" if bad == 0 else
+               f"{bad} of {len(nb)} NB runs diverged")
+
+    def iwae(fam):
+        row = table[(table["family"] == fam) & (table["model"] == arch)]
+        return row["test IWAE"].iloc[0] if len(row) else np.nan
+
+    return (f"**Likelihood choice.** On raw counts {trained}, and the NB bound is a held-out log-likelihood in "
+            f"nats of counts given the library size ({iwae('nb/raw'):.1f} per cell for {arch}). The Gaussian "
+            f"decoders were trained on transformed data, and their bounds ({iwae('gaussian/preprocessed'):.1f} on "
+            f"scaled, {iwae('gaussian/processed'):.1f} on log data) are densities on those transformations, "
+            "not comparable with each other or with the count model.")
+
+
+def batch_sentence(scores: pd.DataFrame, ctrl, arch: str, truth: dict | None) -> str:
+    """Whether a batch effect is detected, and whether the controls behaved.
+
+    Parameters
+    ----------
+    scores
+        scIB scores with ``"PCA (log data)"``, ``"<arch> NB"`` and ``"<arch> NB +batch"`` rows.
+    ctrl
+        A :class:`~cellvae.study.controls.ControlResult`.
+    arch
+        The chosen architecture.
+    truth
+        The simulation's parameters, or None for real data.
+
+    Returns
+    -------
+    str
+    """
+    pca = scores.loc["PCA (log data)", "batch mixing"]
+    if np.isnan(pca):
+        return ("**Batch effects cannot be measured.** The batch metrics are undefined here (a single batch, or "
+                "batches too small to score): neither the presence nor the absence of a batch effect is shown.")
+    cond, nbs = scores.loc[f"{arch} NB +batch", "batch mixing"], scores.loc[f"{arch} NB", "batch mixing"]
+    effect = "exist" if ctrl.flagged(pca) else "are not detected"
+    truth_txt = (f" (the simulation's true site and donor effects are {truth['site_effect']:g} and "
+                 f"{truth['donor_effect']:g})" if truth else "")
+    inj = ctrl.flagged(ctrl.row("injected: PCA")["batch mixing"])
+    n_null = sum(ctrl.flagged(v) for v in ctrl.nulls)
+    nulls = "no null seed is flagged" if n_null == 0 else f"{n_null} of {len(ctrl.nulls)} null seeds are flagged"
+    ok = ("The controls behave as they must" if inj and n_null == 0 else
+          "**The controls fail**, so this verdict is not supported")
+    return (f"**Batch effects {effect}.** The unintegrated batch-mixing score (iLISI and kBET) is {pca:.3f} "
+            f"against {ctrl.null_mean:.3f} ± {ctrl.null_sd:.3f} for a simulation without batch effects{truth_txt}; "
+            f"the NB latent scores {nbs:.3f} and the batch-conditional NB {cond:.3f}. {ok}: the injected effect "
+            f"is {'flagged' if inj else 'missed'} and {nulls}.")
+
+
+def conclusions(choice: ModelChoice, table: pd.DataFrame, scores: pd.DataFrame, ctrl, *,
+                n_genes: int, truth: dict | None) -> list[str]:
+    """The report's conclusions, each a paragraph computed from the results.
+
+    Parameters
+    ----------
+    choice
+        The model choice from :func:`~cellvae.study.summaries.choose_model`.
+    table
+        :func:`~cellvae.study.runs.results_table` with the ``original``, ``nb/raw``,
+        ``gaussian/preprocessed`` and ``gaussian/processed`` families.
+    scores, ctrl
+        As for :func:`batch_sentence`.
+    n_genes
+        Genes in the data.
+    truth
+        The simulation's parameters (``site_effect``, ``donor_effect``), or None for real data.
+
+    Returns
+    -------
+    list of str
+        Four Markdown paragraphs: model choice, posterior collapse, likelihood choice and
+        batch effects.
+    """
+    arch = choice.best.spec.arch
+    return [model_sentence(choice, n_genes), collapse_sentence(table, n_genes), likelihood_sentence(table, arch),
+            batch_sentence(scores, ctrl, arch, truth)]

@@ -1,0 +1,66 @@
+"""Each verdict of the conclusions flips when its input does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cellvae.study import conclusions as cc
+from cellvae.study.cache import RunResult
+from cellvae.study.controls import ControlResult
+from cellvae.study.grid import family_spec
+from cellvae.study.summaries import ModelChoice
+
+
+def _choice(best="M4", second="M1", gap=1.3, se=0.2):
+    run = lambda a: RunResult(family_spec(a, "nb/raw"), {"test_iwae": -517.0, "test_iwae_se": 5.0})  # noqa: E731
+    return ModelChoice(run(best), run(second), gap, se, pd.DataFrame(), {})
+
+
+def test_model_sentence_distinguishable_or_names_the_smaller():
+    assert "the two are distinguishable" in cc.model_sentence(_choice(), 2000)
+    tied = cc.model_sentence(_choice(gap=0.1), 2000)
+    assert "cannot be told apart" in tied and "M1 is the smaller" in tied  # M1 (hidden 256) < M4 (512)
+    assert "M2 is the smaller" in cc.model_sentence(_choice(best="M2", second="M5", gap=0.1), 2000)
+
+
+def _table(orig_kl=(0.01, 0.02), orig_au=(0, 0), orig_recon=(2000.0, 2001.0), nb_status=("ok", "ok")):
+    return pd.DataFrame({
+        "family": ["original"] * 2 + ["nb/raw"] * 2 + ["gaussian/preprocessed", "gaussian/processed"],
+        "model": ["M1", "M2", "M1", "M2", "M1", "M1"],
+        "test recon": [*orig_recon, 700.0, 690.0, 1.0, 1.0], "test KL": [*orig_kl, 13.0, 14.0, 5.0, 5.0],
+        "active units": [*orig_au, 10, 48, 10, 10], "test IWAE": [-1.0, -1.0, -700.0, -690.0, -9e4, -1600.0],
+        "status": ["ok", "ok", *nb_status, "ok", "ok"]})
+
+
+def test_collapse_sentence_flips_with_collapse_and_spread():
+    assert "that is why every model looked the same" in cc.collapse_sentence(_table(), 2000)
+    partly = cc.collapse_sentence(_table(orig_kl=(0.01, 20.0), orig_au=(0, 30)), 2000)
+    assert "1 of 2 architectures collapse" in partly and "not every model looks the same" in partly
+    spread = cc.collapse_sentence(_table(orig_recon=(2000.0, 2400.0)), 2000)
+    assert "2 of 2" in spread and "not every model looks the same" in spread
+    assert "none of the same architectures collapses" in spread
+
+
+def test_likelihood_sentence_counts_divergence():
+    assert "every NB run trained without diverging" in cc.likelihood_sentence(_table(), "M1")
+    assert "1 of 2 NB runs diverged" in cc.likelihood_sentence(_table(nb_status=("ok", "nan loss")), "M1")
+
+
+def _ctrl(inj=0.4, null_hi=0.81):
+    idx = ["null (seed 0): PCA", "null (seed 1): PCA", "injected: PCA"]
+    t = pd.DataFrame({"batch mixing": [0.79, null_hi, inj]}, index=idx)
+    return ControlResult(t, 0.8, 0.01, 0.1, 0.4, 0.2)
+
+
+def _scores(pca):
+    return pd.DataFrame({"batch mixing": [pca, 0.6, 0.8]}, index=["PCA (log data)", "M1 NB", "M1 NB +batch"])
+
+
+def test_batch_sentence_flips_effect_and_controls():
+    s = cc.batch_sentence(_scores(0.4), _ctrl(), "M1", {"site_effect": 0.4, "donor_effect": 0.2})
+    assert "Batch effects exist" in s and "behave as they must" in s and "no null seed is flagged" in s
+    assert "Batch effects are not detected" in cc.batch_sentence(_scores(0.79), _ctrl(), "M1", None)
+    bad = cc.batch_sentence(_scores(0.4), _ctrl(inj=0.79, null_hi=0.6), "M1", None)
+    assert "The controls fail" in bad and "missed" in bad and "1 of 2 null seeds are flagged" in bad
+    assert "cannot be measured" in cc.batch_sentence(_scores(np.nan), _ctrl(), "M1", None)
