@@ -86,6 +86,11 @@ def test_controls_are_matched_to_a_real_file():
     ctl = control_data(site_effect=0.0, donor_effect=0.0, seed=0, **(m | {"n_genes": 200, "hvgs": 100}))
     assert set(ctl.obs["batch"].astype(str)) == {"s1d1", "s1d2"}
     assert abs(ctl.n_obs - real.n_obs) < 0.2 * real.n_obs  # about the file's own number of cells
-    assert "matched to this file" in controls_sentence(real, m)
+    assert "s1d1, s1d2, the file's own" in controls_sentence(real, m)
+    one = real[real.obs["batch"] == "s1d1"].copy()
+    one.obs["batch"] = "lane1"
+    m1 = matched_controls(one)
+    assert len(m1["batches"]) == 2  # never a one-batch control, whose batch metrics are undefined
+    assert "standing in for the file's lane1" in controls_sentence(one, m1)
     real.uns["simulation"] = {"seed": 0}
     assert matched_controls(real) == {} and "default control size" in controls_sentence(real, {})

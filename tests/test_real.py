@@ -36,7 +36,14 @@ def _orig(models, latents, hidden, active, kl):
 
 def test_collapse_sentence_follows_the_table():
     follows = _orig(["M1", "M3"], [10, 100], [256, 256], [0, 40], [0.01, 30.0])
-    assert "follows beta_eff alone" in real.collapse_sentence(follows)
+    assert "consistent with beta_eff" in real.collapse_sentence(follows)
+    assert "width matters" not in real.collapse_sentence(follows)
+    # the starter's own Table R2: one collapse, and at beta_eff 20 the width decides
+    starter = _orig(["M1", "M2", "M3", "M4", "M5"], [10, 50, 100, 50, 50], [256, 256, 256, 512, 1024],
+                    [0, 26, 57, 4, 1], [0.029, 0.65, 1.6, 0.7, 0.64])
+    text = real.collapse_sentence(starter)
+    assert "consistent with beta_eff: the 1 collapsed" in text
+    assert "at beta_eff = 20, M2 (hidden 256) keeps 26 active units and M5 (hidden 1024) 1" in text
     breaks = _orig(["M2", "M5"], [50, 50], [256, 1024], [26, 1], [20.0, 0.1])
     text = real.collapse_sentence(breaks)
     assert "does not follow" in text and "M2" in text and "M5" in text
@@ -57,8 +64,8 @@ def test_pick_names_a_missing_run():
 
 
 def _f(**kw):
-    base = dict(n_collapsed=5, n_original=5, nb_au=(10, 50), zinb_better=False, mixing_gain=0.1,
-                pca_flagged=True)
+    base = dict(n_collapsed=5, n_original=5, nb_au=(10, 50), zinb_better=False, mixing_gain=0.3,
+                pca_flagged=True, n_genes=2000)
     return findings.Findings(**(base | kw))
 
 
@@ -66,8 +73,9 @@ def test_compare_findings_says_agree_or_differ_from_the_values():
     same = findings.compare_findings(_f(), _f(), main_name="simulated data")
     assert len(same) == 5 and all("the two agree" in s for s in same)
     diff = findings.compare_findings(_f(), _f(n_collapsed=2, zinb_better=True, pca_flagged=False,
-                                              mixing_gain=-0.1, nb_au=(1, 3)), main_name="simulated data")
+                                              mixing_gain=0.05, nb_au=(1, 3)), main_name="simulated data")
     assert all("differ" in s for s in diff)
+    assert "changes by less than the decision margin on real cells" in diff[-1]
 
 
 def test_findings_count_collapse_and_zero_inflation():
@@ -82,7 +90,7 @@ def test_findings_count_collapse_and_zero_inflation():
            run(family_spec("M1", "nb/raw"), active_units=10, ppc=ppc),
            run(family_spec("M2", "nb/raw"), active_units=45, ppc=ppc)]
     zinb = run(zinb_of(family_spec("M1", "nb/raw")), active_units=10, ppc={"zero fraction MAE": 0.019})
-    f = findings.findings(res, res[2], res[2], zinb, (0.4, 0.5), False, simulated=False)
+    f = findings.findings(res, res[2], res[2], zinb, (0.4, 0.5), False, simulated=False, n_genes=1000)
     assert (f.n_collapsed, f.n_original, f.nb_au) == (1, 2, (10, 45))
     assert not f.all_collapsed and not f.zinb_better and f.mixing_gain == pytest.approx(0.1)
 
@@ -112,9 +120,15 @@ def test_a_file_without_site_donor_or_second_batch_gets_notes(tmp_path, monkeypa
     monkeypatch.setenv("CELLVAE_DATA", str(path))
     adata = book_data()
     src = adata.uns["source"]
-    assert "no site or donor metadata" in src and "a single batch" in src
+    assert "records no site or donor" in src and "a single batch" in src
     assert set(adata.obs["Site"]) == {UNKNOWN} == set(adata.obs["DonorNumber"])
     assert "records no site or donor" in design_sentence(design_table(adata))
+    from cellvae.study.eda import design_counts
+
+    assert design_counts(adata.obs).endswith("the file records no donor or site.")
+    assert "9 donors processed at 4 sites, in 12 batches" in design_counts(pd.DataFrame({
+        "DonorNumber": [f"d{i % 9}" for i in range(36)], "Site": [f"s{i % 4}" for i in range(36)],
+        "batch": [f"b{i % 12}" for i in range(36)], "cell_type": ["t"] * 36}))
     monkeypatch.setenv("CELLVAE_DATA", str(tmp_path / "missing.h5ad"))
     full = tmp_path / "two.h5ad"
     raw.write_h5ad(full)

@@ -84,7 +84,9 @@ def matched_controls(adata: ad.AnnData) -> dict:
     if "simulation" in adata.uns:
         return {}
     own = sorted(set(adata.obs["batch"].astype(str)))
-    names = [b for b in own if b in BATCHES] or list(BATCHES)[:max(2, min(len(own), len(BATCHES)))]
+    names = [b for b in own if b in BATCHES]
+    # at least two batches, or the controls' batch metrics are undefined; stand-ins in the simulator's order
+    names += [b for b in BATCHES if b not in names][:max(0, max(2, len(own)) - len(names))]
     share = sum(BATCHES[b] for b in names) / sum(BATCHES.values())
     cells = min(adata.n_obs, CONTROL_MAX_CELLS)
     return {"batches": tuple(names), "n_cells": int(np.ceil(cells / share)), "n_genes": 2 * adata.n_vars,
@@ -108,9 +110,12 @@ def controls_sentence(adata: ad.AnnData, matched: dict) -> str:
     if not matched:
         return (f"The controls use {CONTROL_SIM['n_cells']:,} simulated cells in all {len(BATCHES)} batches and "
                 f"{CONTROL_HVGS:,} HVGs, the default control size.")
-    return (f"The controls are matched to this file: its {len(matched['batches'])} batches "
-            f"({', '.join(matched['batches'])}), {min(adata.n_obs, CONTROL_MAX_CELLS):,} of its cells' number "
-            f"and its {matched['hvgs']:,} genes.")
+    own = sorted(set(adata.obs["batch"].astype(str)))
+    sims = ", ".join(matched["batches"])
+    which = (f"the simulator's batches {sims}, the file's own" if set(matched["batches"]) == set(own) else
+             f"the simulator's batches {sims} standing in for the file's {', '.join(own)}")
+    return (f"The controls are matched to this file: {which}, with {min(adata.n_obs, CONTROL_MAX_CELLS):,} "
+            f"simulated cells in them and {matched['hvgs']:,} genes.")
 
 
 def _scores(adata: ad.AnnData, key: str, emb: np.ndarray | None = None) -> dict:

@@ -30,6 +30,31 @@ def design_table(adata: ad.AnnData) -> pd.DataFrame:
     return tab
 
 
+def _n(k: int, one: str, many: str) -> str:
+    return f"{k} {one if k == 1 else many}"
+
+
+def design_counts(obs: pd.DataFrame) -> str:
+    """Donors, sites, batches and cell types, as a sentence; unrecorded site or donor is said so.
+
+    Parameters
+    ----------
+    obs
+        Cell metadata with ``DonorNumber``, ``Site``, ``batch`` and ``cell_type``.
+
+    Returns
+    -------
+    str
+    """
+    types = _n(obs["cell_type"].nunique(), "cell-type label", "cell-type labels")
+    batches = _n(obs["batch"].nunique(), "batch", "batches")
+    lacking = [w for w, c in (("donor", "DonorNumber"), ("site", "Site")) if (obs[c].astype(str) == UNKNOWN).all()]
+    if lacking:
+        return f"The cells come in {batches} and carry {types}; the file records no {' or '.join(lacking)}."
+    return (f"The cells come from {_n(obs['DonorNumber'].nunique(), 'donor', 'donors')} processed at "
+            f"{_n(obs['Site'].nunique(), 'site', 'sites')}, in {batches} (site x donor), and carry {types}.")
+
+
 def design_sentence(design: pd.DataFrame) -> str:
     """What the site x donor design lets the data separate, as a sentence for the page.
 

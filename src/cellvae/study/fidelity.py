@@ -185,7 +185,7 @@ def fidelity_table(sim, real, *, sim_donor_key: str = "batch", real_donor_key: s
     - *library size by cell type*: per type (>= 10 cells on both sides) log median library,
       centred over the shared types; RMS difference (ratios, so the total depth and the
       composition cancel).
-      Summary: the s.d. of those log ratios.
+      Summary: the s.d. of the centred log medians.
     - *top-gene share*: the shares of the top 1 and top 10 genes among the top 1000 genes'
       counts; the larger |log ratio|.  Summary: the top-1 share.
     - *donor effect by type*: :func:`donor_spread` per type; |log ratio| of the medians over
@@ -284,7 +284,7 @@ def fidelity_figure(sim, real, *, sim_donor_key: str = "batch", real_donor_key: 
         a.set_xscale("log")
         a.set_xlabel("gene mean count")
     ax["z"].set_ylabel("zero fraction")
-    ax["p"].set(yscale="log", ylabel="overdispersion")
+    ax["p"].set(yscale="log", ylabel="overdispersion (floor 0.01)")
     ax["t"].set_xticks([0.2, 1.2], ["top 1", "top 10"])
     ax["t"].set(ylabel="share of top-1000 counts", xlabel="genes")
     fig.legend(loc="outside upper center", ncol=2)

@@ -31,8 +31,8 @@ from .summaries import is_collapsed
 #: is raised until early stopping, not the cap, ends most runs (the page counts them), and
 #: warm-up and patience scale with it (30 epochs ~ 100 steps, as the book grid's 5 epochs).
 STARTER_TRAIN = replace(BOOK_TRAIN, max_epochs=400, kl_warmup_epochs=30, patience=30, batch_size=128)
-#: The architecture of the batch and ZINB checks, fixed before seeing any result: the
-#: smallest (10 latent units), the only one whose parameters are not far more than 480 cells.
+#: The architecture of the batch and ZINB checks, fixed before seeing any result: the one with
+#: the fewest latent units (10) and the fewest weights, for 480 training cells.
 REAL_ARCH = "M1"
 #: Batch-label shuffles (within cell type) that make the matched null.
 N_SHUFFLES = 5
@@ -239,7 +239,7 @@ def collapse_table(results: list[RunResult], n_genes: int) -> pd.DataFrame:
 
 
 def collapse_sentence(tab: pd.DataFrame) -> str:
-    """Whether collapse under the original objective follows beta_eff = G/d alone.
+    """Whether collapse under the original objective is consistent with beta_eff = G/d, and where width matters.
 
     Parameters
     ----------
@@ -249,22 +249,32 @@ def collapse_sentence(tab: pd.DataFrame) -> str:
     Returns
     -------
     str
-        It does when every collapsed run has a larger beta_eff than every run that kept
-        its latent units; otherwise the architectures that break the order are named.
+        "Consistent with beta_eff" when every collapsed run has a larger beta_eff than every
+        run that kept latent units, otherwise the runs that break the order are named; in
+        both cases, architectures that share a beta_eff but differ at least twofold in
+        active units are named, since then the hidden width matters too.
     """
     col, kept = tab[tab["collapsed"]], tab[~tab["collapsed"]]
     if col.empty or kept.empty:
         state = "every architecture collapsed" if kept.empty else "no architecture collapsed"
-        return f"Here {state}, for beta_eff from {tab['beta_eff'].min():g} to {tab['beta_eff'].max():g}."
-    if col["beta_eff"].min() > kept["beta_eff"].max():
-        return (f"Collapse follows beta_eff alone: every run with beta_eff of at least {col['beta_eff'].min():g} "
-                f"collapsed, and every run at {kept['beta_eff'].max():g} or below kept latent units.")
-    lo, hi = col["beta_eff"].min(), kept["beta_eff"].max()
-    mixed = tab[tab["beta_eff"].between(lo, hi)]
-    names = ", ".join(f"{m} (beta_eff {b:g}, {int(a)} active)"
-                      for m, b, a in zip(mixed["model"], mixed["beta_eff"], mixed["active units"]))
-    return (f"Collapse does not follow beta_eff alone: {names}. The hidden width, which sets how fast "
-            "the decoder learns to do without z, matters too.")
+        head = f"Here {state}, for beta_eff from {tab['beta_eff'].min():g} to {tab['beta_eff'].max():g}."
+    elif col["beta_eff"].min() > kept["beta_eff"].max():
+        head = (f"Collapse is consistent with beta_eff: the {len(col)} collapsed run(s) have beta_eff of at least "
+                f"{col['beta_eff'].min():g}, every run at {kept['beta_eff'].max():g} or below kept latent units.")
+    else:
+        lo, hi = col["beta_eff"].min(), kept["beta_eff"].max()
+        mixed = tab[tab["beta_eff"].between(lo, hi)]
+        names = ", ".join(f"{m} (beta_eff {b:g}, {int(a)} active)"
+                          for m, b, a in zip(mixed["model"], mixed["beta_eff"], mixed["active units"]))
+        head = f"Collapse does not follow beta_eff alone: {names}."
+    width = []
+    for b, g in tab.groupby("beta_eff"):
+        au = g["active units"]
+        if len(g) > 1 and au.max() >= 2 * max(au.min(), 1):
+            lo, hi = g.loc[au.idxmin()], g.loc[au.idxmax()]
+            width.append(f"at beta_eff = {b:g}, {hi['model']} (hidden {hi['hidden']}) keeps {int(hi['active units'])} "
+                         f"active units and {lo['model']} (hidden {lo['hidden']}) {int(lo['active units'])}")
+    return head + (" The hidden width matters too: " + "; ".join(width) + "." if width else "")
 
 
 def batch_sentence(scores: pd.DataFrame, verdict: dict, *, nb: str, cond: str) -> str:

@@ -56,7 +56,8 @@ def fill_gaps(adata: ad.AnnData) -> list[str]:
     for col in missing:
         adata.obs[col] = pd.Categorical([UNKNOWN] * adata.n_obs)
     if missing:
-        gaps.append("it has no site or donor metadata (nor batch names of the form s<site>d<donor>), so a "
+        what = " or ".join({"Site": "site", "DonorNumber": "donor"}[c] for c in missing)
+        gaps.append(f"it records no {what} (nor batch names of the form s<site>d<donor>), so a "
                     "batch effect cannot be split into site and donor parts")
     if adata.obs["batch"].nunique() < 2:
         gaps.append("it has a single batch, so no batch effect can be measured and the batch metrics are "
