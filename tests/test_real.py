@@ -42,7 +42,7 @@ def test_collapse_sentence_follows_the_table():
     starter = _orig(["M1", "M2", "M3", "M4", "M5"], [10, 50, 100, 50, 50], [256, 256, 256, 512, 1024],
                     [0, 26, 57, 4, 1], [0.029, 0.65, 1.6, 0.7, 0.64])
     text = real.collapse_sentence(starter)
-    assert "consistent with beta_eff: the 1 collapsed" in text
+    assert "consistent with beta_eff: the collapsed run has" in text
     assert "at beta_eff = 20, M2 (hidden 256) keeps 26 active units and M5 (hidden 1024) 1" in text
     breaks = _orig(["M2", "M5"], [50, 50], [256, 1024], [26, 1], [20.0, 0.1])
     text = real.collapse_sentence(breaks)

@@ -178,3 +178,12 @@ def test_design_sentence_follows_the_design():
     assert "crossed" in design_sentence(design([[10, 5], [30, 40]], ["site1", "site2"]))
     shared = design_sentence(design([[10, 0], [30, 40], [0, 20]], ["site1", "site2"]))
     assert shared.startswith("Donor donor2 was sampled at 2 sites and contributes 70% of the cells")
+
+
+def test_collapse_reading_and_cap_sentence_follow_the_numbers():
+    assert "each has collapsed" in summaries.collapse_reading(5, 5, 0.001)
+    assert "still differ by 5.0%" in summaries.collapse_reading(5, 5, 0.05)
+    assert "2 of 5 models have collapsed" in summaries.collapse_reading(2, 5, 0.001)
+    assert "No model has collapsed" in summaries.collapse_reading(0, 5, 0.2)
+    assert "all 22 runs before the cap" in summaries.cap_sentence(0, 22)
+    assert "20 of 22 runs trained to the cap" in summaries.cap_sentence(20, 22)

@@ -10,10 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .summaries import ModelChoice, is_collapsed
-
-#: Per-element reconstructions that differ by less than this share look "the same" to a reader.
-SAME_RECON = 0.01
+from .summaries import SAME_RECON, ModelChoice, is_collapsed
 
 
 def n_weights(n_genes: int, latent: int, hidden: int) -> int:

@@ -259,8 +259,9 @@ def collapse_sentence(tab: pd.DataFrame) -> str:
         state = "every architecture collapsed" if kept.empty else "no architecture collapsed"
         head = f"Here {state}, for beta_eff from {tab['beta_eff'].min():g} to {tab['beta_eff'].max():g}."
     elif col["beta_eff"].min() > kept["beta_eff"].max():
-        head = (f"Collapse is consistent with beta_eff: the {len(col)} collapsed run(s) have beta_eff of at least "
-                f"{col['beta_eff'].min():g}, every run at {kept['beta_eff'].max():g} or below kept latent units.")
+        runs = "the collapsed run has" if len(col) == 1 else f"the {len(col)} collapsed runs have"
+        head = (f"Collapse is consistent with beta_eff: {runs} beta_eff of at least {col['beta_eff'].min():g}, "
+                f"every run at {kept['beta_eff'].max():g} or below kept latent units.")
     else:
         lo, hi = col["beta_eff"].min(), kept["beta_eff"].max()
         mixed = tab[tab["beta_eff"].between(lo, hi)]

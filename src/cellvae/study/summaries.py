@@ -135,7 +135,61 @@ def collapse_summary(table: pd.DataFrame, n_genes: int) -> dict:
         parts.append(f"with {what}, {r['model']} {state} (KL {r['test KL']:.2g} nats, "
                      f"{int(r['active units'])} active units)")
     out["ablations"] = ("Two ablations of M1 locate the cause: " + "; ".join(parts) + ".") if parts else ""
+    out["orig_reading"] = collapse_reading(n_col, len(orig), float((per_el.max() - per_el.min()) / abs(per_el.mean())))
     return out
+
+
+#: Per-element reconstructions that differ by less than this share look "the same" to a reader.
+SAME_RECON = 0.01
+
+
+def collapse_reading(n_collapsed: int, n_runs: int, spread: float) -> str:
+    """What the original objective's runs show, read as the original study read them.
+
+    Parameters
+    ----------
+    n_collapsed, n_runs
+        Collapsed runs (:func:`is_collapsed`) and runs under the original objective.
+    spread
+        Relative spread of their per-element reconstructions, (max - min) / |mean|.
+
+    Returns
+    -------
+    str
+        Whether every model collapsed with near-identical reconstructions (spread under
+        :data:`SAME_RECON`: the original's "all models equal"), every model collapsed but
+        they still differ, some collapsed, or none did.
+    """
+    if n_collapsed == n_runs and spread < SAME_RECON:
+        return (f"The per-element reconstructions differ by {spread:.1%}, under {SAME_RECON:.0%}: the models are not "
+                "\"equal\" but each has collapsed to a decoder that ignores $z$, which is what an identical "
+                "reconstruction and a KL near zero for every model signal.")
+    if n_collapsed == n_runs:
+        return (f"All {n_runs} models have collapsed to a decoder that ignores $z$, yet their per-element "
+                f"reconstructions still differ by {spread:.1%}, so they do not all look the same.")
+    if n_collapsed:
+        return (f"{n_collapsed} of {n_runs} models have collapsed to a decoder that ignores $z$ and the others keep "
+                f"latent units (reconstructions spread {spread:.1%}), so the models are not all alike.")
+    return (f"No model has collapsed here (reconstructions spread {spread:.1%}), so the original's "
+            "\"all models equal\" reading does not arise on this data.")
+
+
+def cap_sentence(n_capped: int, n_runs: int) -> str:
+    """How many runs the epoch cap, rather than early stopping, ended.
+
+    Parameters
+    ----------
+    n_capped, n_runs
+        Runs that trained every epoch of the budget, and all runs.
+
+    Returns
+    -------
+    str
+    """
+    if n_capped == 0:
+        return f"early stopping ended all {n_runs} runs before the cap"
+    return (f"{n_capped} of {n_runs} runs trained to the cap without early stopping ending them, so they had not "
+            "converged")
 
 
 def is_collapsed(kl: float, active: int, *, kl_tol: float = 0.5) -> bool:
