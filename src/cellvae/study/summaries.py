@@ -162,13 +162,13 @@ def collapse_reading(n_collapsed: int, n_runs: int, spread: float) -> str:
     """
     if n_collapsed == n_runs and spread < SAME_RECON:
         return (f"The per-element reconstructions differ by {spread:.1%}, under {SAME_RECON:.0%}: the models are not "
-                "\"equal\" but each has collapsed to a decoder that ignores $z$, which is what an identical "
+                "\"equal\" but each has collapsed to a decoder that ignores z, which is what an identical "
                 "reconstruction and a KL near zero for every model signal.")
     if n_collapsed == n_runs:
-        return (f"All {n_runs} models have collapsed to a decoder that ignores $z$, yet their per-element "
+        return (f"All {n_runs} models have collapsed to a decoder that ignores z, yet their per-element "
                 f"reconstructions still differ by {spread:.1%}, so they do not all look the same.")
     if n_collapsed:
-        return (f"{n_collapsed} of {n_runs} models have collapsed to a decoder that ignores $z$ and the others keep "
+        return (f"{n_collapsed} of {n_runs} models have collapsed to a decoder that ignores z and the others keep "
                 f"latent units (reconstructions spread {spread:.1%}), so the models are not all alike.")
     return (f"No model has collapsed here (reconstructions spread {spread:.1%}), so the original's "
             "\"all models equal\" reading does not arise on this data.")
