@@ -119,8 +119,9 @@ def likelihood_sentence(table: pd.DataFrame, arch: str) -> str:
     return (f"**Likelihood choice.** On raw counts {trained}, and the NB bound is a held-out log-likelihood in "
             f"nats of counts given the library size ({iwae('nb/raw'):.1f} per cell for {arch}). The Gaussian "
             f"decoders were trained on transformed data, and their bounds ({iwae('gaussian/preprocessed'):.1f} on "
-            f"scaled, {iwae('gaussian/processed'):.1f} on log data) are densities on those transformations, "
-            "not comparable with each other or with the count model.")
+            f"scaled, {iwae('gaussian/processed'):.1f} on log data) are densities on those transformations: "
+            "the two compare only after the log1p change of variables (results, Table 2d), and neither compares "
+            "with the count model, whose bound is a probability of integer counts.")
 
 
 def batch_sentence(scores: pd.DataFrame, ctrl, arch: str, truth: dict | None) -> str:
