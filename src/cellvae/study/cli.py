@@ -95,7 +95,7 @@ def book_grid(adata, *, executor=None, controls: bool = True) -> dict:
     Returns
     -------
     dict
-        ``results`` (the grid), ``followups`` (sweep, batch pair, the ZINB run and the real
+        ``results`` (the grid), ``followups`` (sweep, batch pair, the ZINB run, the Gaussians on raw counts and the real
         cells chapter's runs on the starter) and the
         number of runs.
     """
@@ -105,6 +105,9 @@ def book_grid(adata, *, executor=None, controls: bool = True) -> dict:
     results = run_all(adata, report_specs(), **kw)
     best = choose_model(results, family="nb/raw").best.spec
     followups = run_all(adata, sweep_specs(best) + list(batch_pair(best)) + [zinb_of(best)], **kw)
+    from .failures import raw_gaussian_specs
+
+    followups += run_all(adata, raw_gaussian_specs(), **kw)
     from .real import real_specs, starter_data
 
     print("cellvae-grid: the real cells chapter's runs on the shipped starter", flush=True)

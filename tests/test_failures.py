@@ -1,0 +1,37 @@
+"""The raw-count Gaussian reproduction: what happened is read from the runs, never typed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cellvae.data import get_variant
+from cellvae.study import failures
+from cellvae.study.cache import RunResult
+
+
+def test_specs_cover_both_families_with_and_without_clipping():
+    specs = failures.raw_gaussian_specs()
+    assert [(s.family, s.train.grad_clip > 0) for s in specs] == [
+        ("gaussian/raw", True), ("original/raw", True), ("gaussian/raw", False), ("original/raw", False)]
+    assert all(s.variant == "raw" for s in specs)
+
+
+def test_sentence_reports_divergence_and_compares_with_the_baseline():
+    specs = failures.raw_gaussian_specs()
+    res = [RunResult(specs[0], {"status": "gaussian likelihood diverged (non-finite loss) at epoch 3"}),
+           RunResult(specs[1], {"status": "ok", "test_elbo": -1e6, "test_kl": 18.0, "active_units": 10, "epochs": 20})]
+    tab = failures.raw_table(res)
+    assert list(tab["outcome"]) == ["diverged", "trained"]
+    text = failures.raw_sentence(tab, baseline=-190.0)
+    assert "diverged, and the trainer stopped it with" in text and "at epoch 3" in text
+    assert "worse than the per-gene Gaussian" in text
+    assert "better than the per-gene Gaussian" in failures.raw_sentence(tab, baseline=-2e6)
+
+
+def test_baseline_is_the_per_gene_gaussian_log_density(sim):
+    x = get_variant(sim, "raw").toarray().astype(np.float64)
+    tr = (sim.obs["split"] == "train").to_numpy()
+    mu, var = x[tr].mean(0), np.maximum(x[tr].var(0), 1e-6)
+    want = (-0.5 * (np.log(2 * np.pi * var) + (x[~tr] - mu) ** 2 / var)).sum(1).mean()
+    assert failures.gene_gaussian_baseline(sim) == pytest.approx(want, rel=1e-6)
