@@ -22,7 +22,8 @@ def test_mse_sentence_reproduced_or_not():
 
 
 def test_collapsed_sentence_against_noise():
-    s = pd.DataFrame({"bio conservation": [0.5, 0.7, 0.2]}, index=["c", "nb", "random noise"])
+    s = pd.DataFrame({"NMI": [0.29, 0.68, 0.03], "bio conservation": [0.44, 0.62, 0.34]},
+                     index=["c", "nb", "random noise"])
     assert "still clusters cell types" in original.collapsed_sentence(s, "c", "nb")
-    s.loc["c", "bio conservation"] = 0.25
+    s.loc["c", "NMI"] = 0.1
     assert "no better than noise" in original.collapsed_sentence(s, "c", "nb")
