@@ -51,7 +51,7 @@ def starter_data() -> ad.AnnData:
     raw = bmmc_starter()
     adata = prepare(raw, n_top_genes=raw.n_vars, seed=0)
     adata.uns["source"] = (f"the shipped BMMC starter ({adata.n_obs:,} real cells x {adata.n_vars:,} genes "
-                           "of GSE194122, `cellvae.datasets.bmmc_starter()`)")
+                           "of GSE194122, cellvae.datasets.bmmc_starter())")
     return adata
 
 
