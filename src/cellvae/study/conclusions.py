@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .summaries import SAME_RECON, ModelChoice, is_collapsed
+from .summaries import SAME_RECON, ModelChoice, is_collapsed, original_collapse
 
 
 def n_weights(n_genes: int, latent: int, hidden: int) -> int:
@@ -74,9 +74,7 @@ def collapse_sentence(table: pd.DataFrame, n_genes: int) -> str:
     str
     """
     orig, nb = table[table["family"] == "original"], table[table["family"] == "nb/raw"]
-    collapsed = sum(is_collapsed(k, a) for k, a in zip(orig["test KL"], orig["active units"]))
-    per_el = orig["test recon"] / n_genes
-    spread = float((per_el.max() - per_el.min()) / abs(per_el.mean()))
+    collapsed, _, spread = original_collapse(table, n_genes)
     if collapsed == len(orig) and spread < SAME_RECON:
         alike = (f"and their per-element reconstructions differ by only {spread:.1%}: that is why every model "
                  "looked the same")

@@ -97,6 +97,28 @@ def choose_model(results: list[RunResult], *, family: str = "nb/raw") -> ModelCh
     return ModelChoice(best, runs[1], ranking["gap to best"].iloc[1], ranking["gap s.e."].iloc[1], ranking, gauss)
 
 
+def original_collapse(table: pd.DataFrame, n_genes: int) -> tuple[int, int, float]:
+    """Collapsed runs, all runs and the relative spread of per-element reconstructions under ``original``.
+
+    Parameters
+    ----------
+    table
+        :func:`~cellvae.study.runs.results_table` with the ``original`` family.
+    n_genes
+        Genes in the data.
+
+    Returns
+    -------
+    tuple
+        (collapsed runs by :func:`is_collapsed`, runs, (max - min) / |mean| of the
+        reconstruction per matrix element).
+    """
+    orig = table[table["family"] == "original"]
+    per_el = orig["test recon"] / n_genes
+    n_col = sum(is_collapsed(k, a) for k, a in zip(orig["test KL"], orig["active units"]))
+    return n_col, len(orig), float((per_el.max() - per_el.min()) / abs(per_el.mean()))
+
+
 def collapse_summary(table: pd.DataFrame, n_genes: int) -> dict:
     """Numbers and sentences on the original objective's collapse and its two ablations.
 
@@ -116,12 +138,11 @@ def collapse_summary(table: pd.DataFrame, n_genes: int) -> dict:
     """
     orig = table[table["family"] == "original"]
     nb = table[table["family"] == "nb/raw"]
-    per_el = orig["test recon"] / n_genes
-    n_col = sum(is_collapsed(k, a) for k, a in zip(orig["test KL"], orig["active units"]))
+    n_col, n_orig, spread = original_collapse(table, n_genes)
     out = {
-        "orig_collapsed": f"{n_col} of {len(orig)}",
+        "orig_collapsed": f"{n_col} of {n_orig}",
         "orig_kl_max": f"{orig['test KL'].max():.2g}", "orig_au_max": int(orig["active units"].max()),
-        "orig_recon_spread": f"{(per_el.max() - per_el.min()) / abs(per_el.mean()):.1%}",
+        "orig_recon_spread": f"{spread:.1%}",
         "nb_au_range": f"{int(nb['active units'].min())} to {int(nb['active units'].max())}",
     }
     parts = []
@@ -135,7 +156,7 @@ def collapse_summary(table: pd.DataFrame, n_genes: int) -> dict:
         parts.append(f"with {what}, {r['model']} {state} (KL {r['test KL']:.2g} nats, "
                      f"{int(r['active units'])} active units)")
     out["ablations"] = ("Two ablations of M1 locate the cause: " + "; ".join(parts) + ".") if parts else ""
-    out["orig_reading"] = collapse_reading(n_col, len(orig), float((per_el.max() - per_el.min()) / abs(per_el.mean())))
+    out["orig_reading"] = collapse_reading(n_col, n_orig, spread)
     return out
 
 
