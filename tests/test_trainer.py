@@ -91,6 +91,26 @@ def test_early_stopping_restores_best(sim):
         assert len(res.history) == res.best_epoch + 3
 
 
+@pytest.mark.parametrize("min_rel_gain, epochs", [(0.0, 12), (1e-3, 4)])
+def test_small_gains_count_as_none_under_min_rel_gain(monkeypatch, min_rel_gain, epochs):
+    """A validation loss creeping down by 0.01% per epoch: any gain keeps going, a 0.1% floor stops."""
+    import cellvae.model.trainer as tr
+
+    losses = iter(100.0 * (1 - 1e-4) ** k for k in range(100))
+
+    def scripted(*args):  # training passes get an optimiser as a 9th argument, validation passes do not
+        v = 1.0 if len(args) == 9 else next(losses)
+        return {"loss": v, "elbo": -v}
+
+    monkeypatch.setattr(tr, "_run_epoch", scripted)
+    x = _counts()
+    m = VAE(VAEConfig(n_input=30, n_latent=2, n_hidden=8))
+    res = train(m, x, config=TrainConfig(max_epochs=12, patience=3, kl_warmup_epochs=0,
+                                         min_rel_gain=min_rel_gain, **FAST))
+    assert len(res.history) == epochs and res.best_epoch == epochs - 1  # the best weights follow every gain
+    assert res.stopped == ("max_epochs" if min_rel_gain == 0 else "early_stopping")
+
+
 def test_keyboard_interrupt_keeps_best(sim, monkeypatch):
     import cellvae.model.trainer as tr
 
@@ -198,3 +218,10 @@ def test_iwae_tighter_than_elbo(sim):
     assert iwae(m, x, k=50).mean() > evaluate(m, x)["elbo_mean"]
     with pytest.raises(ValueError, match="k must be"):
         iwae(m, x, k=0)
+
+
+def test_split_seed_fixes_the_validation_cells_across_seeds():
+    from cellvae.model import validation_seed
+
+    assert validation_seed(TrainConfig(seed=3)) == 3
+    assert validation_seed(TrainConfig(seed=3, split_seed=0)) == 0

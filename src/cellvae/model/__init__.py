@@ -8,6 +8,7 @@
 - :mod:`cellvae.model.vae`: :class:`CellVAE`, the thin AnnData-facing model.
 """
 
+from .batches import split_validation
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import COUNT_LIKELIHOODS, LIKELIHOODS, ConfigError, TrainConfig, VAEConfig, default
 from .evaluate import (
@@ -20,12 +21,12 @@ from .evaluate import (
 )
 from .module import VAE, LossOutput
 from .resume import ResumeMismatch
-from .trainer import TrainingDiverged, TrainResult, seed_everything, train
+from .trainer import TrainingDiverged, TrainResult, seed_everything, train, validation_seed
 from .vae import CellVAE
 
 __all__ = [
     "COUNT_LIKELIHOODS", "LIKELIHOODS", "VAE", "CellVAE", "CheckpointError", "ConfigError",
     "LossOutput", "ResumeMismatch", "TrainConfig", "TrainResult", "TrainingDiverged", "VAEConfig", "active_units",
     "bootstrap_mean", "default", "evaluate", "iwae", "latent_mean", "load_checkpoint", "posterior_predictive",
-    "save_checkpoint", "seed_everything", "train",
+    "save_checkpoint", "seed_everything", "split_validation", "train", "validation_seed",
 ]

@@ -83,8 +83,10 @@ class TrainConfig(_Config):
     kl_warmup_epochs: int = 10        # beta ramps 0 -> beta over these epochs (capped below max_epochs)
     grad_clip: float = 10.0           # max global gradient norm (0 disables clipping)
     patience: int = 8                 # epochs without validation-ELBO gain before stopping (0 = never)
+    min_rel_gain: float = 0.0         # a gain smaller than this share of the validation loss counts as none
     validation_fraction: float = 0.1  # share of training cells held out for early stopping
-    seed: int = 0                     # seeds torch, numpy and the validation split
+    seed: int = 0                     # seeds torch, numpy and (unless split_seed is set) the validation split
+    split_seed: int | None = None     # seeds the validation split alone, fixing it across seeds; None: seed
     device: str = "auto"              # "auto" (cuda, then mps, then cpu), or a torch device string
     progress: bool = True             # show a tqdm bar with the running loss
     checkpoint_every: int = 1         # epochs between resume snapshots (when train() gets a path)
@@ -98,6 +100,7 @@ class TrainConfig(_Config):
             (self.kl_warmup_epochs >= 0, "kl_warmup_epochs must be >= 0"),
             (self.grad_clip >= 0, "grad_clip must be >= 0"),
             (self.patience >= 0, "patience must be >= 0"),
+            (0.0 <= self.min_rel_gain < 1.0, "min_rel_gain must be in [0, 1)"),
             (0.0 <= self.validation_fraction < 1.0, "validation_fraction must be in [0, 1)"),
             (self.checkpoint_every >= 1, "checkpoint_every must be >= 1"),
         ]

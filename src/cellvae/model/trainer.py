@@ -7,6 +7,7 @@ batch codes.  Rows are densified one minibatch at a time.
 from __future__ import annotations
 
 import copy
+import math
 import os
 import random
 import time
@@ -154,6 +155,21 @@ def adam(module: VAE, cfg: TrainConfig) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
+def validation_seed(cfg: TrainConfig) -> int:
+    """The seed of the validation split: ``split_seed`` if set, else ``seed``.
+
+    Parameters
+    ----------
+    cfg
+        The training config.
+
+    Returns
+    -------
+    int
+    """
+    return cfg.seed if cfg.split_seed is None else cfg.split_seed
+
+
 def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfig | None = None,
           checkpoint: str | os.PathLike | None = None) -> TrainResult:
     """Fit ``module`` to the rows of ``x`` (cells x genes, CSR or dense).
@@ -203,7 +219,7 @@ def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfi
     seed_everything(cfg.seed)
     device = select_device(cfg.device)
     module.to(device)
-    tr, va = split_validation(x.shape[0], cfg.validation_fraction, cfg.seed)
+    tr, va = split_validation(x.shape[0], cfg.validation_fraction, validation_seed(cfg))
     opt = adam(module, cfg)
     rng = np.random.default_rng(cfg.seed)
     ident = run_identity(module, cfg, x) if checkpoint is not None else ""
@@ -253,9 +269,10 @@ def _epoch(module, x, b, tr, va, cfg, device, rng, opt, epoch: int, loop: LoopSt
     loop.epoch = epoch + 1
     if beta != module.cfg.beta:
         return False  # only the full objective competes for "best"
-    if vam["loss"] < loop.best:
-        loop.best, loop.best_epoch, loop.bad = vam["loss"], epoch, 0
+    before, loss = loop.best, vam["loss"]
+    if loss < before:  # the best weights follow every gain; only a real one resets the patience count
+        loop.best, loop.best_epoch = loss, epoch
         loop.best_state = copy.deepcopy(module.state_dict())
-        return False
-    loop.bad += 1
+    real = math.isinf(before) or before - loss > cfg.min_rel_gain * abs(before)
+    loop.bad = 0 if real and loss < before else loop.bad + 1
     return bool(cfg.patience and loop.bad >= cfg.patience)
