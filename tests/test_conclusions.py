@@ -8,19 +8,23 @@ import pandas as pd
 from cellvae.study import conclusions as cc
 from cellvae.study.cache import RunResult
 from cellvae.study.controls import ControlResult
-from cellvae.study.grid import family_spec
-from cellvae.study.summaries import ModelChoice
+from cellvae.study.grid import family_spec, variant_of
+from cellvae.study.selection import choose_model
 
 
-def _choice(best="M4", second="M1", gap=1.3, se=0.2):
-    run = lambda a: RunResult(family_spec(a, "nb/raw"), {"test_iwae": -517.0, "test_iwae_se": 5.0})  # noqa: E731
-    return ModelChoice(run(best), run(second), gap, se, pd.DataFrame(), {})
+def _choice(best="M4", second="M1", gap=1.3, sd=0.2):
+    def runs(arch, centre):
+        return [RunResult(variant_of(family_spec(arch, "nb/raw"), seed=k),
+                          {"status": "ok", "val_iwae": centre + d, "test_iwae": -517.0, "active_units": 10})
+                for k, d in enumerate((-sd, 0.0, sd))]
+    return choose_model(runs(best, -500.0) + runs(second, -500.0 - gap))
 
 
 def test_model_sentence_distinguishable_or_names_the_smaller():
     assert "the two are distinguishable" in cc.model_sentence(_choice(), 2000)
+    assert "over 3 seeds" in cc.model_sentence(_choice(), 2000)
     tied = cc.model_sentence(_choice(gap=0.1), 2000)
-    assert "cannot be told apart" in tied and "M1 is the smaller" in tied  # M1 (hidden 256) < M4 (512)
+    assert "not distinguishable" in tied and "M1 is the smaller" in tied  # M1 (hidden 256) < M4 (512)
     assert "M2 is the smaller" in cc.model_sentence(_choice(best="M2", second="M5", gap=0.1), 2000)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cellvae.model import TrainConfig, VAEConfig
-from cellvae.study import grid, summaries
+from cellvae.study import grid, selection, summaries
 from cellvae.study import runs as ex
 from cellvae.study.cache import data_key
 
@@ -92,17 +92,19 @@ def test_divergence_is_recorded_not_raised(sim, cache):
     assert ex.results_table([res])["status"].iloc[0].startswith("gaussian likelihood diverged")
 
 
-def test_choose_model_and_tables(sim, cache):
+def test_choose_model_on_trained_runs_uses_validation(sim, cache):
     specs = [_spec(arch="A", n_latent=2), _spec(arch="B", n_latent=4), _spec(arch="C", n_latent=6)]
     res = ex.run_all(sim, specs, cache=cache, progress=False)
-    choice = summaries.choose_model(res, family="nb/raw")
-    iw = {r.spec.arch: r.metrics["test_iwae"] for r in res}
-    assert choice.best.spec.arch == max(iw, key=iw.get)
+    assert all(np.isfinite(r.metrics["val_iwae"]) for r in res)
+    choice = selection.choose_model(res, family="nb/raw")
+    val = {r.spec.arch: r.metrics["val_iwae"] for r in res}
+    assert choice.best.spec.arch == max(val, key=val.get)
     assert choice.gap >= 0 and choice.ranking["gap to best"].iloc[0] == 0
     g = choice.glue()
-    assert g["best_model"] == choice.best.spec.arch and "standard errors" in g["gap_verdict"]
+    assert g["best_model"] == choice.best.spec.arch and "cannot be judged" in g["gap_verdict"]  # one seed
     tab = ex.results_table(res)
     np.testing.assert_allclose(tab["test ELBO"], -(tab["test recon"] + tab["test KL"]), rtol=1e-6)
+    assert set(tab["stopped"]) <= {"early_stopping", "max_epochs"}
 
 
 def test_grid_names():
@@ -111,7 +113,11 @@ def test_grid_names():
     m5 = [s for s in specs if s.arch == "M5"][0]
     assert (m5.model.n_latent, m5.model.n_hidden) == (50, 1024)
     assert all(s.train is grid.BOOK_TRAIN for s in specs)
-    assert len(grid.report_specs()) == 22
+    report = grid.report_specs()
+    assert len(report) == 5 * len(grid.SEEDS) + 3 * 5 + 2 and len(grid.SEEDS) >= 3
+    nb_seeds = {s.train.seed for s in report if s.family == "nb/raw"}
+    assert nb_seeds == set(grid.SEEDS) and len({s.key("d") for s in report}) == len(report)
+    assert {s.train.split_seed for s in report} == {0}  # one set of validation cells for every seed
 
 
 def test_variant_of_routes_fields():
@@ -121,7 +127,7 @@ def test_variant_of_routes_fields():
     with pytest.raises(TypeError, match="no RunSpec"):
         _spec(n_epochs=3)
     plain, cond = grid.batch_pair(_spec(seed=5))
-    assert plain.train.max_epochs == grid.BATCH_TRAIN.max_epochs and plain.train.seed == 5
+    assert plain == _spec(seed=5) and cond.train == plain.train and plain.train.seed == 5
     assert cond.conditional and not plain.conditional
 
 

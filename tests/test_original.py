@@ -25,5 +25,7 @@ def test_collapsed_sentence_against_noise():
     s = pd.DataFrame({"NMI": [0.29, 0.68, 0.03], "bio conservation": [0.44, 0.62, 0.34]},
                      index=["c", "nb", "random noise"])
     assert "still clusters cell types" in original.collapsed_sentence(s, "c", "nb")
+    assert "the collapsed c latent" in original.collapsed_sentence(s, "c", "nb")
+    assert "the non-collapsed c latent" in original.collapsed_sentence(s, "c", "nb", is_collapsed=False)
     s.loc["c", "NMI"] = 0.1
     assert "no better than noise" in original.collapsed_sentence(s, "c", "nb")

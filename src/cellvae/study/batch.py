@@ -7,7 +7,7 @@ import anndata as ad
 from .grid import batch_pair
 from .metrics import PCA_KEY, pca
 from .runs import RunResult, run_all
-from .summaries import ModelChoice, choose_model
+from .selection import ModelChoice, choose_model
 
 #: obsm keys of the VAE latents this module writes.
 NB_KEY, COND_KEY = "X_nb", "X_nb_batch"

@@ -99,7 +99,7 @@ def book_grid(adata, *, executor=None, controls: bool = True) -> dict:
         cells chapter's runs on the starter) and the
         number of runs.
     """
-    from .summaries import choose_model
+    from .selection import choose_model
 
     kw = {"executor": executor, "verbose": True}
     results = run_all(adata, report_specs(), **kw)

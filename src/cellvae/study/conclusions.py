@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .summaries import SAME_RECON, ModelChoice, is_collapsed, original_collapse
+from .selection import ModelChoice
+from .summaries import SAME_RECON, is_collapsed, original_collapse
 
 
 def n_weights(n_genes: int, latent: int, hidden: int) -> int:
@@ -32,12 +33,12 @@ def n_weights(n_genes: int, latent: int, hidden: int) -> int:
 
 
 def model_sentence(choice: ModelChoice, n_genes: int) -> str:
-    """The model choice, whether the runner-up can be told apart, and which is smaller.
+    """The model choice (on validation, over seeds), whether the runner-up can be told apart, and which is smaller.
 
     Parameters
     ----------
     choice
-        :func:`~cellvae.study.summaries.choose_model` output.
+        :func:`~cellvae.study.selection.choose_model` output.
     n_genes
         Genes in the data, for the weight counts.
 
@@ -47,16 +48,16 @@ def model_sentence(choice: ModelChoice, n_genes: int) -> str:
     """
     b, s = choice.best.spec, choice.second.spec
     wb, ws = (n_weights(n_genes, x.model.n_latent, x.model.n_hidden) for x in (b, s))
+    g = choice.glue()
     head = (f"**Model choice.** {b.arch} (latent {b.model.n_latent}, hidden {b.model.n_hidden}) with a negative "
-            f"binomial decoder has the best held-out likelihood, {choice.best.metrics['test_iwae']:.1f} nats per "
-            f"test cell (IWAE, s.e. {choice.best.metrics['test_iwae_se']:.2f}); the runner-up {s.arch} is "
-            f"{choice.gap:.2f} ± {choice.gap_se:.2f} nats worse, ")
+            f"binomial decoder has the best validation likelihood {g['n_seeds']}; on test cells it scores "
+            f"{g['best_iwae']} ± {g['best_sd']} nats per cell (IWAE, mean ± s.d. over seeds). The runner-up "
+            f"{s.arch} is {choice.gap:.2f} nats worse on validation cells: {choice.verdict()}.")
     if choice.distinguishable:
-        return head + "more than two standard errors: the two are distinguishable."
+        return head
     small = b.arch if wb <= ws else s.arch
-    return head + (f"within two standard errors, so the two cannot be told apart. Of the two, {small} is the "
-                   f"smaller ({min(wb, ws):,} against {max(wb, ws):,} weights), so it is at least as good a "
-                   "choice.")
+    return head + (f" Of the two, {small} is the smaller ({min(wb, ws):,} against {max(wb, ws):,} weights), so "
+                   "it is at least as good a choice.")
 
 
 def collapse_sentence(table: pd.DataFrame, n_genes: int) -> str:
@@ -166,7 +167,7 @@ def conclusions(choice: ModelChoice, table: pd.DataFrame, scores: pd.DataFrame, 
     Parameters
     ----------
     choice
-        The model choice from :func:`~cellvae.study.summaries.choose_model`.
+        The model choice from :func:`~cellvae.study.selection.choose_model`.
     table
         :func:`~cellvae.study.runs.results_table` with the ``original``, ``nb/raw``,
         ``gaussian/preprocessed`` and ``gaussian/processed`` families.

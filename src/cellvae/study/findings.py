@@ -17,8 +17,8 @@ from .controls import MARGIN, matched_controls, run_controls
 from .grid import zinb_of
 from .metrics import PCA_KEY, cached_scib_scores
 from .ppc import zero_inflation_finding
-from .runs import run_all
-from .summaries import is_collapsed
+from .runs import results_table, run_all
+from .summaries import original_collapse
 
 
 @dataclass
@@ -62,12 +62,11 @@ def findings(results: list[RunResult], nb: RunResult, cond: RunResult, zinb: Run
     -------
     Findings
     """
-    orig = [r for r in results if r.spec.family == "original" and "test_kl" in r.metrics]
+    n_col, n_orig, _ = original_collapse(results_table(results), n_genes)
     nb_au = [r.metrics["active_units"] for r in results if r.spec.family == "nb/raw" and not r.spec.conditional
              and "active_units" in r.metrics]
-    n_col = sum(is_collapsed(r.metrics["test_kl"], r.metrics["active_units"]) for r in orig)
     better, _ = zero_inflation_finding(nb, zinb, simulated=simulated)
-    return Findings(n_col, len(orig), (int(min(nb_au)), int(max(nb_au))), bool(better),
+    return Findings(n_col, n_orig, (int(min(nb_au)), int(max(nb_au))), bool(better),
                     float(mixing[1] - mixing[0]), bool(pca_flagged), n_genes)
 
 

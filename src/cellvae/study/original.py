@@ -95,7 +95,7 @@ def collapsed_scores(adata, latents: dict[str, np.ndarray], *, seed: int = 0) ->
     return pd.DataFrame(out).T[list(BIO_METRICS) + ["bio conservation"]]
 
 
-def collapsed_sentence(scores: pd.DataFrame, collapsed: str, reference: str) -> str:
+def collapsed_sentence(scores: pd.DataFrame, collapsed: str, reference: str, *, is_collapsed: bool = True) -> str:
     """Whether a collapsed latent still clusters cell types, judged against random noise.
 
     Parameters
@@ -103,7 +103,10 @@ def collapsed_sentence(scores: pd.DataFrame, collapsed: str, reference: str) -> 
     scores
         :func:`collapsed_scores` output.
     collapsed, reference
-        Row names of the collapsed latent and of a working model's latent.
+        Row names of the original objective's latent and of a working model's latent.
+    is_collapsed
+        Whether that latent collapsed (:func:`~cellvae.study.summaries.is_collapsed`); the
+        sentence calls it collapsed only then.
 
     Returns
     -------
@@ -115,9 +118,10 @@ def collapsed_sentence(scores: pd.DataFrame, collapsed: str, reference: str) -> 
     """
     c, r, n = (scores.loc[k, "NMI"] for k in (collapsed, reference, "random noise"))
     bio = {k: scores.loc[k, "bio conservation"] for k in (collapsed, reference, "random noise")}
-    verdict = ("still clusters cell types, as the original's figures showed: a collapsed posterior is not a "
-               "structureless one, so clusters in a plot do not show that a model works" if c > n + MARGIN else
+    state = "collapsed" if is_collapsed else "non-collapsed"
+    verdict = (f"still clusters cell types, as the original's figures showed: a {state} posterior can still "
+               "cluster, so clusters in a plot do not show that a model works" if c > n + MARGIN else
                "clusters cell types no better than noise")
-    return (f"Scored with the same metrics, the collapsed {collapsed} latent's clusters match the cell types with "
+    return (f"Scored with the same metrics, the {state} {collapsed} latent's clusters match the cell types with "
             f"NMI {c:.3f}, against {n:.3f} for random noise and {r:.3f} for {reference} (biology conservation "
             f"{bio[collapsed]:.3f}, {bio['random noise']:.3f} and {bio[reference]:.3f}): it {verdict}.")

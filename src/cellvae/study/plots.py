@@ -1,9 +1,9 @@
 """Figures for the report: seaborn on matplotlib, drawn inside a style context.
 
-Importing this module changes no global matplotlib state: every function draws inside
-:func:`style`.  Figures are :data:`WIDTH` inches wide at :data:`DPI`, so that at the book's
-content width (at least 660 px at a 1280-px window) no text is shown below 9 pt (:func:`displayed_points`), and
-legends sit outside the data.  Each function returns a Figure with labelled axes.
+Importing this module changes no global matplotlib state: every function draws inside :func:`style`.
+Figures are :data:`WIDTH` inches wide at :data:`DPI`, so that at the book's content width (at least
+660 px at a 1280-px window) no text is shown below 9 pt (:func:`displayed_points`), and legends sit
+outside the data.  Each function returns a Figure with labelled axes.
 """
 
 from __future__ import annotations
@@ -169,22 +169,32 @@ def mean_variance_plot(mv: pd.DataFrame, *, phi: float | None = None):
 
 
 @_styled
-def training_curves(histories: dict[str, list[dict]], *, key: str = "val_elbo"):
-    """Per-epoch validation ELBO (nats per cell) of several runs, one line each.
+def training_curves(histories: dict[str, dict[str, list[dict]]], *, key: str = "val_elbo", skip: int = 5):
+    """Per-epoch validation ELBO of every family, one panel each (each in its own unit).
 
     Parameters
     ----------
     histories
-        Model name -> its per-epoch history records (``RunResult.history``).
+        Family -> model name -> its per-epoch history records (``RunResult.history``).
     key
-        The history field plotted, in nats per cell.
+        The history field plotted, nats per cell in each family's unit.
+    skip
+        The y axis is scaled to the epochs from this one on (earlier ones may leave the panel).
     """
-    long = pd.concat([pd.DataFrame(h).assign(model=name) for name, h in histories.items()])
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.6))
-    sns.lineplot(long, x="epoch", y=key, hue="model", ax=ax, marker="o", markersize=4)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(key.replace("_", " ") + " (nats per cell)")
-    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1.0), title="model")
+    n = len(histories)
+    colours = dict(zip(sorted({m for runs in histories.values() for m in runs}), sns.color_palette()))
+    fig, axes = plt.subplots((n + 1) // 2, 2, figsize=(WIDTH, 2.6 * ((n + 1) // 2)), squeeze=False)
+    for ax, (family, runs) in zip(axes.flat, histories.items()):
+        long = pd.concat([pd.DataFrame(h).assign(model=name) for name, h in runs.items()])
+        sns.lineplot(long, x="epoch", y=key, hue="model", palette=colours, ax=ax, legend=ax is axes.flat[0])
+        late = long.loc[long["epoch"] >= skip, key] if (long["epoch"] >= skip).any() else long[key]
+        pad = 0.05 * (late.max() - late.min() + 1e-9)  # the first epochs' steep rise would flatten the rest
+        ax.set_ylim(late.min() - pad, late.max() + pad)
+        ax.set(title=family, xlabel="epoch", ylabel="validation ELBO (nats/cell)")
+    for ax in axes.flat[n:]:  # an odd number of families leaves one panel empty
+        ax.set_visible(False)
+    fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside lower center", ncol=5, title="model")
+    axes.flat[0].get_legend().remove()
     return fig
 
 

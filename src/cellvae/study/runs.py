@@ -33,7 +33,9 @@ from ..model import (
     iwae,
     latent_mean,
     seed_everything,
+    split_validation,
     train,
+    validation_seed,
 )
 from .cache import RunCache, RunResult, data_key, paired_difference  # noqa: F401 (re-exported)
 from .grid import RunSpec
@@ -61,7 +63,8 @@ def run_one(adata: ad.AnnData, spec: RunSpec, *,
     -------
     result : RunResult
         Metrics ``status``, ``seconds``, ``epochs``, ``best_epoch``, ``stopped``,
-        ``{train,test}_{elbo,recon,kl}`` (means), ``test_iwae`` and ``test_iwae_se``,
+        ``{train,test}_{elbo,recon,kl}`` (means), ``val_iwae`` (mean IWAE of the validation
+        cells that early stopping watched: the model choice's criterion), ``test_iwae`` and ``test_iwae_se``,
         ``active_units`` and ``unit_activity`` (on test cells), ``ppc`` (posterior
         predictive errors on test cells, :func:`~cellvae.study.ppc.run_ppc`); latent means of every cell
         and the per-test-cell IWAE.  If training diverges, only ``status`` (the error
@@ -99,6 +102,7 @@ def run_one(adata: ad.AnnData, spec: RunSpec, *,
     for split, mask in (("train", train_mask), ("test", ~train_mask)):
         ev = evaluate(module, x[mask], batch=sub(mask), seed=seed)
         m.update({f"{split}_{k}": ev[f"{k}_mean"] for k in ("elbo", "recon", "kl")})
+    m["val_iwae"] = _validation_iwae(module, x[train_mask], sub(train_mask), spec)
     test_iw = iwae(module, x[~train_mask], batch=sub(~train_mask), k=spec.iwae_k, seed=seed)
     m["test_iwae"], m["test_iwae_se"] = bootstrap_mean(test_iw, seed=seed)
     latent = latent_mean(module, x, batch=b)
@@ -106,6 +110,15 @@ def run_one(adata: ad.AnnData, spec: RunSpec, *,
     m["unit_activity"] = var.tolist()
     m["ppc"] = run_ppc(module, adata, spec.variant, ~train_mask, b, seed=seed)  # held-out cells
     return RunResult(spec, m, tr.history, latent, test_iw), module
+
+
+def _validation_iwae(module: VAE, x_train, b_train, spec: RunSpec) -> float:
+    """Mean IWAE of the training split's validation cells, the ones early stopping watched."""
+    _, va = split_validation(x_train.shape[0], spec.train.validation_fraction, validation_seed(spec.train))
+    if not len(va):
+        return float("nan")
+    b = None if b_train is None else b_train[va]
+    return float(np.mean(iwae(module, x_train[va], batch=b, k=spec.iwae_k, seed=spec.train.seed)))
 
 
 def _cached_run(adata: ad.AnnData, spec: RunSpec, cache_root: str) -> RunResult:
@@ -224,8 +237,9 @@ def results_table(results: list[RunResult]) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``model``, ``family`` (``+batch`` for conditional runs), ``beta``, ``latent``,
-        ``hidden``, the metrics, ``epochs``, ``seconds`` and ``status``; metrics a diverged
-        run lacks are NaN.
+        ``hidden``, the metrics (``val IWAE`` is the selection criterion), ``seed``,
+        ``epochs``, ``stopped`` (``early_stopping``, ``max_epochs`` or ``diverged``), ``seconds``
+        and ``status``; metrics a diverged run lacks are NaN.
     """
     rows = []
     for r in results:
@@ -237,7 +251,9 @@ def results_table(results: list[RunResult]) -> pd.DataFrame:
             "test recon": m.get("test_recon", np.nan), "test KL": m.get("test_kl", np.nan),
             "train recon": m.get("train_recon", np.nan), "train KL": m.get("train_kl", np.nan),
             "test IWAE": m.get("test_iwae", np.nan), "IWAE s.e.": m.get("test_iwae_se", np.nan),
+            "val IWAE": m.get("val_iwae", np.nan), "seed": s.train.seed,
             "active units": m.get("active_units", np.nan), "epochs": m.get("epochs", np.nan),
+            "stopped": m.get("stopped", "diverged"),
             "seconds": m.get("seconds", np.nan), "status": m.get("status", "ok"),
         })
     return pd.DataFrame(rows)

@@ -6,95 +6,8 @@ a results table, so a different run gives different words.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
-
-from .runs import RunResult, paired_difference
-
-
-@dataclass
-class ModelChoice:
-    best: RunResult
-    second: RunResult
-    gap: float          # mean per-cell IWAE of best minus second (>= 0)
-    gap_se: float       # its paired-bootstrap standard error
-    ranking: pd.DataFrame
-    gauss_best: dict    # family -> best test IWAE among Gaussian models
-
-    @property
-    def distinguishable(self) -> bool:
-        """The best beats the runner-up by more than two standard errors."""
-        return self.gap > 2 * self.gap_se
-
-    def glue(self) -> dict:
-        """The choice as strings for the report to glue.
-
-        Returns
-        -------
-        dict
-            ``best_model``, ``best_iwae``, ``best_se``, ``second_model``, ``gap``, ``gap_se``
-            (nats per cell), ``gap_verdict`` (a sentence) and ``best_gauss_pre`` /
-            ``best_gauss_proc`` (best Gaussian test IWAE per family, or ``"n/a"``).
-        """
-        m = self.best.metrics
-        verdict = (f"the difference is {self.gap / max(self.gap_se, 1e-12):.1f} standard errors, so the "
-                   "ranking is clear" if self.distinguishable else
-                   "within two standard errors, so the two cannot be told apart on this data")
-        return {
-            "best_model": self.best.spec.arch, "best_iwae": f"{m['test_iwae']:.2f}",
-            "best_se": f"{m['test_iwae_se']:.2f}", "second_model": self.second.spec.arch,
-            "gap": f"{self.gap:.2f}", "gap_se": f"{self.gap_se:.2f}", "gap_verdict": verdict,
-            "best_gauss_pre": _fmt(self.gauss_best.get("gaussian/preprocessed")),
-            "best_gauss_proc": _fmt(self.gauss_best.get("gaussian/processed")),
-        }
-
-
-def _fmt(v) -> str:
-    return "n/a" if v is None else f"{v:.1f}"
-
-
-def choose_model(results: list[RunResult], *, family: str = "nb/raw") -> ModelChoice:
-    """Best run of ``family`` by test IWAE, with paired-bootstrap gaps to every other run.
-
-    Parameters
-    ----------
-    results
-        Results from :func:`~cellvae.study.runs.run_all`; only finished (``status == "ok"``)
-        runs without batch conditioning compete.
-    family
-        The model family to choose within.
-
-    Returns
-    -------
-    ModelChoice
-        The best and second-best run, their gap, a ranking table (best first) and the best
-        test IWAE of each Gaussian family.
-
-    Raises
-    ------
-    ValueError
-        If fewer than two finished, unconditional runs of ``family`` are in ``results``.
-    """
-    runs = [r for r in results if r.spec.family == family and not r.spec.conditional
-            and r.metrics.get("status") == "ok"]
-    if len(runs) < 2:
-        raise ValueError(f"need at least two finished '{family}' runs to choose a model")
-    runs = sorted(runs, key=lambda r: -r.metrics["test_iwae"])
-    best = runs[0]
-    rows = []
-    for r in runs:
-        gap, se = (0.0, 0.0) if r is best else paired_difference(best, r)
-        rows.append({"model": r.spec.arch, "latent": r.spec.model.n_latent, "hidden": r.spec.model.n_hidden,
-                     "test IWAE": r.metrics["test_iwae"], "IWAE s.e.": r.metrics["test_iwae_se"],
-                     "gap to best": gap, "gap s.e.": se, "active units": r.metrics["active_units"]})
-    gauss = {}
-    for r in results:
-        if r.spec.model.likelihood == "gaussian" and r.metrics.get("status") == "ok" and not r.spec.conditional:
-            gauss[r.spec.family] = max(gauss.get(r.spec.family, -np.inf), r.metrics["test_iwae"])
-    ranking = pd.DataFrame(rows)
-    return ModelChoice(best, runs[1], ranking["gap to best"].iloc[1], ranking["gap s.e."].iloc[1], ranking, gauss)
 
 
 def original_collapse(table: pd.DataFrame, n_genes: int) -> tuple[int, int, float]:
@@ -193,24 +106,6 @@ def collapse_reading(n_collapsed: int, n_runs: int, spread: float) -> str:
                 f"latent units (reconstructions spread {spread:.1%}), so the models are not all alike.")
     return (f"No model has collapsed here (reconstructions spread {spread:.1%}), so the original's "
             "\"all models equal\" reading does not arise on this data.")
-
-
-def cap_sentence(n_capped: int, n_runs: int) -> str:
-    """How many runs the epoch cap, rather than early stopping, ended.
-
-    Parameters
-    ----------
-    n_capped, n_runs
-        Runs that trained every epoch of the budget, and all runs.
-
-    Returns
-    -------
-    str
-    """
-    if n_capped == 0:
-        return f"early stopping ended all {n_runs} runs before the cap"
-    return (f"{n_capped} of {n_runs} runs trained to the cap without early stopping ending them, so they had not "
-            "converged")
 
 
 def is_collapsed(kl: float, active: int, *, kl_tol: float = 0.5) -> bool:
