@@ -75,8 +75,8 @@ def collapse_sentence(table: pd.DataFrame, n_genes: int) -> str:
     str
     """
     orig, nb = table[table["family"] == "original"], table[table["family"] == "nb/raw"]
-    collapsed, _, spread = original_collapse(table, n_genes)
-    if collapsed == len(orig) and spread < SAME_RECON:
+    collapsed, n_orig, spread = original_collapse(table, n_genes)
+    if collapsed == n_orig and spread < SAME_RECON:
         alike = (f"and their per-element reconstructions differ by only {spread:.1%}: that is why every model "
                  "looked the same")
     else:
@@ -87,7 +87,7 @@ def collapse_sentence(table: pd.DataFrame, n_genes: int) -> str:
               f"{int(nb['active units'].max())} active units" if nb_col == 0 else
               f"{nb_col} of {len(nb)} collapse too")
     return (f"**Posterior collapse.** Under the original's objective (fixed-variance Gaussian, loss averaged over "
-            f"{n_genes} genes, i.e. beta_eff = genes / latent) {collapsed} of {len(orig)} architectures collapse (KL "
+            f"{n_genes} genes, i.e. beta_eff = genes / latent) {collapsed} of {n_orig} architectures collapse (KL "
             f"at most {orig['test KL'].max():.2g} nats, at most {int(orig['active units'].max())} active units), "
             f"{alike}. Under the NB ELBO {nb_txt}.")
 

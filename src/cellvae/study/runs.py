@@ -37,7 +37,7 @@ from ..model import (
     train,
     validation_seed,
 )
-from .cache import RunCache, RunResult, data_key, paired_difference  # noqa: F401 (re-exported)
+from .cache import RunCache, RunResult, data_key  # noqa: F401 (RunResult re-exported)
 from .grid import RunSpec
 from .ppc import run_ppc
 
