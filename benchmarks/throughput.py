@@ -4,6 +4,7 @@ Run on demand (never in the test suite):
 
     .venv/bin/python benchmarks/throughput.py            # hidden 512, 2000 genes, batch 512
     .venv/bin/python benchmarks/throughput.py --hidden 1024 --genes 5000
+    python benchmarks/throughput.py --device cuda        # on a GPU (every timing synchronises)
 
 Prints, per likelihood, cells/s for (a) the optimisation step alone on dense minibatches and
 (b) the full trainer (CSR row slicing + densifying included), the achieved GFLOP/s of the step
@@ -25,16 +26,24 @@ from cellvae.model.module import VAE
 from cellvae.model.trainer import train
 
 
-def matmul_gflops(m: int, k: int, n: int, *, seconds: float = 2.0) -> float:
+def sync(device: torch.device) -> None:
+    """Wait for the device's queued work, so a timer measures the work and not its launch."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_gflops(m: int, k: int, n: int, *, device: torch.device, seconds: float = 2.0) -> float:
     """Dense float32 (m x k) @ (k x n) rate, best of repeated timed loops."""
-    a, b = torch.randn(m, k), torch.randn(k, n)
+    a, b = torch.randn(m, k, device=device), torch.randn(k, n, device=device)
     for _ in range(3):
         a @ b
     best, t_end = 0.0, time.perf_counter() + seconds
     while time.perf_counter() < t_end:
+        sync(device)
         t = time.perf_counter()
         for _ in range(10):
             a @ b
+        sync(device)
         best = max(best, 20 * m * k * n / (time.perf_counter() - t) / 1e9)
     return best
 
@@ -47,7 +56,7 @@ def step_flops(genes: int, hidden: int, latent: int) -> float:
 
 def bench_step(cfg: VAEConfig, x: torch.Tensor, *, seconds: float = 3.0) -> float:
     """Cells/s of forward + backward + Adam on one dense minibatch, repeated."""
-    m = VAE(cfg)
+    m = VAE(cfg).to(x.device)
     opt = torch.optim.Adam(m.parameters(), lr=1e-3)
     m.train()
 
@@ -58,10 +67,13 @@ def bench_step(cfg: VAEConfig, x: torch.Tensor, *, seconds: float = 3.0) -> floa
 
     for _ in range(3):
         step()
+    sync(x.device)
     n, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
-        step()
-        n += x.shape[0]
+        for _ in range(10):
+            step()
+        n += 10 * x.shape[0]
+        sync(x.device)
     return n / (time.perf_counter() - t0)
 
 
@@ -72,13 +84,16 @@ def main() -> None:
     p.add_argument("--latent", type=int, default=50)
     p.add_argument("--batch", type=int, default=512)
     p.add_argument("--cells", type=int, default=8192)
+    p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1 ...")
     args = p.parse_args()
+    dev = torch.device(args.device)
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     counts = rng.negative_binomial(1.2, 1.2 / 1.6, (args.cells, args.genes)).astype(np.float32)
-    ref = matmul_gflops(args.batch, args.genes, args.hidden)
+    ref = matmul_gflops(args.batch, args.genes, args.hidden, device=dev)
     flops = step_flops(args.genes, args.hidden, args.latent)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; genes={args.genes} "
+    where = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{torch.get_num_threads()} threads"
+    print(f"torch {torch.__version__}, {args.device} ({where}); genes={args.genes} "
           f"hidden={args.hidden} latent={args.latent} batch={args.batch}")
     print(f"dense matmul ({args.batch}x{args.genes} @ {args.genes}x{args.hidden}): {ref:.1f} GFLOP/s")
     print(f"{'likelihood':<16}{'step cells/s':>14}{'GFLOP/s':>10}{'% matmul':>10}{'trainer cells/s':>17}")
@@ -86,13 +101,13 @@ def main() -> None:
         data = np.log1p(counts) if lik == "gaussian" else counts
         cfg = VAEConfig(n_input=args.genes, n_latent=args.latent, n_hidden=args.hidden, likelihood=lik,
                         input_transform="none" if lik == "gaussian" else "log1p")
-        rate = bench_step(cfg, torch.from_numpy(data[: args.batch]))
+        rate = bench_step(cfg, torch.from_numpy(data[: args.batch]).to(dev))
         gf = rate * flops / 1e9
         x = sp.csr_matrix(data)
         m = VAE(cfg)
         t0 = time.perf_counter()
         res = train(m, x, config=TrainConfig(max_epochs=2, batch_size=args.batch, validation_fraction=0,
-                                             progress=False))
+                                             progress=False, device=args.device))
         full = 2 * args.cells / (time.perf_counter() - t0)
         print(f"{lik:<16}{rate:>14,.0f}{gf:>10.1f}{100 * gf / ref:>9.0f}%{full:>17,.0f}")
         assert res.history, "trainer ran no epoch"

@@ -44,7 +44,7 @@ def run_cellvae(train, test, a) -> dict:
                     n_hidden=a.hidden, seed=0)
     t0 = time.perf_counter()
     res = model.train(train, max_epochs=a.epochs, batch_size=a.batch, kl_warmup_epochs=a.warmup,
-                      patience=0, validation_fraction=0.1, seed=0, progress=False, device="cpu")
+                      patience=0, validation_fraction=0.1, seed=0, progress=False, device=a.device)
     sec = time.perf_counter() - t0
     assert len(res.history) == a.epochs
     ll = model.evaluate(test, iwae_k=a.k)["iwae_mean"]
@@ -62,7 +62,7 @@ def run_scvi(train, test, a) -> dict:
                             gene_likelihood="nb", dispersion="gene", encode_covariates=False)
     t0 = time.perf_counter()
     model.train(max_epochs=a.epochs, batch_size=a.batch, train_size=0.9, early_stopping=False,
-                enable_progress_bar=False, accelerator="cpu", devices=1,
+                enable_progress_bar=False, accelerator="gpu" if a.device.startswith("cuda") else "cpu", devices=1,
                 plan_kwargs={"lr": 1e-3, "n_epochs_kl_warmup": a.warmup})
     sec = time.perf_counter() - t0
     ll = model.get_marginal_ll(test, n_mc_samples=a.k, batch_size=256, return_mean=False)
@@ -79,11 +79,13 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--k", type=int, default=100, help="importance samples for the held-out bound")
+    p.add_argument("--device", default="cpu", help="cpu or cuda: both tools train there")
     a = p.parse_args()
     train, test = data(a.train_cells, a.genes)
     fit_cells = int(round(0.9 * train.n_obs))  # both hold out 10% of training cells for validation
-    print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads; {train.n_obs:,} train / {test.n_obs:,} test cells x "
+    where = (torch.cuda.get_device_name() if a.device.startswith("cuda")
+             else f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads")
+    print(f"{where}, torch {torch.__version__}; {train.n_obs:,} train / {test.n_obs:,} test cells x "
           f"{train.n_vars:,} genes, {train.obs['batch'].nunique()} batches; NB, hidden {a.hidden}, "
           f"latent {a.latent}, batch {a.batch}, {a.epochs} epochs (warm-up {a.warmup}), K = {a.k}")
     rows = {"scvi-tools SCVI": run_scvi(train.copy(), test.copy(), a),

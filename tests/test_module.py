@@ -107,6 +107,17 @@ def test_fast_nb_rows_match_scipy_per_cell_to_float32_precision():
     np.testing.assert_allclose(log_nb_rows(x, mu, theta).numpy(), dense, rtol=2e-6, atol=1e-3)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (benchmarks/on_gpu.sh runs it)")
+def test_nb_rows_on_cuda_match_scipy():
+    from cellvae.model.distributions import log_nb_rows
+
+    x, mu, theta = _nb_batch()
+    ref = stats.nbinom.logpmf(x.numpy().astype(np.float64), theta.numpy().astype(np.float64),
+                              (theta / (theta + mu)).numpy().astype(np.float64)).sum(-1)
+    got = log_nb_rows(x.cuda(), mu.cuda(), theta.cuda(), eps=0.0).cpu().numpy()
+    np.testing.assert_allclose(got, ref, rtol=2e-6, atol=1e-3)
+
+
 def test_fast_nb_rows_with_sample_dimension_and_gradients():
     from cellvae.model.distributions import log_nb_rows
 

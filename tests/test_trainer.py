@@ -225,3 +225,28 @@ def test_split_seed_fixes_the_validation_cells_across_seeds():
 
     assert validation_seed(TrainConfig(seed=3)) == 3
     assert validation_seed(TrainConfig(seed=3, split_seed=0)) == 0
+
+
+def test_on_device_leaves_host_data_alone_and_rows_slice_alike_from_a_tensor():
+    from cellvae.model.batches import as_tensor_rows, on_device
+
+    x = sp.random(20, 5, density=0.3, format="csr", dtype=np.float32, random_state=0)
+    assert on_device(x, torch.device("cpu")) is x  # a CPU fit slices the CSR matrix per minibatch
+    rows = np.array([1, 3, 7])
+    torch.testing.assert_close(as_tensor_rows(torch.from_numpy(x.toarray()), rows, "cpu"),
+                               as_tensor_rows(x, rows, "cpu"), rtol=0, atol=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (benchmarks/on_gpu.sh runs it)")
+def test_cuda_fit_is_deterministic_and_restores_the_global_flag(sim):
+    x = get_variant(sim, "raw")
+    cfg = TrainConfig(max_epochs=3, kl_warmup_epochs=1, patience=0, batch_size=128, device="cuda", progress=False)
+
+    def fit():
+        seed_everything(0)
+        m = VAE(VAEConfig(n_input=x.shape[1], n_latent=4, n_hidden=16))
+        return [h["val_elbo"] for h in train(m, x, config=cfg).history]
+
+    before = torch.are_deterministic_algorithms_enabled()
+    assert fit() == fit()
+    assert torch.are_deterministic_algorithms_enabled() == before

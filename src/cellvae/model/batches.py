@@ -1,6 +1,7 @@
 """Minibatches from a cells x genes matrix (CSR or dense) and the seeded validation split.
 
-Rows are densified one minibatch at a time, so a sparse matrix is never densified whole.
+Rows are densified one minibatch at a time, so a sparse matrix is never densified whole, except
+on a GPU with room for it (:func:`on_device`), where slicing on the host would starve the GPU.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ def as_tensor_rows(x, rows, device) -> torch.Tensor:
     Parameters
     ----------
     x
-        Cells x genes matrix, scipy sparse or array-like.
+        Cells x genes matrix, scipy sparse or array-like, or a tensor from :func:`on_device`.
     rows
         Row indices (an integer array) to take.
     device
@@ -27,9 +28,37 @@ def as_tensor_rows(x, rows, device) -> torch.Tensor:
     torch.Tensor
         ``(len(rows), genes)`` float32 tensor on ``device``.
     """
+    if isinstance(x, torch.Tensor):
+        return x.index_select(0, torch.from_numpy(np.asarray(rows, dtype=np.int64)).to(x.device))
     block = x[rows]
     block = block.toarray() if sp.issparse(block) else np.asarray(block)
     return torch.from_numpy(np.ascontiguousarray(block, dtype=np.float32)).to(device)
+
+
+def on_device(x, device: torch.device, *, share: float = 0.25):
+    """``x`` as a dense float32 tensor on a CUDA ``device`` if it fits, else ``x`` unchanged.
+
+    Parameters
+    ----------
+    x
+        Cells x genes matrix, scipy sparse or a numpy array (float32).
+    device
+        Where training runs; on a CPU nothing is copied.
+    share
+        Largest share of the GPU's free memory that the dense matrix may take.
+
+    Returns
+    -------
+    torch.Tensor or the input
+        The whole matrix on the GPU, so minibatches are sliced there.
+    """
+    if device.type != "cuda":
+        return x
+    free, _ = torch.cuda.mem_get_info(device)
+    if x.shape[0] * x.shape[1] * 4 > share * free:
+        return x
+    dense = x.toarray() if sp.issparse(x) else np.asarray(x)
+    return torch.from_numpy(np.ascontiguousarray(dense, dtype=np.float32)).to(device)
 
 
 def minibatches(n: int, batch_size: int, rng: np.random.Generator | None):

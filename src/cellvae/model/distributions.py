@@ -95,7 +95,7 @@ def kl_normal_std(mean, var):
 
 
 def log_nb_rows(x, mu, theta, eps: float = 1e-8):
-    """Per-cell log NB(x; mu, theta) summed over genes (Eq. T6), lgamma only on non-zeros.
+    """Per-cell log NB(x; mu, theta) summed over genes (Eq. T6), on a CPU lgamma only on non-zeros.
 
     Equal to ``log_nb(x, mu, theta).sum(-1)`` to float32 precision.  The terms
     ``lgamma(x + theta) - lgamma(theta) - lgamma(x + 1)`` are zero where ``x = 0``, and do
@@ -118,6 +118,8 @@ def log_nb_rows(x, mu, theta, eps: float = 1e-8):
     torch.Tensor
         ``(n,)`` or ``(k, n)`` log-probabilities in nats.
     """
+    if not x.is_cpu:  # on a GPU the dense form is cheap, and nonzero() would stall it each step
+        return log_nb(x, mu, theta, eps).sum(-1)
     log_theta_mu = torch.log(theta + mu + eps)
     dense = (theta * (torch.log(theta + eps) - log_theta_mu) + x * (torch.log(mu + eps) - log_theta_mu)).sum(-1)
     rows, cols = x.nonzero(as_tuple=True)

@@ -1,11 +1,14 @@
 """Minibatch training of a :class:`~cellvae.module.VAE` on a CSR or dense matrix.
 
 Knows nothing of AnnData: it takes a cells x genes matrix and optional integer
-batch codes.  Rows are densified one minibatch at a time.
+batch codes.  Rows are densified one minibatch at a time (on a GPU, the matrix moves there
+whole when it fits).  On CUDA, deterministic kernels are switched on for the fit, so the
+same seed gives the same numbers there as well.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
@@ -20,7 +23,7 @@ import scipy.sparse as sp
 import torch
 from tqdm import tqdm
 
-from .batches import as_tensor_rows, minibatches, split_validation
+from .batches import as_tensor_rows, minibatches, on_device, split_validation
 from .config import TrainConfig
 from .module import VAE
 from .resume import LoopState, load_state, run_identity, save_state
@@ -65,12 +68,16 @@ def select_device(name: str = "auto") -> torch.device:
         The device to train on.
     """
     if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+        dev = torch.device(name)
+    elif torch.cuda.is_available():
+        dev = torch.device("cuda")
+    elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        dev = torch.device("mps")
+    else:
+        dev = torch.device("cpu")
+    if dev.type == "cuda":  # deterministic cuBLAS; read when cuBLAS starts, so set it first
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    return dev
 
 
 def kl_weight(epoch: int, cfg: TrainConfig, beta: float) -> float:
@@ -114,10 +121,12 @@ def _run_epoch(module, x, b, idx, cfg, beta, device, rng, opt=None):
             continue  # BatchNorm cannot train on one cell
         sel = idx[rows]
         xb = as_tensor_rows(x, sel, device)
-        bb = None if b is None else torch.from_numpy(b[sel]).to(device)
+        bb = None if b is None else b[torch.from_numpy(sel).to(device)]
         with torch.set_grad_enabled(opt is not None):
             out = module(xb, bb, beta=beta)
-            if not torch.isfinite(out.loss):
+            parts = torch.stack([out.loss.detach(), out.elbo.detach().sum(), out.recon.detach().sum(),
+                                 out.kl.detach().sum()]).tolist()  # one device sync per step
+            if not math.isfinite(parts[0]):
                 raise FloatingPointError(float(xb.max()))
             if opt is not None:
                 opt.zero_grad(set_to_none=True)
@@ -125,11 +134,9 @@ def _run_epoch(module, x, b, idx, cfg, beta, device, rng, opt=None):
                 if cfg.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip)
                 opt.step()
-        n = len(sel)
-        tot["loss"] += out.loss.item() * n
-        tot["elbo"] += out.elbo.sum().item()
-        tot["recon"] += out.recon.sum().item()
-        tot["kl"] += out.kl.sum().item()
+        tot["loss"] += parts[0] * len(sel)
+        for k, v in zip(("elbo", "recon", "kl"), parts[1:]):
+            tot[k] += v
     return {k: v / max(len(idx), 1) for k, v in tot.items()}
 
 
@@ -153,6 +160,20 @@ def adam(module: VAE, cfg: TrainConfig) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
     except (RuntimeError, ValueError, TypeError):  # an older torch, or a device without it
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+@contextlib.contextmanager
+def _deterministic(device: torch.device):
+    """Deterministic kernels on CUDA for the block (atomics would reorder sums run to run)."""
+    if device.type != "cuda":
+        yield
+        return
+    before, warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before, warn_only=warn)
 
 
 def validation_seed(cfg: TrainConfig) -> int:
@@ -215,21 +236,24 @@ def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfi
     if x.shape[1] != module.cfg.n_input:
         raise ValueError(f"x has {x.shape[1]} genes but the model expects {module.cfg.n_input}")
     x = sp.csr_matrix(x, dtype=np.float32) if sp.issparse(x) else np.asarray(x, dtype=np.float32)
-    b = None if batch is None else np.asarray(batch, dtype=np.int64)
     seed_everything(cfg.seed)
     device = select_device(cfg.device)
     module.to(device)
+    b = None if batch is None else torch.as_tensor(np.asarray(batch, dtype=np.int64), device=device)
     tr, va = split_validation(x.shape[0], cfg.validation_fraction, validation_seed(cfg))
     opt = adam(module, cfg)
     rng = np.random.default_rng(cfg.seed)
     ident = run_identity(module, cfg, x) if checkpoint is not None else ""
+    x = on_device(x, device)
     loop = (load_state(checkpoint, identity=ident, module=module, opt=opt, rng=rng)
             if checkpoint is not None else None) or LoopState()
     res = TrainResult(history=loop.history, best_epoch=loop.best_epoch)
     t0 = time.perf_counter()
     bar = tqdm(range(loop.epoch, cfg.max_epochs), disable=not cfg.progress, initial=loop.epoch,
                total=cfg.max_epochs, desc=f"training {module.cfg.likelihood} VAE")
+    det = contextlib.ExitStack()
     try:
+        det.enter_context(_deterministic(device))
         for epoch in bar:
             if _epoch(module, x, b, tr, va, cfg, device, rng, opt, epoch, loop):
                 res.stopped = "early_stopping"
@@ -246,6 +270,7 @@ def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfi
                       f"keeping the best state (epoch {loop.best_epoch})", stacklevel=2)
     finally:
         bar.close()
+        det.close()
     if checkpoint is not None and res.stopped != "interrupted":
         Path(checkpoint).unlink(missing_ok=True)  # finished: nothing left to resume
     if loop.best_state is not None:
