@@ -10,11 +10,22 @@ from cellvae.study import failures
 from cellvae.study.cache import RunResult
 
 
-def test_specs_cover_both_families_with_and_without_clipping():
+def test_specs_cover_both_decoders_and_losses_with_and_without_clipping():
     specs = failures.raw_gaussian_specs()
-    assert [(s.family, s.train.grad_clip > 0) for s in specs] == [
-        ("gaussian/raw", True), ("original/raw", True), ("gaussian/raw", False), ("original/raw", False)]
+    fams = ["gaussian/raw", "gaussian-averaged/raw", "fixed-variance/raw", "original/raw"]
+    assert [(s.family, s.train.grad_clip > 0) for s in specs] == [(f, c) for c in (True, False) for f in fams]
+    assert {(s.model.likelihood, s.model.reduction) for s in specs} == {
+        (lik, red) for lik in ("gaussian", "gaussian_fixed") for red in ("sum", "mean")}
     assert all(s.variant == "raw" for s in specs)
+
+
+def test_sentence_says_whether_a_trained_run_collapsed():
+    specs = failures.raw_gaussian_specs()
+    ok = {"status": "ok", "test_elbo": -1e3, "epochs": 20}
+    tab = failures.raw_table([RunResult(specs[0], {**ok, "test_kl": 0.1, "active_units": 0}),
+                              RunResult(specs[1], {**ok, "test_kl": 18.0, "active_units": 7})])
+    parts = failures.raw_sentence(tab, baseline=-2e3).split(";")
+    assert "(it collapsed)" in parts[0] and "(it kept latent units)" in parts[1]
 
 
 def test_sentence_reports_divergence_and_compares_with_the_baseline():

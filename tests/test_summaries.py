@@ -40,21 +40,54 @@ def test_batch_verdict_both_ways():
     assert "not evidence of no batch effect" in v["umap_vs_metrics"]
     v = summaries.batch_verdict(_scores(0.78, 0.79, 0.8), ctrl, "M2")
     assert not v["pca_flagged"] and "no batch effect is detected" in v["data_verdict"]
-    assert "agree" in v["umap_vs_metrics"]
+    assert "do not flag the NB latent" in v["umap_vs_metrics"] and "agree" not in v["umap_vs_metrics"]
+
+
+def _orig_table(m1_kl=0.01, elbo_kl=9.0, gd_kl=0.02, recon=(2000.0, 2001.0)):
+    return pd.DataFrame({
+        "family": ["original"] * 2 + ["nb/raw"] * 2 + ["fixed-variance/ELBO"] * 2 + ["original/preprocessed"],
+        "model": ["M1", "M2", "M1", "M2", "M1", "M1", "M1"],
+        "latent": [10, 50, 10, 50, 10, 10, 10],
+        "beta": [1.0, 1.0, 1.0, 1.0, 1.0, 200.0, 1.0],
+        "test recon": [recon[0], recon[1], 700.0, 690.0, 1500.0, 2000.0, 9000.0],
+        "test KL": [m1_kl, 0.02, 13.0, 14.0, elbo_kl, gd_kl, 20.0],
+        "active units": [0 if m1_kl < 0.5 else 9, 0, 10, 48, 0 if elbo_kl < 0.5 else 10, 0 if gd_kl < 0.5 else 9,
+                         10],
+    })
 
 
 def test_collapse_summary_reads_table():
-    t = pd.DataFrame({
-        "family": ["original"] * 2 + ["nb/raw"] * 2 + ["fixed-variance/ELBO", "original/preprocessed"],
-        "model": ["M1", "M2", "M1", "M2", "M1", "M1"],
-        "test recon": [2000.0, 2001.0, 700.0, 690.0, 1500.0, 9000.0],
-        "test KL": [0.01, 0.02, 13.0, 14.0, 9.0, 20.0],
-        "active units": [0, 0, 10, 48, 10, 10],
-    })
-    s = summaries.collapse_summary(t, 2000)
-    assert s["orig_collapsed"] == "2 of 2" and s["orig_au_max"] == 0
+    s = summaries.collapse_summary(_orig_table(), 2000)
+    assert s["orig_collapsed"] == "2 of 2" and "at most 0 active latent units" in s["orig_collapse_detail"]
     assert s["nb_au_range"] == "10 to 48"
-    assert "M1 does not collapse" in s["ablations"]
+    assert "at beta = G/d = 200, the KL weight that averaging implies, M1 collapses" in s["ablations"]
+    assert "with the summed ELBO with the same fixed-variance decoder on log data, M1 does not collapse" in s["ablations"]
+    assert "not the fixed-variance decoder, causes the collapse" in s["ablations"]
+    s = summaries.collapse_summary(_orig_table(m1_kl=5.0), 2000)
+    assert s["orig_collapsed"] == "1 of 2" and "the equivalence does not hold" in s["ablations"]
+    assert "differ by only" in s["orig_reading"] and "only the KL and the active units" in s["orig_reading"]
+    s = summaries.collapse_summary(_orig_table(m1_kl=5.0, recon=(2000.0, 2600.0)), 2000)
+    assert "so the models are not all alike" in s["orig_reading"]
+
+
+def test_ablation_reading_flips_with_each_run():
+    r = summaries.ablation_reading
+    assert r(None, True, True) == "" and r(True, True, None) == ""
+    assert "not the fixed-variance decoder, causes the collapse" in r(True, False, True)
+    assert "collapses even at the ELBO's weight" in r(True, True, True)
+    assert "keeps latent units as the averaged loss does" in r(False, False, False)
+    assert "does not hold" in r(True, False, False) and "does not hold" in r(False, False, True)
+
+
+def test_overdispersion_and_margin_readings_flip():
+    from cellvae.study.controls import margin_reading
+
+    assert "overdispersed relative to Poisson" in eda.overdispersion_reading(0.8)
+    assert "close to Poisson" in eda.overdispersion_reading(0.01)
+    assert margin_reading(10, 0.3, 0.1) == ("so chance alone rarely crosses it, and it is smaller than the drop the "
+                                            "injected effect causes")
+    assert "chance alone could cross it" in margin_reading(2, 0.3, 0.1)
+    assert "which it therefore misses" in margin_reading(10, 0.05, 0.1)
 
 
 def test_eda_tables(sim):

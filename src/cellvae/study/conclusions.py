@@ -76,20 +76,23 @@ def collapse_sentence(table: pd.DataFrame, n_genes: int) -> str:
     """
     orig, nb = table[table["family"] == "original"], table[table["family"] == "nb/raw"]
     collapsed, n_orig, spread = original_collapse(table, n_genes)
-    if collapsed == n_orig and spread < SAME_RECON:
-        alike = (f"and their per-element reconstructions differ by only {spread:.1%}: that is why every model "
-                 "looked the same")
+    if spread < SAME_RECON:
+        why = ("that is why every model looked the same" if collapsed == n_orig else
+               "by that number alone they look alike, and only the KL and the active units tell them apart")
+        alike = f"and their per-element reconstructions differ by only {spread:.1%}: {why}"
     else:
         alike = (f"and their per-element reconstructions differ by {spread:.1%}, so not every model looks the same "
                  "under this objective")
+    col = orig[[is_collapsed(k, a) for k, a in zip(orig["test KL"], orig["active units"])]]
+    detail = (f" (those: KL at most {col['test KL'].max():.2g} nats, at most {int(col['active units'].max())} "
+              "active units)" if len(col) else "")
     nb_col = sum(is_collapsed(k, a) for k, a in zip(nb["test KL"], nb["active units"]))
     nb_txt = (f"none of the same architectures collapses, keeping {int(nb['active units'].min())}-"
               f"{int(nb['active units'].max())} active units" if nb_col == 0 else
-              f"{nb_col} of {len(nb)} collapse too")
+              f"{nb_col} of its {len(nb)} runs (every seed) collapse too")
     return (f"**Posterior collapse.** Under the original's objective (fixed-variance Gaussian, loss averaged over "
-            f"{n_genes} genes, i.e. beta_eff = genes / latent) {collapsed} of {n_orig} architectures collapse (KL "
-            f"at most {orig['test KL'].max():.2g} nats, at most {int(orig['active units'].max())} active units), "
-            f"{alike}. Under the NB ELBO {nb_txt}.")
+            f"{n_genes} genes, i.e. beta_eff = genes / latent) {collapsed} of {n_orig} architectures collapse"
+            f"{detail}, {alike}. Under the NB ELBO {nb_txt}.")
 
 
 def likelihood_sentence(table: pd.DataFrame, arch: str) -> str:

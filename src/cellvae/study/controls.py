@@ -34,6 +34,10 @@ MARGIN = 0.1
 #: Matched controls never simulate more cells than this: a control for the full GEO file at
 #: 20,000 cells keeps ~1,700 per batch, enough for kBET and iLISI, in minutes rather than hours.
 CONTROL_MAX_CELLS = 20_000
+#: A batch correction "keeps cell-type structure" if it lowers the biology-conservation score by
+#: less than this: half the decision margin on batch mixing, so a correction is not credited
+#: with removing the effect when it gives up more structure than that.
+BIO_TOLERANCE = 0.05
 
 
 def control_data(*, site_effect: float, donor_effect: float, seed: int = 0, batches: tuple | None = None,
@@ -209,12 +213,41 @@ class ControlResult:
         cv = (f"Conditioning the NB model on batch changes its batch-mixing score by {gain:+.3f} "
               f"({nb['batch mixing']:.3f} to {cond['batch mixing']:.3f}) and its biology score by "
               f"{bio:+.3f}" + (", so it reduces the effect while keeping cell-type structure." if gain > 0
-                              and bio > -0.05 else ", so it does not cleanly remove the effect here."))
+                              and bio > -BIO_TOLERANCE else ", so it does not cleanly remove the effect here."))
         sd = max(self.null_sd, 1e-12)
         return {"null_mean": f"{self.null_mean:.3f}", "null_sd": f"{self.null_sd:.3f}",
                 "margin": f"{self.margin:.2f}", "margin_in_sd": f"{self.margin / sd:.0f}",
                 "injected_drop": f"{self.null_mean - inj:.3f}", "control_verdict": ctrl,
-                "cond_verdict": cv, "n_null_seeds": int(len(nulls))}
+                "cond_verdict": cv, "n_null_seeds": int(len(nulls)),
+                "margin_reading": margin_reading(self.margin / sd, self.null_mean - inj, self.margin)}
+
+
+#: A margin this many null standard deviations wide is one that chance alone rarely crosses.
+CHANCE_SDS = 3.0
+
+
+def margin_reading(margin_sds: float, injected_drop: float, margin: float) -> str:
+    """Whether the decision margin sits between chance and the injected effect.
+
+    Parameters
+    ----------
+    margin_sds
+        The margin in null standard deviations.
+    injected_drop
+        Null mean minus the injected control's batch-mixing score.
+    margin
+        The margin itself.
+
+    Returns
+    -------
+    str
+        A clause on each side: chance (against :data:`CHANCE_SDS`) and the injected drop.
+    """
+    chance = ("so chance alone rarely crosses it" if margin_sds >= CHANCE_SDS
+              else f"fewer than {CHANCE_SDS:g}, so chance alone could cross it")
+    effect = ("smaller than the drop the injected effect causes" if margin < injected_drop
+              else "not smaller than the drop the injected effect causes, which it therefore misses")
+    return f"{chance}, and it is {effect}"
 
 
 #: The NB model trained on the injected control: M1's latent size at half its width, enough
@@ -224,7 +257,7 @@ CONTROL_MODEL = VAEConfig(n_latent=10, n_hidden=128, likelihood="nb")
 
 def run_controls(*, site_effect: float = BOOK_SIM["site_effect"], donor_effect: float = BOOK_SIM["donor_effect"],
                  n_null_seeds: int = 3, margin: float = MARGIN, train_models: bool = True,
-                 **sim) -> ControlResult:
+                 executor=None, **sim) -> ControlResult:
     """Score null and injected simulations (and NB / NB +batch models on the injected one).
 
     Parameters
@@ -237,6 +270,8 @@ def run_controls(*, site_effect: float = BOOK_SIM["site_effect"], donor_effect: 
         Decision margin below the null mean.
     train_models
         Also train the NB and NB +batch models on the injected data.
+    executor
+        Where those two runs train (see :func:`~cellvae.study.runs.run_all`); None decides there.
     **sim
         Overrides of :data:`CONTROL_SIM` and the other :func:`control_data` options
         (``batches``, ``hvgs``), e.g. :func:`matched_controls`.
@@ -253,7 +288,7 @@ def run_controls(*, site_effect: float = BOOK_SIM["site_effect"], donor_effect: 
     rows["injected: PCA"] = _scores(inj, PCA_KEY, pca(inj))
     if train_models:
         base = RunSpec(arch="control", family="nb/raw", variant="raw", model=CONTROL_MODEL)
-        nb, cond = run_all(inj, list(batch_pair(base)), progress=False)
+        nb, cond = run_all(inj, list(batch_pair(base)), progress=False, executor=executor)
         rows["injected: NB"] = _scores(inj, "X_nb", nb.latent)
         rows["injected: NB +batch"] = _scores(inj, "X_nb_batch", cond.latent)
     table = pd.DataFrame(rows).T[["batch mixing", "iLISI", "kBET", "graph connectivity",

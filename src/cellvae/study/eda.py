@@ -273,3 +273,28 @@ def fit_nb_overdispersion(mean: np.ndarray, var: np.ndarray) -> float:
     """
     m = mean > 0
     return float(np.sum((var[m] - mean[m]) * mean[m] ** 2) / np.sum(mean[m] ** 4))
+
+
+#: Below this fitted phi the counts are read as Poisson (the NB's variance excess is negligible).
+PHI_POISSON = 0.05
+
+
+def overdispersion_reading(phi: float) -> str:
+    """What the fitted overdispersion says about the choice of count likelihood.
+
+    Parameters
+    ----------
+    phi
+        :func:`fit_nb_overdispersion` output.
+
+    Returns
+    -------
+    str
+        Overdispersed relative to Poisson (phi above :data:`PHI_POISSON`), or close to it.
+    """
+    if phi > PHI_POISSON:
+        return ("the raw counts are overdispersed relative to Poisson, which is what the negative binomial "
+                "decoder of the next chapter models")
+    return (f"the raw counts are close to Poisson (phi under {PHI_POISSON:g}), a limit the negative binomial "
+            "decoder of the next chapter reaches as its inverse dispersion grows")
+

@@ -15,12 +15,35 @@ import numpy as np
 import pandas as pd
 
 from .controls import MARGIN
+from .grid import ARCHITECTURES, RunSpec, family_spec, variant_of
 from .metrics import BIO_METRICS, cached_scib_scores
 
 #: The reconstruction loss the original study reported for every model (its results table).
 ORIGINAL_RECON = 2e-4
 #: Ours "reproduces" it when the two are within this factor of each other.
 REPRODUCED_FACTOR = 2.0
+
+
+def equivalence_spec(n_genes: int, arch: str = "M1") -> RunSpec:
+    """The summed-loss, fixed-variance run at beta = G/d: the original objective's ELBO twin.
+
+    Averaging the unit-variance Gaussian's reconstruction over G genes and the KL over d latent
+    dimensions gives ``(recon + (G/d) KL) / G``: the summed ELBO with beta = G/d, scaled by 1/G,
+    which Adam's steps barely see (theory chapter).  This run tests that equivalence.
+
+    Parameters
+    ----------
+    n_genes
+        Genes G of the data.
+    arch
+        Architecture, whose latent size is d.
+
+    Returns
+    -------
+    RunSpec
+        Family ``fixed-variance/ELBO`` at ``beta = n_genes / d``.
+    """
+    return variant_of(family_spec(arch, "fixed-variance/ELBO"), beta=n_genes / ARCHITECTURES[arch][0])
 
 
 def mse_per_element(recon_per_cell: np.ndarray, n_genes: int) -> np.ndarray:
