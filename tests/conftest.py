@@ -7,8 +7,13 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Every test writes its cache under a temp dir, never the user's."""
+    """Every test writes its cache under a temp dir, never the user's, and trains serially.
+
+    Runs are small here, so spawning a pool would cost more than it saves; the pool has its
+    own test (tests/test_grid.py).
+    """
     monkeypatch.setenv("CELLVAE_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setenv("CELLVAE_JOBS", "1")
 
 
 @pytest.fixture(scope="session")

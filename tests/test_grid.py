@@ -1,4 +1,4 @@
-"""The grid command: serial and Dask runs agree, and the command reports progress."""
+"""The grid command: serial, local-pool and Dask runs agree, and the command reports progress."""
 
 from __future__ import annotations
 
@@ -31,11 +31,8 @@ def test_dask_local_cluster_equals_serial(sim, tmp_path, capsys):
     import torch
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as in each single-threaded worker: sums run in the same order
-    try:
-        serial = run_all(sim, SPECS, cache=RunCache(tmp_path / "serial"), progress=False)
-    finally:
-        torch.set_num_threads(threads)
+    serial = run_all(sim, SPECS, cache=RunCache(tmp_path / "serial"), progress=False)
+    assert torch.get_num_threads() == threads  # each run pins its threads and puts them back
     environ = dict(os.environ)
     with executor_for(workers=2) as ex:
         assert ex is not None
@@ -61,6 +58,50 @@ def test_serial_progress_lines(sim, tmp_path, capsys):
     text = err_out.out + err_out.err
     assert "T0 nb/raw beta=1: 2 epochs (max_epochs), held-out ELBO" in text and "nats/cell" in text
     assert "runs" in err_out.err  # the tqdm bar over runs
+
+
+@pytest.mark.slow
+def test_local_pool_equals_serial_and_only_starts_for_missing_runs(sim, tmp_path, monkeypatch):
+    from cellvae.study import local
+
+    serial = run_all(sim, SPECS[:2], cache=RunCache(tmp_path / "serial"), progress=False, jobs=1)
+    pools = []
+    real_pool = local.local_pool
+
+    def spy(n):
+        pools.append(n)
+        return real_pool(n)
+
+    monkeypatch.setattr("cellvae.study.runs.local_pool", spy)
+    par = run_all(sim, SPECS[:2], cache=RunCache(tmp_path / "pool"), progress=False, jobs=2)
+    assert pools == [2] and not any(r.cached for r in par)
+    for a, b in zip(serial, par):
+        assert a.metrics["torch_threads"] == b.metrics["torch_threads"] == grid.RUN_THREADS
+        np.testing.assert_array_equal(b.latent, a.latent)
+        assert b.metrics["test_iwae"] == a.metrics["test_iwae"]
+    again = run_all(sim, SPECS[:2] + SPECS[2:3], cache=RunCache(tmp_path / "pool"), progress=False, jobs=2)
+    assert pools[-1] == 1 and [r.cached for r in again] == [True, True, False]  # one missing: no pool
+
+
+def test_default_jobs_reads_the_environment(monkeypatch):
+    from cellvae.study.local import default_jobs
+
+    monkeypatch.setenv("CELLVAE_JOBS", "3")
+    assert default_jobs() == 3
+    monkeypatch.delenv("CELLVAE_JOBS")
+    assert default_jobs() == max(1, os.cpu_count() or 1)
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv("CELLVAE_JOBS", bad)
+        with pytest.raises(ValueError, match="CELLVAE_JOBS must be a positive integer"):
+            default_jobs()
+
+
+def test_grid_rejects_nonsense_jobs(capsys):
+    from cellvae.study import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["--jobs", "0"])
+    assert "--jobs must be at least 1" in capsys.readouterr().err
 
 
 def test_executor_for_serial_is_none():
@@ -126,3 +167,13 @@ def test_make_book_shows_progress_over_runs_within_a_minute(tmp_path):
     # a cold cache, as a newcomer has it: the bar over runs ("runs: ... /N") must show within 60 s
     seconds, output = _first_output_matching([str(command)], env, "runs:", limit_s=60)
     assert seconds is not None, f"cellvae-grid showed no progress bar over runs within 60 s:\n{output[-2000:]}"
+
+
+def test_longest_first_starts_log_data_gaussians_then_wide_models():
+    from cellvae.study import cli
+
+    specs = grid.report_specs()
+    order = cli.longest_first(specs)
+    assert order[0].family == "gaussian/processed" and order[0].model.n_hidden == 1024
+    rest = [s.model.n_hidden for s in order if s.family != "gaussian/processed"]
+    assert rest == sorted(rest, reverse=True) and sorted(map(id, order)) == sorted(map(id, specs))

@@ -29,6 +29,7 @@ def built():
     """Run `jupyter-book build book` as the README says, from the repo root."""
     jb = Path(sys.executable).with_name("jupyter-book")
     env = {**os.environ, "CELLVAE_CACHE": RUN_CACHE}
+    env.pop("CELLVAE_JOBS", None)  # as a user builds it: runs in a pool over every core
     proc = subprocess.run([str(jb), "build", "book"], cwd=ROOT, env=env, capture_output=True, text=True)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]

@@ -2,6 +2,7 @@
 
 - :mod:`~cellvae.study.grid`: the experiment grid and the report's training budget;
 - :mod:`~cellvae.study.runs`: the run cache and the runner;
+- :mod:`~cellvae.study.local`: one torch thread per run, and a local process pool;
 - :mod:`~cellvae.study.metrics`: scanpy embeddings and scib-metrics scores;
 - :mod:`~cellvae.study.controls`: null and injected batch-effect controls;
 - :mod:`~cellvae.study.batch`: the embeddings the batch chapter compares;

@@ -27,7 +27,8 @@ from ..model import VAE, bootstrap_mean, save_checkpoint
 from .grid import RunSpec
 
 #: The code whose edits change what a cached run holds (relative to the cellvae package).
-_SOURCES = ("data", "model", "study/grid.py", "study/runs.py", "study/cache.py", "study/ppc.py")
+_SOURCES = ("data", "model", "study/grid.py", "study/runs.py", "study/cache.py", "study/ppc.py",
+            "study/local.py")
 
 
 @functools.lru_cache(maxsize=1)

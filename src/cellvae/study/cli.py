@@ -1,7 +1,8 @@
 """``cellvae-grid``: train, or load from the cache, every run the book needs, with progress.
 
 ``make book`` calls it before ``jupyter-book build book``, so the chapters only read the
-run cache.  The grid runs in two rounds: the results chapter's runs, then the runs that
+run cache.  By default runs not yet cached train in a local pool of processes, one per CPU
+core (``--jobs``; one torch thread each).  The grid runs in two rounds: the results chapter's runs, then the runs that
 depend on its model choice (the beta sweep and the batch comparison), and last the
 batch-effect controls.  ``--workers N`` fans runs out over a local Dask cluster and
 ``--scheduler ADDRESS`` over an existing one; workers read the data by path from the run
@@ -17,8 +18,10 @@ import contextlib
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from .grid import batch_pair, report_specs, sweep_specs, zinb_of
+from .local import default_jobs, local_pool
 from .runs import run_all
 
 
@@ -30,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="start a local Dask cluster with this many worker processes (0: serial)")
     where.add_argument("--scheduler", default=None,
                        help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="local processes for runs not yet cached (default: $CELLVAE_JOBS, else one "
+                        "per CPU core); 1 trains serially")
     p.add_argument("--no-controls", action="store_true", help="skip the batch-effect controls")
     return p
 
@@ -80,7 +86,23 @@ def executor_for(*, workers: int = 0, scheduler: str | None = None):
         yield client.get_executor()
 
 
-def book_grid(adata, *, executor=None, controls: bool = True) -> dict:
+def longest_first(specs: list) -> list:
+    """``specs`` reordered so that the slowest runs start first and none is left for last alone.
+
+    Parameters
+    ----------
+    specs
+        Runs of one round.
+
+    Returns
+    -------
+    list
+        The log-data Gaussians first (they take the most epochs to stop), then by hidden width.
+    """
+    return sorted(specs, key=lambda s: (s.family == "gaussian/processed", s.model.n_hidden), reverse=True)
+
+
+def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool = True) -> dict:
     """Every run the book reads, trained or loaded, in the order the chapters need them.
 
     Parameters
@@ -88,9 +110,12 @@ def book_grid(adata, *, executor=None, controls: bool = True) -> dict:
     adata
         The book's data (:func:`cellvae.study.report.book_data`).
     executor
-        Where to run (see :func:`cellvae.study.runs.run_all`); None is serial.
+        Where to run (see :func:`cellvae.study.runs.run_all`); None is a local pool.
+    jobs
+        Processes of the local pool (None: :func:`cellvae.study.local.default_jobs`).
     controls
-        Also compute the batch-effect controls (serially: two small runs and metrics).
+        Also compute the batch-effect controls (simulations and metrics here, their two runs
+        in the pool), beside the runs.
 
     Returns
     -------
@@ -99,24 +124,38 @@ def book_grid(adata, *, executor=None, controls: bool = True) -> dict:
         cells chapter's runs on the starter) and the
         number of runs.
     """
+    from .controls import run_controls
+    from .failures import raw_gaussian_specs
+    from .original import equivalence_spec
+    from .real import real_specs, starter_data
     from .selection import choose_model
 
-    kw = {"executor": executor, "verbose": True}
-    results = run_all(adata, report_specs(), **kw)
-    best = choose_model(results, family="nb/raw").best.spec
-    followups = run_all(adata, sweep_specs(best) + list(batch_pair(best)) + [zinb_of(best)], **kw)
-    from .failures import raw_gaussian_specs
+    with contextlib.ExitStack() as stack:
+        if executor is None:  # one pool for the whole grid: workers start once and never wait for a round
+            executor = stack.enter_context(local_pool(default_jobs() if jobs is None else jobs))
+        kw = {"executor": executor, "jobs": 1, "verbose": True}  # no executor: serial
+        # With workers, a thread queues the starter's runs and the controls beside the main runs.
+        # Serially they wait: two trainings in one process would share torch's global RNG.
+        side = stack.enter_context(ThreadPoolExecutor(1)) if executor is not None else None
 
-    followups += run_all(adata, raw_gaussian_specs(), **kw)
-    from .real import real_specs, starter_data
+        def starter_and_controls():
+            print("cellvae-grid: the real cells chapter's runs on the shipped starter", flush=True)
+            done = run_all(starter_data(), real_specs(), **kw, progress=False)
+            if controls:
+                print("cellvae-grid: batch-effect controls", flush=True)
+                run_controls(executor=executor)
+            return done
 
-    print("cellvae-grid: the real cells chapter's runs on the shipped starter", flush=True)
-    followups += run_all(starter_data(), real_specs(), **kw)
-    if controls:
-        from .controls import run_controls
-
-        print("cellvae-grid: batch-effect controls", flush=True)
-        run_controls()
+        beside = side.submit(starter_and_controls) if side else None
+        first = report_specs()
+        rest = raw_gaussian_specs() + [equivalence_spec(adata.n_vars)]
+        order = longest_first(first + rest)
+        ran = dict(zip(map(id, order), run_all(adata, order, **kw)))
+        results = [ran[id(s)] for s in first]
+        best = choose_model(results, family="nb/raw").best.spec
+        followups = [ran[id(s)] for s in rest]
+        followups += run_all(adata, longest_first(sweep_specs(best) + list(batch_pair(best)) + [zinb_of(best)]), **kw)
+        followups += beside.result() if beside else starter_and_controls()
     return {"results": results, "followups": followups, "n_runs": len(results) + len(followups)}
 
 
@@ -134,7 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         Exit status: 0 when every run is ready (a diverged run is a recorded result, and
         counted), 130 if interrupted.
     """
-    a = _parser().parse_args(argv)
+    p = _parser()
+    a = p.parse_args(argv)
+    if a.jobs is not None and a.jobs < 1:
+        p.error(f"--jobs must be at least 1, got {a.jobs}")
     from .report import book_data
 
     t0 = time.perf_counter()
@@ -142,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cellvae-grid: {adata.uns['source']}", flush=True)
     try:
         with executor_for(workers=a.workers, scheduler=a.scheduler) as ex:
-            out = book_grid(adata, executor=ex, controls=not a.no_controls)
+            out = book_grid(adata, executor=ex, jobs=a.jobs, controls=not a.no_controls)
     except KeyboardInterrupt:
         print("cellvae-grid: interrupted; finished runs are cached and the rest resume next time",
               file=sys.stderr)

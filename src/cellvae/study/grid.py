@@ -30,6 +30,11 @@ BOOK_TRAIN = TrainConfig(max_epochs=300, kl_warmup_epochs=10, patience=10, batch
 #: initial weights and the minibatch order; the validation cells stay the same (``split_seed``),
 #: so the seed-to-seed spread measures training, not a resampling of the validation cells.
 SEEDS = (0, 1, 2)
+#: Torch threads of every run.  One: at the book's shapes (minibatches of 128 x 1,000) a second
+#: thread barely speeds a step and makes it erratic on a busy machine, so runs go in parallel
+#: over processes instead (:func:`cellvae.study.runs.run_all`), and a run's numbers (which depend
+#: on the thread count through the order of float sums) are the same however the grid is run.
+RUN_THREADS = 1
 #: Importance samples for the held-out IWAE bound: 20 tightens the bound by most of what 50
 #: would, at 40% of the evaluation time.
 BOOK_IWAE_K = 20

@@ -38,7 +38,8 @@ from ..model import (
     validation_seed,
 )
 from .cache import RunCache, RunResult, data_key  # noqa: F401 (RunResult re-exported)
-from .grid import RunSpec
+from .grid import RUN_THREADS, RunSpec
+from .local import default_jobs, local_pool, torch_threads
 from .ppc import run_ppc
 
 
@@ -49,6 +50,9 @@ def _batch_codes(adata: ad.AnnData) -> np.ndarray:
 def run_one(adata: ad.AnnData, spec: RunSpec, *,
             snapshot: str | Path | None = None) -> tuple[RunResult, VAE | None]:
     """Train ``spec`` on the train split; evaluate on train and test (nats per cell).
+
+    Every run uses :data:`~cellvae.study.grid.RUN_THREADS` torch threads, so its numbers
+    do not depend on where it runs (serially, in a process pool or on Dask).
 
     Parameters
     ----------
@@ -77,6 +81,11 @@ def run_one(adata: ad.AnnData, spec: RunSpec, *,
     KeyboardInterrupt
         When training was interrupted: an unfinished run is neither evaluated nor cached.
     """
+    with torch_threads(RUN_THREADS):
+        return _run_one(adata, spec, snapshot)
+
+
+def _run_one(adata: ad.AnnData, spec: RunSpec, snapshot) -> tuple[RunResult, VAE | None]:
     train_mask = (adata.obs["split"] == "train").to_numpy()
     x = get_variant(adata, spec.variant)
     codes = _batch_codes(adata)
@@ -174,7 +183,7 @@ def _describe(res: RunResult) -> str:
 
 
 def run_all(adata: ad.AnnData, specs: list[RunSpec], *, cache: RunCache | None = None,
-            executor: Executor | None = None, progress: bool = True,
+            executor: Executor | None = None, jobs: int | None = None, progress: bool = True,
             verbose: bool = False) -> list[RunResult]:
     """Run (or load) every spec; results come back in the order of ``specs``.
 
@@ -190,7 +199,10 @@ def run_all(adata: ad.AnnData, specs: list[RunSpec], *, cache: RunCache | None =
     executor
         Any ``concurrent.futures.Executor``: a ``ProcessPoolExecutor``, or a Dask
         ``Client.get_executor()``.  The data is written once beside the cache and read by
-        path in each worker, never pickled into tasks.  None runs serially.
+        path in each worker, never pickled into tasks.  None runs here, or in a local
+        pool of ``jobs`` processes when two or more runs are missing from the cache.
+    jobs
+        Processes of that local pool; None reads :func:`default_jobs`, 1 runs serially.
     progress
         Show a progress bar over runs.
     verbose
@@ -212,15 +224,22 @@ def run_all(adata: ad.AnnData, specs: list[RunSpec], *, cache: RunCache | None =
         if verbose:
             tqdm.write(_describe(res))
 
-    if executor is None:
-        for i, s in enumerate(specs):
-            bar.set_postfix_str(s.label)
-            done(i, _cached_run(adata, s, root))
-    else:
-        path = shared_copy(adata, cache)
-        futures = {executor.submit(_cached_run_from_path, path, s, root): i for i, s in enumerate(specs)}
-        for f in as_completed(futures):
-            done(futures[f], f.result())
+    jobs = default_jobs() if jobs is None else jobs
+    if executor is None and jobs > 1:
+        dk = data_key(adata)
+        jobs = min(jobs, sum(not cache.path(s.key(dk)).exists() for s in specs))
+    with local_pool(jobs if executor is None else 0) as pool:
+        executor = executor or pool
+        if executor is None:
+            for i, s in enumerate(specs):
+                bar.set_postfix_str(s.label)
+                done(i, _cached_run(adata, s, root))
+        else:
+            path = shared_copy(adata, cache)
+            futures = {executor.submit(_cached_run_from_path, path, s, root): i
+                       for i, s in enumerate(specs)}
+            for f in as_completed(futures):
+                done(futures[f], f.result())
     bar.close()
     return out
 
