@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from cellvae.study import conclusions as cc
 from cellvae.study.cache import RunResult
-from cellvae.study.controls import ControlResult
 from cellvae.study.grid import family_spec, variant_of
 from cellvae.study.selection import choose_model
 
@@ -54,22 +52,3 @@ def test_collapse_sentence_flips_with_collapse_and_spread():
 def test_likelihood_sentence_counts_divergence():
     assert "every NB run trained without diverging" in cc.likelihood_sentence(_table(), "M1")
     assert "1 of 2 NB runs diverged" in cc.likelihood_sentence(_table(nb_status=("ok", "nan loss")), "M1")
-
-
-def _ctrl(inj=0.4, null_hi=0.81):
-    idx = ["null (seed 0): PCA", "null (seed 1): PCA", "injected: PCA"]
-    t = pd.DataFrame({"batch mixing": [0.79, null_hi, inj]}, index=idx)
-    return ControlResult(t, 0.8, 0.01, 0.1, 0.4, 0.2)
-
-
-def _scores(pca):
-    return pd.DataFrame({"batch mixing": [pca, 0.6, 0.8]}, index=["PCA (log data)", "M1 NB", "M1 NB +batch"])
-
-
-def test_batch_sentence_flips_effect_and_controls():
-    s = cc.batch_sentence(_scores(0.4), _ctrl(), "M1", {"site_effect": 0.4, "donor_effect": 0.2})
-    assert "Batch effects exist" in s and "behave as they must" in s and "no null seed is flagged" in s
-    assert "Batch effects are not detected" in cc.batch_sentence(_scores(0.79), _ctrl(), "M1", None)
-    bad = cc.batch_sentence(_scores(0.4), _ctrl(inj=0.79, null_hi=0.6), "M1", None)
-    assert "The controls fail" in bad and "missed" in bad and "1 of 2 null seeds are flagged" in bad
-    assert "cannot be measured" in cc.batch_sentence(_scores(np.nan), _ctrl(), "M1", None)

@@ -134,13 +134,3 @@ def test_a_file_without_site_donor_or_second_batch_gets_notes(tmp_path, monkeypa
     raw.write_h5ad(full)
     monkeypatch.setenv("CELLVAE_DATA", str(full))
     assert "single batch" not in book_data().uns["source"]
-
-
-def test_batch_verdict_on_a_single_batch_says_nothing_can_be_measured():
-    from cellvae.study.summaries import batch_verdict
-
-    cols = ["batch mixing", "bio conservation", "kBET", "iLISI"]
-    scores = pd.DataFrame([[np.nan, 0.6, np.nan, np.nan]] * 3, columns=cols,
-                          index=["PCA (log data)", "M1 NB", "M1 NB +batch"])
-    v = batch_verdict(scores, ctrl=None, arch="M1")
-    assert "single batch" in v["data_verdict"] and v["pca_flagged"] is False

@@ -114,8 +114,8 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
     jobs
         Processes of the local pool (None: :func:`cellvae.study.local.default_jobs`).
     controls
-        Also compute the batch-effect controls (simulations and metrics here, their two runs
-        in the pool), beside the runs.
+        Also compute the batch chapter's evidence: scvi-tools' SCVI, the calibrated null and
+        dose-response simulations (their VAE runs in the pool) and every score.
 
     Returns
     -------
@@ -124,7 +124,8 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
         cells chapter's runs on the starter) and the
         number of runs.
     """
-    from .controls import run_controls
+    from .calibration import calibrate
+    from .evidence import batch_evidence
     from .failures import raw_gaussian_specs
     from .original import equivalence_spec
     from .real import real_specs, starter_data
@@ -134,28 +135,33 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
         if executor is None:  # one pool for the whole grid: workers start once and never wait for a round
             executor = stack.enter_context(local_pool(default_jobs() if jobs is None else jobs))
         kw = {"executor": executor, "jobs": 1, "verbose": True}  # no executor: serial
-        # With workers, a thread queues the starter's runs and the controls beside the main runs.
+        # With workers, a thread queues the starter's runs beside the main runs.
         # Serially they wait: two trainings in one process would share torch's global RNG.
-        side = stack.enter_context(ThreadPoolExecutor(1)) if executor is not None else None
+        side = stack.enter_context(ThreadPoolExecutor(2)) if executor is not None else None
 
-        def starter_and_controls():
+        def starter():
             print("cellvae-grid: the real cells chapter's runs on the shipped starter", flush=True)
-            done = run_all(starter_data(), real_specs(), **kw, progress=False)
-            if controls:
-                print("cellvae-grid: batch-effect controls", flush=True)
-                run_controls(executor=executor)
-            return done
+            return run_all(starter_data(), real_specs(), **kw, progress=False)
 
-        beside = side.submit(starter_and_controls) if side else None
+        beside = side.submit(starter) if side else None
         first = report_specs()
         rest = raw_gaussian_specs() + [equivalence_spec(adata.n_vars)]
         order = longest_first(first + rest)
         ran = dict(zip(map(id, order), run_all(adata, order, **kw)))
         results = [ran[id(s)] for s in first]
         best = choose_model(results, family="nb/raw").best.spec
+
+        # the calibrated nulls' runs and scoring queue beside the follow-ups (SCVI, which runs
+        # here on one thread, waits for the main thread: Lightning expects to own it)
+        early = side.submit(calibrate, adata, best, executor=executor) if side and controls else None
         followups = [ran[id(s)] for s in rest]
         followups += run_all(adata, longest_first(sweep_specs(best) + list(batch_pair(best)) + [zinb_of(best)]), **kw)
-        followups += beside.result() if beside else starter_and_controls()
+        followups += beside.result() if beside else starter()
+        if early:
+            early.result()
+        if controls:
+            print("cellvae-grid: batch evidence (SCVI, calibrated nulls, dose response, scores)", flush=True)
+            batch_evidence(adata, results, executor=executor)
     return {"results": results, "followups": followups, "n_runs": len(results) + len(followups)}
 
 

@@ -126,17 +126,13 @@ def likelihood_sentence(table: pd.DataFrame, arch: str) -> str:
             "with the count model, whose bound is a probability of integer counts.")
 
 
-def batch_sentence(scores: pd.DataFrame, ctrl, arch: str, truth: dict | None) -> str:
-    """Whether a batch effect is detected, and whether the controls behaved.
+def batch_sentence(ev, truth: dict | None) -> str:
+    """Whether a batch effect is detected, by the calibrated joint rule, and what judged it.
 
     Parameters
     ----------
-    scores
-        scIB scores with ``"PCA (log data)"``, ``"<arch> NB"`` and ``"<arch> NB +batch"`` rows.
-    ctrl
-        A :class:`~cellvae.study.controls.ControlResult`.
-    arch
-        The chosen architecture.
+    ev
+        :class:`~cellvae.study.evidence.Evidence` of the batch chapter.
     truth
         The simulation's parameters, or None for real data.
 
@@ -144,27 +140,27 @@ def batch_sentence(scores: pd.DataFrame, ctrl, arch: str, truth: dict | None) ->
     -------
     str
     """
-    pca = scores.loc["PCA (log data)", "batch mixing"]
-    if np.isnan(pca):
+    v = ev.verdicts
+    pca = v.loc["PCA"]
+    if not np.isfinite(pca["batch mixing"]):
         return ("**Batch effects cannot be measured.** The batch metrics are undefined here (a single batch, or "
                 "batches too small to score): neither the presence nor the absence of a batch effect is shown.")
-    cond, nbs = scores.loc[f"{arch} NB +batch", "batch mixing"], scores.loc[f"{arch} NB", "batch mixing"]
-    effect = "exist" if ctrl.flagged(pca) else "are not detected"
+    flagged = pca["batch mixing"] < pca["mixing threshold"]
     truth_txt = (f" (the simulation's true site and donor effects are {truth['site_effect']:g} and "
                  f"{truth['donor_effect']:g})" if truth else "")
-    inj = ctrl.flagged(ctrl.row("injected: PCA")["batch mixing"])
-    n_null = sum(ctrl.flagged(v) for v in ctrl.nulls)
-    nulls = "no null seed is flagged" if n_null == 0 else f"{n_null} of {len(ctrl.nulls)} null seeds are flagged"
-    ok = ("The controls behave as they must" if inj and n_null == 0 else
-          "**The controls fail**, so this verdict is not supported")
-    return (f"**Batch effects {effect}.** The unintegrated batch-mixing score (iLISI and kBET) is {pca:.3f} "
-            f"against {ctrl.null_mean:.3f} ± {ctrl.null_sd:.3f} for a simulation without batch effects{truth_txt}; "
-            f"the NB latent scores {nbs:.3f} and the batch-conditional NB {cond:.3f}. {ok}: the injected effect "
-            f"is {'flagged' if inj else 'missed'} and {nulls}.")
+    others = ", ".join(f"{n} *{v.loc[n, 'verdict']}*" for n in v.index if n not in ("PCA",))
+    rnd = v.loc["random embedding", "verdict"] if "random embedding" in v.index else None
+    guard = ("" if rnd is None else " The rule does not reward an embedding without structure: the random one is "
+             f"called *{rnd}*." if rnd != "well integrated" else
+             " **The rule calls the random embedding well integrated, so it cannot be trusted here.**")
+    return (f"**Batch effects {'are detected' if flagged else 'are not detected'}.** On held-out cells the "
+            f"unintegrated PCA's batch mixing is {pca['batch mixing']:.3f} against a null threshold of "
+            f"{pca['mixing threshold']:.3f}, calibrated on simulations of this data's size without batch effects"
+            f"{truth_txt}. The other embeddings: {others}.{guard} PCA's {ev.limit_text('PCA')}.")
 
 
-def conclusions(choice: ModelChoice, table: pd.DataFrame, scores: pd.DataFrame, ctrl, *,
-                n_genes: int, truth: dict | None) -> list[str]:
+def conclusions(choice: ModelChoice, table: pd.DataFrame, ev, *, n_genes: int,
+                truth: dict | None) -> list[str]:
     """The report's conclusions, each a paragraph computed from the results.
 
     Parameters
@@ -174,7 +170,7 @@ def conclusions(choice: ModelChoice, table: pd.DataFrame, scores: pd.DataFrame, 
     table
         :func:`~cellvae.study.runs.results_table` with the ``original``, ``nb/raw``,
         ``gaussian/preprocessed`` and ``gaussian/processed`` families.
-    scores, ctrl
+    ev
         As for :func:`batch_sentence`.
     n_genes
         Genes in the data.
@@ -189,4 +185,4 @@ def conclusions(choice: ModelChoice, table: pd.DataFrame, scores: pd.DataFrame, 
     """
     arch = choice.best.spec.arch
     return [model_sentence(choice, n_genes), collapse_sentence(table, n_genes), likelihood_sentence(table, arch),
-            batch_sentence(scores, ctrl, arch, truth)]
+            batch_sentence(ev, truth)]

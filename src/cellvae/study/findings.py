@@ -13,9 +13,10 @@ import anndata as ad
 
 from .batch import batch_embeddings
 from .cache import RunResult
-from .controls import MARGIN, matched_controls, run_controls
+from .controls import MARGIN
+from .evidence import batch_evidence
 from .grid import zinb_of
-from .metrics import PCA_KEY, cached_scib_scores
+from .metrics import cached_scib_scores
 from .ppc import zero_inflation_finding
 from .runs import results_table, run_all
 from .summaries import original_collapse
@@ -144,7 +145,7 @@ def main_findings(adata: ad.AnnData, results: list[RunResult]) -> Findings:
     arch = choice.best.spec.arch
     zinb = run_all(adata, [zinb_of(choice.best.spec)], progress=False)[0]
     mix = [cached_scib_scores(adata, keys[f"{arch} {k}"])["batch mixing"] for k in ("NB", "NB +batch")]
-    ctrl = run_controls(**matched_controls(adata))
-    flagged = ctrl.flagged(cached_scib_scores(adata, PCA_KEY)["batch mixing"])
+    pca = batch_evidence(adata, results).verdicts.loc["PCA"]
+    flagged = bool(pca["batch mixing"] < pca["mixing threshold"])
     return findings(results, nb, cond, zinb, (mix[0], mix[1]), flagged, simulated="simulation" in adata.uns,
                     n_genes=adata.n_vars)
