@@ -61,6 +61,8 @@ def test_detection_limit_is_the_smallest_flagged_strength():
     none = vd.detection_limit(_dose(donor=(0.8, 0.8, 0.8, 0.8)), _thr(mix=0.73), "PCA")
     assert vd.limit_sentence(none, 0.4).endswith("donor effect above 0.4")
     assert vd.detection_limit(_dose(), _thr(mix=0.9), "PCA")["site"] == 0.05  # a higher bar flags sooner
+    one_site = vd.detection_limit(_dose()[lambda d: d["effect"] == "donor"], _thr(mix=0.73), "PCA")
+    assert vd.limit_sentence(one_site, 0.4) == "detection limit: site effect not measurable here, donor effect 0.4"
 
 
 def test_position_on_the_curve():

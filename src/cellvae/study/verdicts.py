@@ -89,14 +89,15 @@ def detection_limit(dose: pd.DataFrame, thr: pd.DataFrame, kind: str) -> dict[st
     Returns
     -------
     dict
-        ``{"site": strength, "donor": strength}``; NaN where no tested strength is flagged.
+        ``{"site": strength, "donor": strength}``; NaN where no tested strength is flagged,
+        None where the scope cannot be scored (fewer than two sites or donors in it).
     """
     out = {}
     for effect, scope in (("site", "site within donor"), ("donor", "donor within site")):
         key = (scope, kind, MIXING)
         d = dose[(dose["effect"] == effect) & (dose["kind"] == kind) & (dose["strength"] > 0)]
         if key not in thr.index or d.empty:
-            out[effect] = np.nan
+            out[effect] = None
             continue
         hit = d.loc[d["mixing"] < thr.loc[key, "threshold"], "strength"]
         out[effect] = float(hit.min()) if len(hit) else np.nan
@@ -109,7 +110,7 @@ def limit_sentence(limits: dict[str, float], tested: float) -> str:
     Parameters
     ----------
     limits
-        :func:`detection_limit` output.
+        :func:`detection_limit` output (None: the scope cannot be scored).
     tested
         The largest strength tried.
 
@@ -118,7 +119,7 @@ def limit_sentence(limits: dict[str, float], tested: float) -> str:
     str
     """
     def one(v):
-        return f"{v:g}" if np.isfinite(v) else f"above {tested:g}"
+        return "not measurable here" if v is None else f"{v:g}" if np.isfinite(v) else f"above {tested:g}"
     return f"detection limit: site effect {one(limits['site'])}, donor effect {one(limits['donor'])}"
 
 
