@@ -148,7 +148,8 @@ def batch_sentence(ev, truth: dict | None) -> str:
     flagged = pca["batch mixing"] < pca["mixing threshold"]
     truth_txt = (f" (the simulation's true site and donor effects are {truth['site_effect']:g} and "
                  f"{truth['donor_effect']:g})" if truth else "")
-    others = ", ".join(f"{n} *{v.loc[n, 'verdict']}*" for n in v.index if n not in ("PCA",))
+    controls = ("random embedding", "shuffled labels")
+    others = ", ".join(f"{n} *{v.loc[n, 'verdict']}*" for n in v.index if n != "PCA" and n not in controls)
     rnd = v.loc["random embedding", "verdict"] if "random embedding" in v.index else None
     guard = ("" if rnd is None else " The rule does not reward an embedding without structure: the random one is "
              f"called *{rnd}*." if rnd != "well integrated" else
