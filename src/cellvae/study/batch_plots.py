@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from .calibration import EFFECT_SCOPES
 from .integration import MIXING
 from .plots import WIDTH, _styled
 
@@ -32,7 +33,7 @@ def dose_response(dose: pd.DataFrame, thr: pd.DataFrame, data: dict[str, dict[st
     ticks = sorted(set(dose["strength"]))
     pos = {v: i for i, v in enumerate(ticks)}  # equal spacing: the strengths double from 0.05
     handles = []
-    for ax, (effect, scope) in zip(axes, (("site", "site within donor"), ("donor", "donor within site"))):
+    for ax, (effect, scope) in zip(axes, EFFECT_SCOPES):
         for kind, colour in _COLOURS.items():
             d = dose[(dose["effect"] == effect) & (dose["kind"] == kind)].sort_values("strength")
             if d.empty:

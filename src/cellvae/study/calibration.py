@@ -42,9 +42,16 @@ NULL_SEEDS = (0, 1, 2, 3, 4)
 DOSES = (0.0, 0.05, 0.1, 0.2, 0.4)
 #: The strengths at which the VAE is also trained: the middle one and the top one.
 VAE_DOSES = (0.1, 0.4)
-#: Embedding kinds with their own null.
-KINDS = ("PCA", "Harmony", "NB VAE")
+#: Each injected effect and the scope that isolates it (the dose curves and detection limits).
+EFFECT_SCOPES = (("site", "site within donor"), ("donor", "donor within site"))
 _VERSION = 1
+
+
+def _donor_and_site(obs: pd.DataFrame) -> tuple[str, str]:
+    """The donor seen at the most sites and the site with the most donors (first by name on ties)."""
+    donor = obs.groupby("DonorNumber")["Site"].nunique().sort_index().idxmax()
+    site = obs.groupby("Site")["DonorNumber"].nunique().sort_index().idxmax()
+    return donor, site
 
 
 def scopes(adata: ad.AnnData) -> dict[str, tuple[np.ndarray, str]]:
@@ -63,8 +70,7 @@ def scopes(adata: ad.AnnData) -> dict[str, tuple[np.ndarray, str]]:
         donors, ``DonorNumber``).
     """
     obs = adata.obs[["Site", "DonorNumber"]].astype(str)
-    donor = obs.groupby("DonorNumber")["Site"].nunique().sort_index().idxmax()
-    site = obs.groupby("Site")["DonorNumber"].nunique().sort_index().idxmax()
+    donor, site = _donor_and_site(obs)
     return {"all batches": (np.ones(adata.n_obs, bool), "batch"),
             "site within donor": ((obs["DonorNumber"] == donor).to_numpy(), "Site"),
             "donor within site": ((obs["Site"] == site).to_numpy(), "DonorNumber")}
@@ -83,9 +89,7 @@ def scope_labels(adata: ad.AnnData) -> dict[str, str]:
     dict
         Scope -> name, e.g. ``"site within donor"`` -> ``"site within donor1"``.
     """
-    obs = adata.obs[["Site", "DonorNumber"]].astype(str)
-    donor = obs.groupby("DonorNumber")["Site"].nunique().sort_index().idxmax()
-    site = obs.groupby("Site")["DonorNumber"].nunique().sort_index().idxmax()
+    donor, site = _donor_and_site(adata.obs[["Site", "DonorNumber"]].astype(str))
     return {"all batches": "all batches", "site within donor": f"site within {donor}",
             "donor within site": f"donor within {site}"}
 
@@ -291,7 +295,7 @@ def dose_table(cal: dict) -> pd.DataFrame:
         is the null's first seed.
     """
     recs = []
-    for effect, scope in (("site", "site within donor"), ("donor", "donor within site")):
+    for effect, scope in EFFECT_SCOPES:
         other = "donor" if effect == "site" else "site"
         for r in cal["rows"]:
             if r[other] != 0 or (r[effect] == 0 and r["seed"] != NULL_SEEDS[0]) or scope not in r["scores"]:

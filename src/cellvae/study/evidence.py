@@ -20,7 +20,7 @@ from .integration import BIO, MIXING, benchmark, random_embedding, shuffle_label
 from .metrics import PCA_KEY
 from .runs import RunResult
 from .selection import ModelChoice
-from .verdicts import detection_limit, judge, limit_sentence, verdict_table
+from .verdicts import detection_limit, judge, limit_sentence, threshold_of, verdict_table
 
 #: Rows of the main table, in order: name -> (obsm key, null kind it is judged against).
 #: scVI and the two controls are latents of a VAE's kind, so our NB VAE's null judges them.
@@ -90,12 +90,10 @@ def _scope_table(adata: ad.AnnData, keys: dict, thr: pd.DataFrame, test: np.ndar
             kind = ROWS[name][1]
             m = float(t.loc[name, MIXING]) if ok else np.nan
             b = float(t.loc[name, BIO]) if ok else np.nan
-            get = lambda s, sc=scope, k=kind: (thr.loc[(sc, k, s), "threshold"]  # noqa: E731
-                                               if (sc, k, s) in thr.index else np.nan)
+            tm, tb = (threshold_of(thr, scope, kind, s) for s in (MIXING, BIO))
             recs.append({"scope": scope, "embedding": name, "null": kind, "batch mixing": m,
-                         "mixing threshold": get(MIXING), "flagged": bool(m < get(MIXING)) if ok else None,
-                         "bio conservation": b, "verdict": judge(m, b, mix_threshold=get(MIXING),
-                                                                 bio_threshold=get(BIO))})
+                         "mixing threshold": tm, "flagged": bool(m < tm) if ok else None,
+                         "bio conservation": b, "verdict": judge(m, b, mix_threshold=tm, bio_threshold=tb)})
     return pd.DataFrame(recs)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .calibration import EFFECT_SCOPES
 from .integration import BIO, MIXING
 
 WELL, AFFECTED, NO_STRUCTURE, BOTH = ("well integrated", "batch-affected", "no structure",
@@ -40,6 +41,24 @@ def judge(mixing: float, bio: float, *, mix_threshold: float, bio_threshold: flo
     return WELL if mixed and kept else AFFECTED if kept else NO_STRUCTURE if mixed else BOTH
 
 
+def threshold_of(thr: pd.DataFrame, scope: str, kind: str, stat: str) -> float:
+    """One null threshold, NaN where that scope and kind have no null (e.g. a one-site file).
+
+    Parameters
+    ----------
+    thr
+        :func:`~cellvae.study.calibration.thresholds` output.
+    scope, kind, stat
+        The index entry, e.g. ``("all batches", "PCA", MIXING)``.
+
+    Returns
+    -------
+    float
+    """
+    key = (scope, kind, stat)
+    return float(thr.loc[key, "threshold"]) if key in thr.index else np.nan
+
+
 def verdict_table(scores: pd.DataFrame, kinds: dict[str, str], thr: pd.DataFrame, *,
                   scope: str = "all batches") -> pd.DataFrame:
     """Each row's decision statistics beside its null's thresholds, and the joint verdict.
@@ -66,8 +85,7 @@ def verdict_table(scores: pd.DataFrame, kinds: dict[str, str], thr: pd.DataFrame
     for name, kind in kinds.items():
         if name not in scores.index:
             continue
-        tm, tb = (thr.loc[(scope, kind, s), "threshold"] if (scope, kind, s) in thr.index else np.nan
-                  for s in (MIXING, BIO))
+        tm, tb = (threshold_of(thr, scope, kind, s) for s in (MIXING, BIO))
         m, b = float(scores.loc[name, MIXING]), float(scores.loc[name, BIO])
         rows[name] = {"null": kind, "batch mixing": m, "mixing threshold": tm, "bio conservation": b,
                       "bio threshold": tb, "verdict": judge(m, b, mix_threshold=tm, bio_threshold=tb)}
@@ -93,13 +111,13 @@ def detection_limit(dose: pd.DataFrame, thr: pd.DataFrame, kind: str) -> dict[st
         None where the scope cannot be scored (fewer than two sites or donors in it).
     """
     out = {}
-    for effect, scope in (("site", "site within donor"), ("donor", "donor within site")):
-        key = (scope, kind, MIXING)
+    for effect, scope in EFFECT_SCOPES:
+        t = threshold_of(thr, scope, kind, MIXING)
         d = dose[(dose["effect"] == effect) & (dose["kind"] == kind) & (dose["strength"] > 0)]
-        if key not in thr.index or d.empty:
+        if np.isnan(t) or d.empty:
             out[effect] = None
             continue
-        hit = d.loc[d["mixing"] < thr.loc[key, "threshold"], "strength"]
+        hit = d.loc[d["mixing"] < t, "strength"]
         out[effect] = float(hit.min()) if len(hit) else np.nan
     return out
 
