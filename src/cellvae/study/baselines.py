@@ -152,3 +152,24 @@ def scvi_baseline(adata: ad.AnnData, spec: RunSpec, *, batch_key: str = "batch")
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, latent=res.latent, seconds=res.seconds, epochs=res.epochs)
     return res
+
+
+def scvi_from_path(path: str, spec: RunSpec, *, batch_key: str = "batch") -> bool:
+    """:func:`scvi_baseline` on the data written at ``path``: what a pool worker runs.
+
+    Lightning expects to own its process's main thread, which a process pool's task has;
+    the result lands in the cache, where the batch chapter's call finds it.
+
+    Parameters
+    ----------
+    path
+        An h5ad written by :func:`~cellvae.study.runs.shared_copy`.
+    spec, batch_key
+        As for :func:`scvi_baseline`.
+
+    Returns
+    -------
+    bool
+        Whether scvi-tools is installed (and the run is cached).
+    """
+    return scvi_baseline(ad.read_h5ad(path), spec, batch_key=batch_key) is not None

@@ -18,11 +18,12 @@ import contextlib
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
+from .cache import RunCache
 from .grid import batch_pair, report_specs, sweep_specs, zinb_of
 from .local import default_jobs, local_pool
-from .runs import run_all
+from .runs import run_all, shared_copy
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -124,6 +125,7 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
         cells chapter's runs on the starter) and the
         number of runs.
     """
+    from .baselines import scvi_from_path
     from .calibration import calibrate
     from .evidence import batch_evidence
     from .failures import raw_gaussian_specs
@@ -151,14 +153,19 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
         results = [ran[id(s)] for s in first]
         best = choose_model(results, family="nb/raw").best.spec
 
-        # the calibrated nulls' runs and scoring queue beside the follow-ups (SCVI, which runs
-        # here on one thread, waits for the main thread: Lightning expects to own it)
-        early = side.submit(calibrate, adata, best, executor=executor) if side and controls else None
+        # SCVI, the calibrated nulls' runs and their scoring queue beside the follow-ups.  SCVI
+        # goes to a pool process, whose main thread Lightning can own; on Dask it waits for ours.
+        early = []
+        if side and controls:
+            if isinstance(executor, ProcessPoolExecutor):
+                path = shared_copy(adata, RunCache())
+                early.append(side.submit(lambda: executor.submit(scvi_from_path, path, best).result()))
+            early.append(side.submit(calibrate, adata, best, executor=executor))
         followups = [ran[id(s)] for s in rest]
         followups += run_all(adata, longest_first(sweep_specs(best) + list(batch_pair(best)) + [zinb_of(best)]), **kw)
         followups += beside.result() if beside else starter()
-        if early:
-            early.result()
+        for f in early:
+            f.result()
         if controls:
             print("cellvae-grid: batch evidence (SCVI, calibrated nulls, dose response, scores)", flush=True)
             batch_evidence(adata, results, executor=executor)

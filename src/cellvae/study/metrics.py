@@ -34,7 +34,7 @@ BIO_METRICS = ("NMI", "ARI", "silhouette label", "cLISI")
 MIXING_METRICS = ("iLISI", "kBET")
 #: The obsm key of the unintegrated baseline written by :func:`pca`.
 PCA_KEY = "X_pca"
-_METRICS_VERSION = 2
+_METRICS_VERSION = 3  # 3: exact neighbours (pynndescent before)
 
 
 def _rep(adata: ad.AnnData, key: str) -> np.ndarray:
@@ -185,9 +185,10 @@ def scib_scores(adata: ad.AnnData, key: str, *, batch_key: str = "batch", label_
     batch_key, label_key
         obs columns of batches and cell types.
     n_neighbors
-        Neighbours of the kNN graph the metrics share.
+        Neighbours of the exact kNN graph the metrics share.
     seed
-        Seeds the neighbour search and k-means.
+        Kept for the cache key and callers; the exact neighbour search and scib-metrics'
+        k-means are deterministic.
 
     Returns
     -------
@@ -200,22 +201,24 @@ def scib_scores(adata: ad.AnnData, key: str, *, batch_key: str = "batch", label_
         If ``obsm[key]`` or an obs column is missing.
     """
     import scib_metrics
-    from scib_metrics.nearest_neighbors import pynndescent
+
+    from .integration import exact_neighbors, fast_scoring
 
     logging.getLogger("scib_metrics").setLevel(logging.WARNING)
     emb = _rep(adata, key)
     batch = adata.obs[batch_key].astype(str).to_numpy()
     labels = adata.obs[label_key].astype(str).to_numpy()
-    nn = pynndescent(emb, n_neighbors=n_neighbors, random_state=seed)
-    nmi_ari = scib_metrics.nmi_ari_cluster_labels_kmeans(emb, labels)
-    s = {
-        "iLISI": float(scib_metrics.ilisi_knn(nn, batch)),
-        "kBET": float(scib_metrics.kbet_per_label(nn, batch, labels)),
-        "graph connectivity": float(scib_metrics.graph_connectivity(nn, labels)),
-        "NMI": float(nmi_ari["nmi"]), "ARI": float(nmi_ari["ari"]),
-        "silhouette label": float(scib_metrics.silhouette_label(emb, labels)),
-        "cLISI": float(scib_metrics.clisi_knn(nn, labels)),
-    }
+    with fast_scoring():
+        nn = exact_neighbors(emb, n_neighbors)
+        nmi_ari = scib_metrics.nmi_ari_cluster_labels_kmeans(emb, labels)
+        s = {
+            "iLISI": float(scib_metrics.ilisi_knn(nn, batch)),
+            "kBET": float(scib_metrics.kbet_per_label(nn, batch, labels)),
+            "graph connectivity": float(scib_metrics.graph_connectivity(nn, labels)),
+            "NMI": float(nmi_ari["nmi"]), "ARI": float(nmi_ari["ari"]),
+            "silhouette label": float(scib_metrics.silhouette_label(emb, labels)),
+            "cLISI": float(scib_metrics.clisi_knn(nn, labels)),
+        }
     s["batch correction"] = float(np.mean([s[k] for k in BATCH_METRICS]))
     s["bio conservation"] = float(np.mean([s[k] for k in BIO_METRICS]))
     s["total"] = 0.4 * s["batch correction"] + 0.6 * s["bio conservation"]
