@@ -108,7 +108,7 @@ def test_scaling_matches_the_benchmarkers_min_max_scaler():
     t["KBET"] = 0.5  # a constant column scales to 0, as sklearn's does
     s = integ.scaled(t)
     ref = pd.DataFrame(MinMaxScaler().fit_transform(t), columns=cols, index=t.index)
-    shared = [c for c in cols if c not in ("Silhouette batch", "Trajectory conservation")]
+    shared = [c for c in cols if c not in integ.EXTRAS]
     assert np.allclose(s[shared], ref[shared])
     assert np.allclose(s["Total"], 0.4 * s["Batch correction"] + 0.6 * s["Bio conservation"])
 

@@ -107,3 +107,24 @@ COMPOSITION_CONCENTRATION = 37.0
 # by tools/calibrate_simulator.py), and the log-sd of the batches' rates per unit site_effect
 # (assumed: the starter has one site).
 AMBIENT_RATE, AMBIENT_LOG_SD = 0.01, 1.5
+# Cell-cycle markers (Tirosh et al. 2016, the lists of scanpy's cell-cycle tutorial).  The
+# simulator names the first CC_GENES synthetic genes of each list after them and raises them by
+# CC_LFC (log scale) in S or G2/M cells; the study scores the phase from them as scIB does.
+CC_S_GENES = ["MCM5", "PCNA", "TYMS", "FEN1", "MCM2", "MCM4", "RRM1", "UNG", "GINS2", "MCM6", "CDCA7",
+              "DTL", "PRIM1", "UHRF1", "HELLS", "RFC2", "RPA2", "NASP", "RAD51AP1", "GMNN", "WDR76",
+              "SLBP", "CCNE2", "UBR7", "POLD3", "MSH2", "ATAD2", "RAD51", "RRM2", "CDC45", "CDC6",
+              "EXO1", "TIPIN", "DSCC1", "BLM", "CASP8AP2", "USP1", "CLSPN", "POLA1", "CHAF1B", "BRIP1",
+              "E2F8"]
+CC_G2M_GENES = ["HMGB2", "CDK1", "NUSAP1", "UBE2C", "BIRC5", "TPX2", "TOP2A", "NDC80", "CKS2", "NUF2",
+                "CKS1B", "MKI67", "TMPO", "CENPF", "TACC3", "FAM64A", "SMC4", "CCNB2", "CKAP2L", "CKAP2",
+                "AURKB", "BUB1", "KIF11", "ANP32E", "TUBB4B", "GTSE1", "KIF20B", "HJURP", "CDCA3", "HN1",
+                "CDC20", "TTK", "CDC25C", "KIF2C", "RANGAP1", "NCAPD2", "DLGAP5", "CDCA2", "CDCA8",
+                "ECT2", "KIF23", "HMMR", "AURKA", "PSRC1", "ANLN", "LBR", "CKAP5", "CENPE", "CTCF",
+                "NEK2", "G2E3", "GAS2L3", "CBX5", "CENPA"]
+# Markers of each list with a program, and their log-fold-change in their phase (assumed: the
+# starter's four measurable markers rise 0.9 to 3.2 over its G1 cells, but it calls 76% of its
+# cells G2M, mature monocytes too, so its phase labels are no clean reference).
+CC_GENES, CC_LFC = 20, 1.5
+# Phase probabilities (G1, S, G2M) of the cycling progenitor types and of every other type (assumed).
+CYCLING_TYPES = ("T prog cycling", "HSC", "G/M prog", "Proerythroblast")
+PHASE_P = {"cycling": (0.3, 0.35, 0.35), "other": (0.75, 0.15, 0.10)}

@@ -10,7 +10,8 @@ negative binomial (gamma-Poisson) around ``library size x ((1 - a) x shares x ba
 fold-changes + a x soup)``: named dominant genes (hemoglobins, MALAT1, MT-) hold fixed
 shares, the rest a softmax of interpolated anchor logits; site and donor log-fold-changes
 have a shared and a cell-type-specific part; ``a`` is each batch's ambient RNA rate and the
-soup the population's average profile.  ``site_effect`` / ``donor_effect`` are strengths:
+soup the population's average profile.  Cells in S or G2/M phase raise that phase's marker
+genes (:data:`~cellvae.data.calibration.CC_LFC`).  ``site_effect`` / ``donor_effect`` are strengths:
 0 and 0 give no batch effect at all.  The constants come from
 :mod:`cellvae.data.calibration`, fitted to the shipped real starter by
 ``tools/calibrate_simulator.py``.  The truth goes in ``uns['simulation']`` so later
@@ -33,8 +34,13 @@ from .calibration import (
     AMBIENT_RATE,
     BASELINE_SD,
     BATCHES,
+    CC_G2M_GENES,
+    CC_GENES,
+    CC_LFC,
+    CC_S_GENES,
     CELL_TYPES,
     COMPOSITION_CONCENTRATION,
+    CYCLING_TYPES,
     DOMINANT,
     DONOR_SD,
     ERY_MATURITY,
@@ -42,6 +48,7 @@ from .calibration import (
     LIB_REL,
     MT_GENES,
     PARENT,
+    PHASE_P,
     STEP_FRAC,
     STEP_SD,
     THETA_LOG_SD,
@@ -193,6 +200,7 @@ def simulate_bmmc(
     u = rng.uniform(_U_MIN, 1.0, n_cells).astype(np.float32)
     depth = np.array([_depth(t) for t in types])
     obs["GEX_pseudotime_order"] = np.where(depth[t_idx] > 0, (depth[t_idx] - 1 + u) / depth.max(), 0.0)
+    phase, k = _phases(obs, seed), _n_cycle(n_genes, len(named))
     # anchors as shares; the soup is the population's expected profile (hemoglobin dominated)
     anchor = _shares(rest, dom)
     w = np.array([v[2] for v in CELL_TYPES.values()]) * np.exp(loglib)
@@ -207,8 +215,10 @@ def simulate_bmmc(
     for start in tqdm(range(0, n_cells, chunk_size), disable=not progress, desc="simulating"):
         sl = slice(start, start + chunk_size)
         uu = u[sl, None]
-        rho = _shares(rest[p_idx[sl]] * (1 - uu) + rest[t_idx[sl]] * uu,
-                      dom[p_idx[sl]] * (1 - uu) + dom[t_idx[sl]] * uu)
+        logit = rest[p_idx[sl]] * (1 - uu) + rest[t_idx[sl]] * uu
+        logit[:, :k] += CC_LFC * (phase[sl, None] == 1)  # S-phase markers in S cells
+        logit[:, k:2 * k] += CC_LFC * (phase[sl, None] == 2)  # G2/M markers in G2/M cells
+        rho = _shares(logit, dom[p_idx[sl]] * (1 - uu) + dom[t_idx[sl]] * uu)
         if batch_fc is not None:
             rho *= batch_fc[b_idx[sl] * len(types) + t_idx[sl]]
             rho /= rho.sum(axis=1, keepdims=True)
@@ -219,7 +229,8 @@ def simulate_bmmc(
     gex = sp.vstack(blocks, format="csr")
     adt = sp.csr_matrix(rng.poisson(20.0, (n_cells, _N_ADT)).astype(np.float32))
     counts = sp.hstack([gex, adt], format="csr")
-    return _assemble(counts, obs, n_genes, named, rng, dict(
+    obs["GEX_phase"] = np.array(["G1", "S", "G2M"])[phase]
+    return _assemble(counts, obs, n_genes, named, k, dict(
         site_effect=float(site_effect), donor_effect=float(donor_effect), seed=int(seed),
         n_cells=int(n_cells), n_genes=int(n_genes), mean_count=float(mean_count),
         ambient_rates={b: float(r) for b, r in zip(BATCHES, ambient)}, calibration="bmmc_starter"))
@@ -236,18 +247,27 @@ def _shares(rest: np.ndarray, dom: np.ndarray) -> np.ndarray:
     return np.concatenate([dom, e], axis=-1).astype(np.float32)
 
 
-def _assemble(counts, obs, n_genes, named, rng, truth) -> ad.AnnData:
-    """Attach QC, phase, donor metadata and var columns in the GEO schema."""
+def _phases(obs: pd.DataFrame, seed: int) -> np.ndarray:
+    """Each cell's phase, 0 G1, 1 S, 2 G2M, from its own stream so the counts' draws stay put."""
+    p = np.where(obs["cell_type"].isin(CYCLING_TYPES).to_numpy()[:, None], PHASE_P["cycling"], PHASE_P["other"])
+    r = np.random.default_rng([seed, 1]).random(len(obs))
+    return (r[:, None] > np.cumsum(p, axis=1)).sum(1)
+
+
+def _n_cycle(n_genes: int, n_named: int) -> int:
+    """Markers per phase: CC_GENES, fewer where the synthetic genes are few."""
+    return min(CC_GENES, (n_genes - _N_MT - n_named) // 4)
+
+
+def _assemble(counts, obs, n_genes, named, k, truth) -> ad.AnnData:
+    """Attach QC, donor metadata and var columns in the GEO schema (``k`` cell-cycle markers per phase)."""
     gex = counts[:, :n_genes]
-    n_syn = n_genes - _N_MT - len(named)
-    names = MT_GENES + named + [f"SIMG{i:05d}" for i in range(n_syn)]
+    n_syn = n_genes - _N_MT - len(named) - 2 * k
+    names = MT_GENES + named + CC_S_GENES[:k] + CC_G2M_GENES[:k] + [f"SIMG{i:05d}" for i in range(n_syn)]
     lib = np.asarray(gex.sum(1)).ravel()
     obs["GEX_n_genes_by_counts"] = np.diff(gex.indptr).astype(np.int32)
     obs["GEX_pct_counts_mt"] = 100 * np.asarray(gex[:, :_N_MT].sum(1)).ravel() / np.maximum(lib, 1)
     obs["GEX_size_factors"] = np.maximum(lib, 1) / np.maximum(lib, 1).mean()
-    cycling = obs["cell_type"].isin(["T prog cycling", "HSC", "G/M prog", "Proerythroblast"])
-    p = np.where(cycling.to_numpy()[:, None], [0.3, 0.35, 0.35], [0.75, 0.15, 0.10])
-    obs["GEX_phase"] = np.array(["G1", "S", "G2M"])[(rng.random(len(obs))[:, None] > p.cumsum(1)).sum(1)]
     obs = obs.merge(_DONORS, on="DonorNumber", how="left")
     obs.index = [f"cell{i:06d}-{b}" for i, b in enumerate(obs["batch"])]
     for col in ["batch", "cell_type", "Site", "DonorNumber", "GEX_phase", "DonorBloodType",

@@ -2,22 +2,19 @@
 
 :func:`benchmark` scores embeddings with the Benchmarker's own set (batch correction: BRAS,
 iLISI, kBET, graph connectivity, PCR comparison; bio conservation: isolated labels, k-means
-NMI and ARI, label silhouette, cLISI) and adds two columns it lacks: the classic batch
-silhouette and trajectory conservation (the Spearman correlation of a diffusion pseudotime
-with the data's ``GEX_pseudotime_order``, scaled to [0, 1] as in scIB).  The Benchmarker's
-aggregates (0.4 batch + 0.6 bio) are its own and leave the two extras out.
-
-:func:`decision_scores` is the cheaper subset the null calibration needs: the same functions
-on the same neighbour graph, so the table's values and the nulls' are computed alike.
+NMI and ARI, label silhouette, cLISI) and adds three columns it lacks (:data:`EXTRAS`): the
+classic batch silhouette, trajectory conservation (the Spearman correlation of a diffusion
+pseudotime with the data's ``GEX_pseudotime_order``, scaled to [0, 1] as in scIB) and
+cell-cycle conservation (:mod:`cellvae.study.cellcycle`).  The Benchmarker's aggregates
+(0.4 batch + 0.6 bio) are its own and leave the extras out.  ``full=False`` scores only the
+subset the null calibration needs, with the same functions on the same neighbour graph, so
+the table's values and the nulls' are computed alike.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import logging
-import warnings
 from collections.abc import Mapping
 
 import anndata as ad
@@ -25,23 +22,27 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_path, cache_dir
+from .cellcycle import cell_cycle_conservation, cycle_scores
+from .fastscore import exact_neighbors, fast_scoring
 
 #: Batch-correction columns of the Benchmarker, as it names them, then the extra batch silhouette.
 BATCH_COLS = ("BRAS", "iLISI", "KBET", "Graph connectivity", "PCR comparison", "Silhouette batch")
 #: Bio-conservation columns of the Benchmarker, then trajectory conservation.
 BIO_COLS = ("Isolated labels", "KMeans NMI", "KMeans ARI", "Silhouette label", "cLISI",
-            "Trajectory conservation")
+            "Trajectory conservation", "Cell-cycle conservation")
+#: The columns scib-metrics lacks, shown but left out of the Benchmarker's aggregates.
+EXTRAS = ("Silhouette batch", "Trajectory conservation", "Cell-cycle conservation")
 AGGREGATES = ("Batch correction", "Bio conservation", "Total")
 #: The decision statistics: batch mixing (mean of iLISI and kBET, the two that ask whether
 #: batches mix within neighbourhoods) and bio conservation (the Benchmarker's aggregate).
 MIXING, BIO = "Batch mixing", "Bio conservation"
 #: obs column of the data's own pseudotime.
 TIME_KEY = "GEX_pseudotime_order"
-_VERSION = 2  # 2: exact neighbours (pynndescent before)
+_VERSION = 3  # 2: exact neighbours (pynndescent before); 3: cell-cycle conservation
 
 
 def _bare(adata: ad.AnnData, keys: Mapping[str, str], batch_key: str, label_key: str,
-          mask: np.ndarray | None) -> ad.AnnData:
+          mask: np.ndarray | None, cycle: np.ndarray | None = None) -> ad.AnnData:
     """Cells of ``mask`` with the embeddings under their row names and the obs the metrics need."""
     m = np.ones(adata.n_obs, bool) if mask is None else np.asarray(mask, bool)
     obs = pd.DataFrame({"batch": adata.obs[batch_key].astype(str).to_numpy()[m],
@@ -49,6 +50,8 @@ def _bare(adata: ad.AnnData, keys: Mapping[str, str], batch_key: str, label_key:
                        index=adata.obs_names[m].copy())
     if TIME_KEY in adata.obs:
         obs["time"] = pd.to_numeric(adata.obs[TIME_KEY], errors="coerce").to_numpy()[m]
+    if cycle is not None:
+        obs["S_score"], obs["G2M_score"] = cycle[m, 0], cycle[m, 1]
     obsm = {name: np.ascontiguousarray(adata.obsm[k][m], dtype=np.float32) for name, k in keys.items()}
     return ad.AnnData(obs=obs, obsm=obsm)
 
@@ -87,76 +90,6 @@ def trajectory_conservation(emb: np.ndarray, time: np.ndarray, *, n_neighbors: i
     return float((rho + 1) / 2) if np.isfinite(rho) else float("nan")
 
 
-class _HostUnique:
-    """``jax.numpy`` as scib-metrics' kBET module sees it, but with NumPy's ``unique``.
-
-    kBET counts batches with ``jnp.unique`` on a host array, which JAX compiles anew for every
-    length: once per cell type per embedding, a third of the scoring time.  ``np.unique`` gives
-    the same count with no compilation; every other attribute is JAX's own.
-    """
-
-    def __init__(self, jnp):
-        self._jnp = jnp
-
-    def __getattr__(self, name):
-        return np.unique if name == "unique" else getattr(self._jnp, name)
-
-
-@contextlib.contextmanager
-def fast_scoring():
-    """Persistent JAX compilation cache, the kBET shims, exact neighbours and a frozen heap for gc."""
-    import jax
-    from scib_metrics import nearest_neighbors
-    from scib_metrics.metrics import _kbet
-
-    jax.config.update("jax_compilation_cache_dir", str(cache_dir() / "jax"))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jnp, _kbet.jnp = _kbet.jnp, _HostUnique(_kbet.jnp)
-    # kBET's diffusion neighbours call pynndescent once per cell type: exact ones instead
-    nnd, nearest_neighbors.pynndescent = nearest_neighbors.pynndescent, _exact_as_pynndescent
-    # The Benchmarker calls gc.collect() before every metric: with torch, JAX and scanpy loaded
-    # that is ~0.5 s a call.  Freezing the objects that exist now keeps each collection to what
-    # the metrics allocate.
-    gc.freeze()
-    try:
-        with warnings.catch_warnings():  # pynndescent warns on small scopes, where 90 neighbours is most cells
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        gc.unfreeze()
-        _kbet.jnp, nearest_neighbors.pynndescent = jnp, nnd
-
-
-def exact_neighbors(x: np.ndarray, k: int):
-    """Exact Euclidean k nearest neighbours of every row, itself first, as scib-metrics takes them.
-
-    The Benchmarker's default, pynndescent, is approximate and JIT-compiles with numba in every
-    new process (about 30 s on one core); at the few thousand cells scored here an exact
-    search takes milliseconds.
-
-    Parameters
-    ----------
-    x
-        Cells x dimensions.
-    k
-        Neighbours per cell, the cell itself included.
-
-    Returns
-    -------
-    scib_metrics.nearest_neighbors.NeighborsResults
-    """
-    from scib_metrics.nearest_neighbors import NeighborsResults
-    from sklearn.neighbors import NearestNeighbors
-
-    k = min(k, len(x))
-    dist, idx = NearestNeighbors(n_neighbors=k).fit(x).kneighbors(x)
-    return NeighborsResults(indices=idx, distances=dist)
-
-
-def _exact_as_pynndescent(x: np.ndarray, n_neighbors: int, random_state: int = 0, n_jobs: int = 1):
-    return exact_neighbors(x, n_neighbors)
-
-
 def _run_benchmarker(bare: ad.AnnData, pre: str | None, *, full: bool) -> pd.DataFrame:
     """Unscaled Benchmarker results (embeddings x metrics and aggregates), plus the extras if ``full``."""
     import scib_metrics
@@ -181,6 +114,9 @@ def _run_benchmarker(bare: ad.AnnData, pre: str | None, *, full: bool) -> pd.Dat
             res.loc[k, "Silhouette batch"] = float(scib_metrics.silhouette_batch(x, lab, bat))
             t = bare.obs["time"].to_numpy() if "time" in bare.obs else np.full(len(x), np.nan)
             res.loc[k, "Trajectory conservation"] = trajectory_conservation(x, t)
+            res.loc[k, "Cell-cycle conservation"] = (
+                cell_cycle_conservation(x, bare.obsm["__pre__"], bare.obs[["S_score", "G2M_score"]].to_numpy(), bat)
+                if "S_score" in bare.obs else np.nan)
     return res
 
 
@@ -212,7 +148,7 @@ def benchmark(adata: ad.AnnData, keys: Mapping[str, str], *, pre_key: str | None
     mask
         Cells to score (e.g. the held-out test cells); None scores all.
     full
-        The full set and the two extras; False scores only what :data:`MIXING` and
+        The full set and the extras; False scores only what :data:`MIXING` and
         :data:`BIO` need (the null calibration).
 
     Returns
@@ -234,7 +170,8 @@ def benchmark(adata: ad.AnnData, keys: Mapping[str, str], *, pre_key: str | None
         raise KeyError(f"missing for scoring: {missing}")
     if full and pre_key is None:
         raise ValueError("the full metric set needs pre_key, the unintegrated embedding")
-    bare = _bare(adata, {**keys, **({"__pre__": pre_key} if full else {})}, batch_key, label_key, mask)
+    bare = _bare(adata, {**keys, **({"__pre__": pre_key} if full else {})}, batch_key, label_key, mask,
+                 cycle_scores(adata) if full else None)
     if bare.obs["batch"].nunique() < 2:
         raise ValueError(f"the scored cells hold {bare.obs['batch'].nunique()} batch(es) of "
                          f"'{batch_key}'; batch metrics need two")
@@ -269,8 +206,7 @@ def scaled(table: pd.DataFrame) -> pd.DataFrame:
         becomes 0, as sklearn's ``MinMaxScaler`` makes it), with its three aggregates
         recomputed from them.
     """
-    cols = [c for c in BATCH_COLS + BIO_COLS if c in table and c not in ("Silhouette batch",
-                                                                          "Trajectory conservation")]
+    cols = [c for c in BATCH_COLS + BIO_COLS if c in table and c not in EXTRAS]
     x = table[cols].astype(float)
     span = (x.max() - x.min()).replace(0, 1.0)
     out = (x - x.min()) / span

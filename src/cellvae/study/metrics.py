@@ -202,7 +202,7 @@ def scib_scores(adata: ad.AnnData, key: str, *, batch_key: str = "batch", label_
     """
     import scib_metrics
 
-    from .integration import exact_neighbors, fast_scoring
+    from .fastscore import exact_neighbors, fast_scoring
 
     logging.getLogger("scib_metrics").setLevel(logging.WARNING)
     emb = _rep(adata, key)
