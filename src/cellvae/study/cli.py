@@ -87,6 +87,10 @@ def executor_for(*, workers: int = 0, scheduler: str | None = None):
         yield client.get_executor()
 
 
+def _stage(t0: float, msg: str) -> None:
+    print(f"cellvae-grid: [{time.perf_counter() - t0:5.0f} s] {msg}", flush=True)
+
+
 def longest_first(specs: list) -> list:
     """``specs`` reordered so that the slowest runs start first and none is left for last alone.
 
@@ -130,6 +134,7 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
     from .evidence import batch_evidence
     from .failures import raw_gaussian_specs
     from .original import equivalence_spec
+    from .prefetch import results_task, starter_task
     from .real import real_specs, starter_data
     from .selection import choose_model
 
@@ -141,9 +146,14 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
         # Serially they wait: two trainings in one process would share torch's global RNG.
         side = stack.enter_context(ThreadPoolExecutor(2)) if executor is not None else None
 
+        checks, t0 = [], time.perf_counter()
+
         def starter():
             print("cellvae-grid: the real cells chapter's runs on the shipped starter", flush=True)
-            return run_all(starter_data(), real_specs(), **kw, progress=False)
+            out = run_all(starter_data(), real_specs(), **kw, progress=False)
+            if executor is not None:  # its scIB check and UMAPs, so the chapter only reads them
+                checks.append(executor.submit(starter_task))
+            return out
 
         beside = side.submit(starter) if side else None
         first = report_specs()
@@ -152,6 +162,9 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
         ran = dict(zip(map(id, order), run_all(adata, order, **kw)))
         results = [ran[id(s)] for s in first]
         best = choose_model(results, family="nb/raw").best.spec
+        _stage(t0, f"model chosen on validation: {best.label}; the follow-ups next")
+        if executor is not None:
+            checks.append(executor.submit(results_task))
 
         # SCVI, the calibrated nulls' runs and their scoring queue beside the follow-ups.  SCVI
         # goes to a pool process, whose main thread Lightning can own; on Dask it waits for ours.
@@ -164,11 +177,15 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
         followups = [ran[id(s)] for s in rest]
         followups += run_all(adata, longest_first(sweep_specs(best) + list(batch_pair(best)) + [zinb_of(best)]), **kw)
         followups += beside.result() if beside else starter()
+        _stage(t0, "follow-ups ready" + ("; waiting for SCVI and the calibrated nulls" if early else ""))
         for f in early:
             f.result()
         if controls:
-            print("cellvae-grid: batch evidence (SCVI, calibrated nulls, dose response, scores)", flush=True)
+            _stage(t0, "batch evidence: the main table, controls and scopes scored in the pool")
             batch_evidence(adata, results, executor=executor)
+        for f in checks:
+            f.result()
+        _stage(t0, "done")
     return {"results": results, "followups": followups, "n_runs": len(results) + len(followups)}
 
 

@@ -18,6 +18,7 @@ from .batch import COND_KEY, NB_KEY, batch_embeddings
 from .calibration import DOSES, calibrate, dose_table, scope_labels, scopes, thresholds
 from .integration import BIO, MIXING, benchmark, random_embedding, shuffle_labels
 from .metrics import PCA_KEY
+from .prefetch import prefetch
 from .runs import RunResult
 from .selection import ModelChoice
 from .verdicts import detection_limit, judge, limit_sentence, threshold_of, verdict_table
@@ -41,7 +42,7 @@ class Evidence:
     cond: RunResult              # our batch-conditional NB
     table: pd.DataFrame          # full scIB set on test cells, one row per ROWS entry present
     missing: dict                # row name -> why it is absent ("not installed")
-    train: pd.DataFrame          # decision statistics of SCOPE_ROWS on training cells
+    train: pd.DataFrame          # decision statistics of SCOPE_ROWS on as many training cells as test cells
     thr: pd.DataFrame            # null mean, s.d., n and threshold per scope, kind, statistic
     dose: pd.DataFrame           # dose-response scores
     verdicts: pd.DataFrame       # the main table's joint verdicts
@@ -97,6 +98,59 @@ def _scope_table(adata: ad.AnnData, keys: dict, thr: pd.DataFrame, test: np.ndar
     return pd.DataFrame(recs)
 
 
+def train_sample(adata: ad.AnnData, *, seed: int = 0) -> np.ndarray:
+    """Training cells, as many as the test cells, drawn at random: the scores' comparison set.
+
+    kBET's and iLISI's values move with the number of cells scored, so training and test cells
+    are compared at the same size.
+
+    Parameters
+    ----------
+    adata
+        Data with ``obs['split']``.
+    seed
+        Seeds the draw.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean cell mask.
+    """
+    split = adata.obs["split"].to_numpy()
+    train = np.flatnonzero(split == "train")
+    n = min(len(train), int((split == "test").sum()))
+    out = np.zeros(adata.n_obs, bool)
+    out[np.random.default_rng(seed).choice(train, n, replace=False)] = True
+    return out
+
+
+def score_jobs(adata: ad.AnnData, keys: dict[str, str]) -> list[tuple[dict, dict]]:
+    """Every :func:`~cellvae.study.integration.benchmark` call of :func:`batch_evidence`.
+
+    Parameters
+    ----------
+    adata
+        The book data with every embedding and ``obs['batch_shuffled']``.
+    keys
+        Row name -> obsm key of the main table's rows present (no shuffled labels).
+
+    Returns
+    -------
+    list of (keys, keyword arguments)
+        One call per main-table row (each cached alone, so they can run in parallel), the
+        shuffled-label control, the training-cell comparison and the two scopes.
+    """
+    test = (adata.obs["split"] == "test").to_numpy()
+    jobs = [({n: k}, {"pre_key": PCA_KEY, "mask": test}) for n, k in keys.items()]
+    jobs.append(({"shuffled labels": NB_KEY}, {"pre_key": PCA_KEY, "batch_key": "batch_shuffled", "mask": test}))
+    scope_keys = {n: ROWS[n][0] for n in SCOPE_ROWS}
+    jobs.append((scope_keys, {"mask": train_sample(adata), "full": False}))
+    for scope, (mask, col) in scopes(adata).items():
+        if scope != "all batches" and adata.obs.loc[mask & test, col].nunique() >= 2:
+            jobs.append((scope_keys, {"batch_key": col, "mask": mask & test, "full": False}))
+    return jobs
+
+
 def _embeddings(adata: ad.AnnData, results: list[RunResult]):
     choice, nb, cond, _ = batch_embeddings(adata, results)
     missing = {}
@@ -126,7 +180,8 @@ def batch_evidence(adata: ad.AnnData, results: list[RunResult], *, executor=None
     results
         The :func:`~cellvae.study.grid.report_specs` results (for the model choice).
     executor
-        Where the calibration's VAE runs train (see :func:`~cellvae.study.runs.run_all`).
+        Where the calibration's VAE runs train and the scores are computed ahead, in
+        parallel (see :func:`~cellvae.study.runs.run_all`); None computes them here.
 
     Returns
     -------
@@ -135,11 +190,14 @@ def batch_evidence(adata: ad.AnnData, results: list[RunResult], *, executor=None
     choice, nb, cond, sv, missing = _embeddings(adata, results)
     test = (adata.obs["split"] == "test").to_numpy()
     keys = {n: k for n, (k, _) in ROWS.items() if n not in missing and n != "shuffled labels"}
-    table = benchmark(adata, keys, pre_key=PCA_KEY, mask=test)
-    shuf = benchmark(adata, {"shuffled labels": NB_KEY}, pre_key=PCA_KEY, batch_key="batch_shuffled", mask=test)
-    table = pd.concat([table, shuf])
+    jobs = score_jobs(adata, keys)
+    if executor is not None:  # the batch chapter's UMAPs too
+        prefetch(adata, jobs, executor, umaps=[(k, None) for k in (PCA_KEY, NB_KEY, COND_KEY)] + [(NB_KEY, test)])
+    n_rows = len(keys) + 1
+    table = pd.concat([benchmark(adata, k, **kw) for k, kw in jobs[:n_rows]])
+    keys_train, kw_train = jobs[n_rows]
+    train = benchmark(adata, keys_train, **kw_train)[[MIXING, BIO]]
     scope_keys = {n: ROWS[n][0] for n in SCOPE_ROWS}
-    train = benchmark(adata, scope_keys, mask=~test, full=False)[[MIXING, BIO]]
     cal = calibrate(adata, choice.best.spec, executor=executor)
     thr, dose = thresholds(cal), dose_table(cal)
     kinds = {n: kind for n, (_, kind) in ROWS.items() if n in table.index}

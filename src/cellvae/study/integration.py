@@ -185,7 +185,7 @@ def benchmark(adata: ad.AnnData, keys: Mapping[str, str], *, pre_key: str | None
             pass
         path.unlink(missing_ok=True)  # corrupt or stale: recompute
     # without PCR comparison the pre-integrated key is unused, but the Benchmarker needs one
-    res = _run_benchmarker(bare, "__pre__" if full else next(iter(keys)), full=full).loc[list(keys)]
+    res = _run_benchmarker(bare, "__pre__" if full else next(iter(keys)), full=full).loc[list(keys)].rename_axis(None)
     with atomic_path(path) as tmp:
         tmp.write_text(res.to_json(orient="split"))
     return res

@@ -148,3 +148,24 @@ def collapsed_sentence(scores: pd.DataFrame, collapsed: str, reference: str, *, 
     return (f"Scored with the same metrics, the {state} {collapsed} latent's clusters match the cell types with "
             f"NMI {c:.3f}, against {n:.3f} for random noise and {r:.3f} for {reference} (biology conservation "
             f"{bio[collapsed]:.3f}, {bio['random noise']:.3f} and {bio[reference]:.3f}): it {verdict}.")
+
+
+def collapsed_check(adata, results: list, best) -> tuple:
+    """The results chapter's check: M1 trained on the original's loss beside the chosen NB.
+
+    Parameters
+    ----------
+    adata
+        The book data.
+    results
+        The :func:`~cellvae.study.grid.report_specs` results.
+    best
+        The chosen NB run.
+
+    Returns
+    -------
+    tuple
+        The original-loss M1 run and :func:`collapsed_scores` of it and of ``best``.
+    """
+    orig = next(r for r in results if r.spec.family == "original" and r.spec.arch == "M1")
+    return orig, collapsed_scores(adata, {"M1 original": orig.latent, f"{best.spec.arch} NB": best.latent})

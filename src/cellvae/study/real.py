@@ -169,20 +169,29 @@ def batch_check(adata: ad.AnnData, keys: dict[str, str], *, margin: float = MARG
                     "pca_mixing": mix, "pca_flagged": bool(mix < thr)}
 
 
-def batch_gain(nb: RunResult, cond: RunResult) -> tuple[float, float]:
-    """Held-out IWAE of the conditional minus the plain model (log p(x|s) against log p(x)).
+def starter_batch(adata: ad.AnnData, nb: RunResult, cond: RunResult) -> tuple:
+    """The chapter's batch check: both latents into ``obsm``, :func:`batch_check`, and UMAPs.
 
     Parameters
     ----------
+    adata
+        The prepared starter.
     nb, cond
-        The plain and the batch-conditional run on the same test cells.
+        The plain and the batch-conditional NB runs on it.
 
     Returns
     -------
-    tuple of float
-        Mean and bootstrap s.e., nats per cell.
+    tuple
+        ``scores`` and ``verdict`` of :func:`batch_check`, row name -> UMAP coordinates, and
+        the held-out IWAE gain of ``cond`` over ``nb`` (log p(x|s) against log p(x)): mean
+        and bootstrap s.e., nats per cell.
     """
-    return paired_difference(cond, nb)
+    from .metrics import umap
+
+    adata.obsm["X_nb"], adata.obsm["X_nb_batch"] = nb.latent, cond.latent
+    rows = {f"{REAL_ARCH} NB": "X_nb", f"{REAL_ARCH} NB +batch": "X_nb_batch"}
+    scores, verdict = batch_check(adata, rows)
+    return scores, verdict, {name: umap(adata, key) for name, key in rows.items()}, paired_difference(cond, nb)
 
 
 def pick(results: list[RunResult], family: str, *, conditional: bool = False, arch: str = REAL_ARCH) -> RunResult:
