@@ -16,7 +16,7 @@ from ..data.simulate import describe, simulate_bmmc
 #: to convergence, with three seeds for the architecture choice, in a cold build under the
 #: 20-minute limit on two CPU cores (4,000 cells took 21.3 minutes); it leaves ~290 cells per
 #: site x donor batch.  Seeds and convergence were given the compute before data size.
-BOOK_SIM = dict(n_cells=3_500, n_genes=5_000, site_effect=0.4, donor_effect=0.2, seed=0)
+BOOK_SIM = dict(n_cells=3_000, n_genes=5_000, site_effect=0.4, donor_effect=0.2, seed=0)
 BOOK_HVGS_SIM = 1_000
 #: On a real file the original study's 5,000 HVGs are used, or every gene of a smaller file.
 BOOK_HVGS_GEO = 5_000
