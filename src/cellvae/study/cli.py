@@ -172,7 +172,7 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
         if side and controls:
             if isinstance(executor, ProcessPoolExecutor):
                 path = shared_copy(adata, RunCache())
-                early.append(side.submit(lambda: executor.submit(scvi_from_path, path, best).result()))
+                early.append(executor.submit(scvi_from_path, path, best))
             early.append(side.submit(calibrate, adata, best, executor=executor))
         followups = [ran[id(s)] for s in rest]
         followups += run_all(adata, longest_first(sweep_specs(best) + list(batch_pair(best)) + [zinb_of(best)]), **kw)
