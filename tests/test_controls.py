@@ -18,7 +18,10 @@ def test_scores_in_range():
 
     obs = pd.DataFrame({"b": rng.choice(["a", "b"], 300), "ct": rng.choice(["x", "y", "z"], 300)})
     a = ad.AnnData(obs=obs, obsm={"X_rand": rng.normal(size=(300, 5)).astype("float32")})
+    before = a.obsm["X_rand"].copy()
     s = scib_scores(a, "X_rand", batch_key="b", label_key="ct", n_neighbors=15)
+    # scoring leaves the embedding as it was, to the bit: later cache keys hash its content
+    assert np.array_equal(a.obsm["X_rand"], before)
     for k, v in s.items():
         assert 0.0 <= v <= 1.0, k
     assert abs(s["total"] - (0.4 * s["batch correction"] + 0.6 * s["bio conservation"])) < 1e-9

@@ -113,3 +113,32 @@ def test_the_sphinx_hooks_reread_every_page_until_a_build_of_the_new_data_comple
     # build re-reads every page although the stamp already names the new data
     assert datasource._outdated(app, pickle.loads(saved), set(), set(), set()) == ["eda", "intro", "results"]
     assert datasource.setup(SimpleNamespace(connect=lambda *a, **k: None))["parallel_read_safe"]
+
+
+def test_the_book_reads_its_chapters_in_parallel_unless_told_one_job(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from cellvae.study import parallelbook
+
+    def app(jobs_env):
+        monkeypatch.setenv("CELLVAE_JOBS", jobs_env)
+        exts = {n: SimpleNamespace(parallel_read_safe=None) for n in (*parallelbook.CHECKED_SAFE, "unread")}
+        a = SimpleNamespace(parallel=1, extensions=exts)
+        parallelbook._parallel(a, None)
+        return a
+
+    two = app("2")
+    assert two.parallel == 2
+    assert [two.extensions[n].parallel_read_safe for n in parallelbook.CHECKED_SAFE] == [True, True]
+    assert two.extensions["unread"].parallel_read_safe is None  # only the extensions that were read
+    one = app("1")
+    assert one.parallel == 1 and one.extensions["sphinx_multitoc_numbering"].parallel_read_safe is None
+    # the execution cache's tables exist before Sphinx forks, so two pages cannot race to make them
+    cache = tmp_path / "_build" / ".jupyter_cache"
+    nb = SimpleNamespace(execution_mode="cache", execution_cache_path=str(cache))
+    parallelbook._create_cache(SimpleNamespace(parallel=1, env=SimpleNamespace(mystnb_config=nb),
+                                               outdir=str(tmp_path / "_build" / "html")))
+    assert not cache.exists()  # serial: nothing to do
+    parallelbook._create_cache(SimpleNamespace(parallel=2, env=SimpleNamespace(mystnb_config=nb),
+                                               outdir=str(tmp_path / "_build" / "html")))
+    assert cache.is_dir() and any(cache.iterdir())

@@ -79,11 +79,25 @@ def refresh(cache_dir: Path, identity: str) -> bool:
     return changed
 
 
-def _on_builder_inited(app) -> None:
+def execution_cache_dir(app) -> Path:
+    """myst-nb's execution cache folder of this build.
+
+    Parameters
+    ----------
+    app
+        The Sphinx application, after ``builder-inited``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     cache = getattr(app.env, "mystnb_config", None)
-    cache_dir = Path(cache.execution_cache_path) if cache and cache.execution_cache_path else (
+    return Path(cache.execution_cache_path) if cache and cache.execution_cache_path else (
         Path(app.outdir).parent / ".jupyter_cache")
-    refresh(cache_dir, data_identity())
+
+
+def _on_builder_inited(app) -> None:
+    refresh(execution_cache_dir(app), data_identity())
 
 
 def _outdated(app, env, added, changed, removed) -> list[str]:

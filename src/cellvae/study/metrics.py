@@ -34,7 +34,7 @@ BIO_METRICS = ("NMI", "ARI", "silhouette label", "cLISI")
 MIXING_METRICS = ("iLISI", "kBET")
 #: The obsm key of the unintegrated baseline written by :func:`pca`.
 PCA_KEY = "X_pca"
-_METRICS_VERSION = 3  # 3: exact neighbours (pynndescent before)
+_METRICS_VERSION = 4  # 3: exact neighbours (pynndescent before); 4: k-means on a copy
 
 
 def _rep(adata: ad.AnnData, key: str) -> np.ndarray:
@@ -210,7 +210,9 @@ def scib_scores(adata: ad.AnnData, key: str, *, batch_key: str = "batch", label_
     labels = adata.obs[label_key].astype(str).to_numpy()
     with fast_scoring():
         nn = exact_neighbors(emb, n_neighbors)
-        nmi_ari = scib_metrics.nmi_ari_cluster_labels_kmeans(emb, labels)
+        # a copy: scib-metrics' k-means shifts its input in place (by ~1 ulp), which would
+        # change the embedding's content hash and so every later cache key built on it
+        nmi_ari = scib_metrics.nmi_ari_cluster_labels_kmeans(emb.copy(), labels)
         s = {
             "iLISI": float(scib_metrics.ilisi_knn(nn, batch)),
             "kBET": float(scib_metrics.kbet_per_label(nn, batch, labels)),
