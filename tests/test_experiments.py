@@ -114,7 +114,7 @@ def test_grid_names():
     assert (m5.model.n_latent, m5.model.n_hidden) == (50, 1024)
     assert all(s.train is grid.BOOK_TRAIN for s in specs)
     report = grid.report_specs()
-    assert len(report) == 5 * len(grid.SEEDS) + 3 * 5 + 2 and len(grid.SEEDS) >= 3
+    assert len(report) == 5 * len(grid.SEEDS) + 3 * 5 + len(grid.ABLATION_FAMILIES) and len(grid.SEEDS) >= 3
     nb_seeds = {s.train.seed for s in report if s.family == "nb/raw"}
     assert nb_seeds == set(grid.SEEDS) and len({s.key("d") for s in report}) == len(report)
     assert {s.train.split_seed for s in report} == {0}  # one set of validation cells for every seed

@@ -172,3 +172,23 @@ def test_fast_nb_rows_gradients_are_bitwise_repeatable_with_two_threads():
         assert all(torch.equal(grads[0], g) for g in grads)
     finally:
         torch.set_num_threads(before)
+
+
+def test_each_reduction_averages_the_terms_it_names():
+    """sum: the ELBO; mean: both terms averaged (beta_eff = G/d); mean_recon, mean_kl: one term."""
+    g, d = 30, 5
+    x = torch.poisson(torch.full((16, g), 2.0))
+    out = {}
+    for red in ("sum", "mean", "mean_recon", "mean_kl"):
+        torch.manual_seed(0)
+        m = VAE(VAEConfig(n_input=g, n_latent=d, n_hidden=8, likelihood="gaussian_fixed", reduction=red)).eval()
+        torch.manual_seed(1)
+        inf = m.inference(x)
+        out[red] = m.loss(x, inf, m.generative(inf["z"], inf["library"]), beta=2.0)
+    rec, kl = out["sum"].recon, out["sum"].kl
+    for red, want in {"sum": rec + 2 * kl, "mean": rec / g + 2 * kl / d, "mean_recon": rec / g + 2 * kl,
+                      "mean_kl": rec + 2 * kl / d}.items():
+        torch.testing.assert_close(out[red].loss, want.mean(), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(out[red].recon, rec)  # reported terms stay in nats per cell
+    with pytest.raises(ConfigError, match="reduction must be one of"):
+        VAEConfig(reduction="median")

@@ -44,6 +44,21 @@ def test_ablation_reading_flips_with_each_run():
     assert "does not hold" in r(True, False, False) and "does not hold" in r(False, False, True)
 
 
+def test_averaging_reading_flips_with_each_run():
+    r = summaries.averaging_reading
+    assert r(None, False) == "" and r(True, None) == ""
+    assert "the 1/G on the reconstruction, not the 1/d on the KL, causes it" in r(True, False)
+    assert "against the account" in r(False, True)
+    assert "Either average alone" in r(True, True) and "Neither average alone" in r(False, False)
+    t = pd.concat([_orig_table(), pd.DataFrame({
+        "family": ["recon-averaged", "KL-averaged"], "model": ["M1", "M1"], "latent": [10, 10], "beta": [1.0, 1.0],
+        "test recon": [2000.0, 1400.0], "test KL": [0.01, 12.0], "active units": [0, 10]})], ignore_index=True)
+    s = summaries.collapse_summary(t, 2000)["ablations"]
+    assert "with only the reconstruction averaged over genes (beta_eff = G), M1 collapses" in s
+    assert "with only the KL averaged over latent dimensions (beta_eff = 1/d), M1 does not collapse" in s
+    assert s.endswith("not the 1/d on the KL, causes it.")
+
+
 def test_overdispersion_reading_flips():
     assert "overdispersed relative to Poisson" in eda.overdispersion_reading(0.8)
     assert "close to Poisson" in eda.overdispersion_reading(0.01)

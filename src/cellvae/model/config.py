@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, fields
 
 LIKELIHOODS = ("gaussian", "gaussian_fixed", "nb", "zinb")
 COUNT_LIKELIHOODS = ("nb", "zinb")
+REDUCTIONS = ("sum", "mean", "mean_recon", "mean_kl")
 
 
 class ConfigError(ValueError):
@@ -47,7 +48,9 @@ class VAEConfig(_Config):
     n_batch: int = 0                  # batch categories one-hot fed to the decoder (0 = unconditional)
     encode_batch: bool = False        # also feed the batch one-hot to the encoder (conditional VAE)
     beta: float = 1.0                 # weight on KL: loss = recon + beta * KL (beta-VAE)
-    reduction: str = "sum"            # "sum" over genes (the ELBO) or "mean" (the original's MSE-style)
+    reduction: str = "sum"            # "sum" (the ELBO); "mean": recon over genes and KL over latent
+    #                                   dims averaged (the original's MSE-style); "mean_recon" or
+    #                                   "mean_kl": only that term averaged (ablations of it)
 
     def __post_init__(self):
         checks = [
@@ -64,7 +67,7 @@ class VAEConfig(_Config):
             (self.n_batch >= 0, "n_batch must be >= 0"),
             (not self.encode_batch or self.n_batch > 0, "encode_batch needs n_batch > 0"),
             (self.beta >= 0, "beta must be >= 0"),
-            (self.reduction in ("sum", "mean"), "reduction must be 'sum' or 'mean'"),
+            (self.reduction in REDUCTIONS, f"reduction must be one of {REDUCTIONS}"),
         ]
         self._check(checks)
         if self.input_transform == "auto":  # resolved once, so saved configs say what ran

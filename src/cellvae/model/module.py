@@ -194,18 +194,20 @@ class VAE(nn.Module):
         Returns
         -------
         LossOutput
-            The scalar loss (averaged over cells, or over elements if ``cfg.reduction`` is
-            ``"mean"``) and the unweighted ``(n,)`` ``recon`` and ``kl`` in nats.
+            The scalar loss (averaged over cells; each term also averaged over its elements
+            as ``cfg.reduction`` says) and the unweighted ``(n,)`` ``recon`` and ``kl`` in nats.
         """
         beta = self.cfg.beta if beta is None else beta
         kl_dims = kl_normal_std(inf["qz_m"], inf["qz_v"])      # (n, latent)
         kl = kl_dims.sum(-1)
-        if self.cfg.reduction == "mean":
-            # The original study's objective: both terms averaged over elements, which shrinks
-            # the reconstruction by 1/genes relative to the ELBO and invites posterior collapse.
+        if self.cfg.reduction != "sum":
+            # The original study's objective ("mean"): both terms averaged, the reconstruction over
+            # genes and the KL over latent dimensions, i.e. T9 with beta_eff = G/d scaled by 1/G.
+            # Its ablations average one term only: "mean_recon" (beta_eff = G), "mean_kl" (1/d).
             log_px = self.log_px(x, gen)                      # (n, genes)
-            loss = (-log_px.mean(-1) + beta * kl_dims.mean(-1)).mean()
-            return LossOutput(loss=loss, recon=-log_px.sum(-1), kl=kl)
+            rec = -log_px.mean(-1) if self.cfg.reduction != "mean_kl" else -log_px.sum(-1)
+            klt = kl_dims.mean(-1) if self.cfg.reduction != "mean_recon" else kl
+            return LossOutput(loss=(rec + beta * klt).mean(), recon=-log_px.sum(-1), kl=kl)
         recon = -self.log_px_rows(x, gen)                      # one-sample MC of E_q[-log p(x|z)]
         return LossOutput(loss=(recon + beta * kl).mean(), recon=recon, kl=kl)
 
