@@ -2,9 +2,10 @@
 
 ``make book`` calls it before ``jupyter-book build book``, so the chapters only read the
 run cache.  By default runs not yet cached train in a local pool of processes, one per CPU
-core (``--jobs``; one torch thread each).  The grid runs in two rounds: the results chapter's runs, then the runs that
-depend on its model choice (the beta sweep and the batch comparison), and last the
-batch-effect controls.  ``--workers N`` fans runs out over a local Dask cluster and
+core (``--jobs``; one torch thread each), one pool for the whole grid.  The results
+chapter's runs go first, with the real cells chapter's runs beside them; then the runs that
+depend on its model choice (the beta sweep, the batch pair, ZINB), with SCVI and the
+calibrated nulls beside them; last, every score the chapters read.  ``--workers N`` fans runs out over a local Dask cluster and
 ``--scheduler ADDRESS`` over an existing one; workers read the data by path from the run
 cache, which must be on a filesystem they share.
 
@@ -133,6 +134,7 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
     from .calibration import calibrate
     from .evidence import batch_evidence
     from .failures import raw_gaussian_specs
+    from .findings import findings_task
     from .original import equivalence_spec
     from .prefetch import results_task, starter_task
     from .real import real_specs, starter_data
@@ -178,6 +180,8 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
         followups += run_all(adata, longest_first(sweep_specs(best) + list(batch_pair(best)) + [zinb_of(best)]), **kw)
         followups += beside.result() if beside else starter()
         _stage(t0, "follow-ups ready" + ("; waiting for SCVI and the calibrated nulls" if early else ""))
+        if executor is not None:  # the real cells chapter's scores of the main latents (needs the batch pair)
+            checks.append(executor.submit(findings_task))
         for f in early:
             f.result()
         if controls:

@@ -126,6 +126,36 @@ def compare_findings(main: Findings, real: Findings, *, main_name: str) -> list[
     ]
 
 
+def main_mixing(adata: ad.AnnData, results: list[RunResult]) -> tuple:
+    """Batch mixing (scIB, all cells) of the chosen NB latent, plain and batch-conditional.
+
+    Parameters
+    ----------
+    adata
+        The book data; the embeddings are added to ``obsm``.
+    results
+        The :func:`~cellvae.study.grid.report_specs` runs on it.
+
+    Returns
+    -------
+    tuple
+        The model choice, the plain and the conditional NB runs, and their two mixing scores.
+    """
+    choice, nb, cond, keys = batch_embeddings(adata, results)
+    arch = choice.best.spec.arch
+    mix = tuple(cached_scib_scores(adata, keys[f"{arch} {k}"])["batch mixing"] for k in ("NB", "NB +batch"))
+    return choice, nb, cond, mix
+
+
+def findings_task() -> None:
+    """:func:`main_mixing` for a pool worker of ``cellvae-grid``: fills the score cache."""
+    from .grid import report_specs
+    from .report import book_data
+
+    adata = book_data()
+    main_mixing(adata, run_all(adata, report_specs(), progress=False, jobs=1))
+
+
 def main_findings(adata: ad.AnnData, results: list[RunResult]) -> Findings:
     """:class:`Findings` of the main chapters, from their cached runs, scores and controls.
 
@@ -141,10 +171,8 @@ def main_findings(adata: ad.AnnData, results: list[RunResult]) -> Findings:
     Findings
         With the batch chapter's chosen architecture and its simulated-control decision rule.
     """
-    choice, nb, cond, keys = batch_embeddings(adata, results)
-    arch = choice.best.spec.arch
+    choice, nb, cond, mix = main_mixing(adata, results)
     zinb = run_all(adata, [zinb_of(choice.best.spec)], progress=False)[0]
-    mix = [cached_scib_scores(adata, keys[f"{arch} {k}"])["batch mixing"] for k in ("NB", "NB +batch")]
     pca = batch_evidence(adata, results).verdicts.loc["PCA"]
     flagged = bool(pca["batch mixing"] < pca["mixing threshold"])
     return findings(results, nb, cond, zinb, (mix[0], mix[1]), flagged, simulated="simulation" in adata.uns,
