@@ -123,6 +123,9 @@ def test_grid_command_trains_then_serves_from_cache(sim, monkeypatch, capsys):
     assert "held-out ELBO" in out.out + out.err and "runs ready" in out.out
     assert cli.main(["--no-controls"]) == 0  # second time: every run from the cache
     assert "cached" in capsys.readouterr().out
+    from cellvae.study import parallelbook
+
+    assert not parallelbook.grid_complete()  # the controls were skipped: the book still computes them
 
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -46,10 +46,11 @@ def test_ablation_reading_flips_with_each_run():
 
 def test_averaging_reading_flips_with_each_run():
     r = summaries.averaging_reading
-    assert r(None, False) == "" and r(True, None) == ""
-    assert "the 1/G on the reconstruction, not the 1/d on the KL, causes it" in r(True, False)
-    assert "against the account" in r(False, True)
-    assert "Either average alone" in r(True, True) and "Neither average alone" in r(False, False)
+    assert r(True, None, False) == "" and r(True, True, None) == ""
+    assert r(False, True, False) == "" and r(None, True, False) == ""  # no collapse to explain
+    assert "the 1/G on the reconstruction, not the 1/d on the KL, causes it" in r(True, True, False)
+    assert "against the account" in r(True, False, True)
+    assert "Either average alone" in r(True, True, True) and "Neither average alone" in r(True, False, False)
     t = pd.concat([_orig_table(), pd.DataFrame({
         "family": ["recon-averaged", "KL-averaged"], "model": ["M1", "M1"], "latent": [10, 10], "beta": [1.0, 1.0],
         "test recon": [2000.0, 1400.0], "test KL": [0.01, 12.0], "active units": [0, 10]})], ignore_index=True)

@@ -24,6 +24,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from .cache import RunCache
 from .grid import batch_pair, report_specs, sweep_specs, zinb_of
 from .local import default_jobs, local_pool
+from .parallelbook import mark_grid_complete
 from .runs import run_all, shared_copy
 
 
@@ -178,10 +179,10 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
             early.append(side.submit(calibrate, adata, best, executor=executor))
         followups = [ran[id(s)] for s in rest]
         followups += run_all(adata, longest_first(sweep_specs(best) + list(batch_pair(best)) + [zinb_of(best)]), **kw)
-        followups += beside.result() if beside else starter()
-        _stage(t0, "follow-ups ready" + ("; waiting for SCVI and the calibrated nulls" if early else ""))
         if executor is not None:  # the real cells chapter's scores of the main latents (needs the batch pair)
             checks.append(executor.submit(findings_task))
+        followups += beside.result() if beside else starter()
+        _stage(t0, "follow-ups ready" + ("; waiting for SCVI and the calibrated nulls" if early else ""))
         for f in early:
             f.result()
         if controls:
@@ -223,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         print("cellvae-grid: interrupted; finished runs are cached and the rest resume next time",
               file=sys.stderr)
         return 130
+    if not a.no_controls:  # every cache the chapters read is filled: the book may run them in parallel
+        mark_grid_complete()
     bad = [r for r in out["results"] + out["followups"] if r.metrics.get("status") != "ok"]
     print(f"cellvae-grid: {out['n_runs']} runs ready in {time.perf_counter() - t0:.0f} s"
           + (f"; {len(bad)} diverged" if bad else ""), flush=True)

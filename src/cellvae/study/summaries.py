@@ -85,7 +85,7 @@ def collapse_summary(table: pd.DataFrame, n_genes: int) -> dict:
     m1_col = bool(is_collapsed(m1["test KL"].iloc[0], m1["active units"].iloc[0])) if len(m1) else None
     reading = " ".join(filter(None, [
         ablation_reading(m1_col, state.get(("fixed-variance/ELBO", False)), state.get(("fixed-variance/ELBO", True))),
-        averaging_reading(state.get(("recon-averaged", False)), state.get(("KL-averaged", False)))]))
+        averaging_reading(m1_col, state.get(("recon-averaged", False)), state.get(("KL-averaged", False)))]))
     out["ablations"] = (f"Ablations of M1: {'; '.join(parts)}. {reading}").strip() if parts else ""
     out["orig_reading"] = collapse_reading(n_col, n_orig, spread)
     return out
@@ -123,11 +123,13 @@ def ablation_reading(averaged: bool | None, elbo: bool | None, elbo_gd: bool | N
     return text + "; at beta = 1 it collapses too, so the fixed-variance decoder collapses even at the ELBO's weight."
 
 
-def averaging_reading(recon_only: bool | None, kl_only: bool | None) -> str:
+def averaging_reading(averaged: bool | None, recon_only: bool | None, kl_only: bool | None) -> str:
     """Which of the two averages in the original's loss causes the collapse.
 
     Parameters
     ----------
+    averaged
+        Whether M1 collapsed under the original's loss, both terms averaged (None: not run).
     recon_only, kl_only
         Whether M1 collapsed with only the reconstruction averaged over genes, and with only
         the KL averaged over latent dimensions (None: not run).
@@ -135,9 +137,10 @@ def averaging_reading(recon_only: bool | None, kl_only: bool | None) -> str:
     Returns
     -------
     str
-        The cause the two runs point to, or "" if either is missing.
+        The cause the two runs point to, or "" if a run is missing or the original's loss
+        did not collapse M1 (then there is no collapse to explain).
     """
-    if recon_only is None or kl_only is None:
+    if not averaged or recon_only is None or kl_only is None:
         return ""
     if recon_only and not kl_only:
         return ("Averaging the reconstruction alone collapses the posterior and averaging the KL alone does "
@@ -147,7 +150,7 @@ def averaging_reading(recon_only: bool | None, kl_only: bool | None) -> str:
                 "not, against the account in the theory chapter.")
     if recon_only:
         return "Either average alone collapses the posterior."
-    return "Neither average alone collapses the posterior; only the two together do, if at all."
+    return "Neither average alone collapses the posterior; only the two together do."
 
 
 #: Per-element reconstructions that differ by less than this share look "the same" to a reader.
