@@ -5,8 +5,8 @@ run cache.  By default runs not yet cached train in a local pool of processes, o
 core (``--jobs``; one torch thread each), one pool for the whole grid.  The results
 chapter's runs go first, with the real cells chapter's runs beside them; then the runs that
 depend on its model choice (the beta sweep, the batch pair, ZINB), with SCVI and the
-calibrated nulls beside them; last, every score the chapters read.  ``--workers N`` fans runs out over a local Dask cluster and
-``--scheduler ADDRESS`` over an existing one; workers read the data by path from the run
+calibrated nulls beside them; last, every score the chapters read.  ``--workers N`` fans
+runs out over a local Dask cluster and ``--scheduler ADDRESS`` over an existing one; workers read the data by path from the run
 cache, which must be on a filesystem they share.
 
 It is the study's command, not the library's: :mod:`cellvae.cli` never imports the study.

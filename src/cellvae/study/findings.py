@@ -175,5 +175,5 @@ def main_findings(adata: ad.AnnData, results: list[RunResult]) -> Findings:
     zinb = run_all(adata, [zinb_of(choice.best.spec)], progress=False)[0]
     pca = batch_evidence(adata, results).verdicts.loc["PCA"]
     flagged = bool(pca["batch mixing"] < pca["mixing threshold"])
-    return findings(results, nb, cond, zinb, (mix[0], mix[1]), flagged, simulated="simulation" in adata.uns,
+    return findings(results, nb, cond, zinb, mix, flagged, simulated="simulation" in adata.uns,
                     n_genes=adata.n_vars)

@@ -4,8 +4,9 @@ Every scIB score and UMAP of the study is cached on disk by content.  The batch 
 benchmark calls, its UMAPs, the results chapter's collapsed-posterior check and the real cells
 chapter's scIB checks (this module's tasks, and :func:`cellvae.study.findings.findings_task`)
 would otherwise run one after another in the main process or a notebook kernel; here they
-run as pool tasks, in parallel, and the chapters' own calls then hit the cache.  Workers read the data by path.  If a chapter's inputs ever differ from what is
-prefetched, its call computes them itself: slower, never wrong.
+run as pool tasks, in parallel, and the chapters' own calls then hit the cache.  Workers
+read the data by path.  If a chapter's inputs ever differ from what is prefetched, its call
+computes them itself: slower, never wrong.
 """
 
 from __future__ import annotations
@@ -90,4 +91,3 @@ def starter_task() -> None:
     adata = starter_data()
     runs = run_all(adata, real_specs(), progress=False, jobs=1)
     starter_batch(adata, pick(runs, "nb/raw"), pick(runs, "nb/raw", conditional=True))
-
