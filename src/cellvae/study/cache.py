@@ -31,9 +31,13 @@ _SOURCES = ("data", "model", "study/grid.py", "study/runs.py", "study/cache.py",
             "study/local.py")
 
 
-@functools.lru_cache(maxsize=1)
-def source_digest() -> str:
-    """sha256 of the source that trains and evaluates runs (:data:`_SOURCES`).
+def tree_digest(sources: tuple[str, ...]) -> str:
+    """sha256 of the ``.py`` files under ``sources`` (paths relative to the cellvae package).
+
+    Parameters
+    ----------
+    sources
+        Files or folders; a folder counts every ``.py`` file below it, ``""`` the whole package.
 
     Returns
     -------
@@ -42,11 +46,23 @@ def source_digest() -> str:
     """
     root = Path(__file__).resolve().parents[1]
     h = hashlib.sha256()
-    for rel in _SOURCES:
+    for rel in sources:
         p = root / rel
         for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
             h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=1)
+def source_digest() -> str:
+    """:func:`tree_digest` of the source that trains and evaluates runs (:data:`_SOURCES`).
+
+    Returns
+    -------
+    str
+        16 hex digits.
+    """
+    return tree_digest(_SOURCES)
 
 
 def data_key(adata: ad.AnnData, *, batch_key: str = "batch", label_key: str = "cell_type") -> str:

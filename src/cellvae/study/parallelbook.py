@@ -23,7 +23,6 @@ Enable it in ``_config.yml`` under ``sphinx: extra_extensions``.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from .._io import atomic_path, cache_dir
@@ -46,13 +45,10 @@ def grid_identity() -> str:
     str
         Equal for two calls exactly when the data and every ``.py`` file of cellvae are.
     """
+    from .cache import tree_digest
     from .datasource import data_identity
 
-    root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256()
-    for f in sorted(root.rglob("*.py")):
-        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
-    return f"{data_identity()} source={h.hexdigest()[:16]}"
+    return f"{data_identity()} source={tree_digest(('',))}"
 
 
 def mark_grid_complete() -> None:
