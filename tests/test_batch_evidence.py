@@ -22,6 +22,10 @@ def test_threshold_is_a_prediction_bound_that_moves_with_the_null():
     assert cal.threshold(np.r_[null, null]) > t                         # more seeds, tighter t quantile
     with pytest.raises(ValueError, match="at least two"):
         cal.threshold([0.8, np.nan])
+    from cellvae.study.controls import prediction_bounds
+
+    lo, hi = prediction_bounds(null)
+    assert lo == t and hi - null.mean() == pytest.approx(null.mean() - lo)  # symmetric about the mean
 
 
 def test_joint_verdict_flips_each_way():

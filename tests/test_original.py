@@ -21,11 +21,28 @@ def test_mse_sentence_reproduced_or_not():
     assert "not reproduced" in text and "1,025 times" in text
 
 
-def test_collapsed_sentence_against_noise():
+def test_collapsed_sentence_against_the_random_embeddings_bound():
     s = pd.DataFrame({"NMI": [0.29, 0.68, 0.03], "bio conservation": [0.44, 0.62, 0.34]},
                      index=["c", "nb", "random noise"])
-    assert "still clusters cell types" in original.collapsed_sentence(s, "c", "nb")
-    assert "the collapsed c latent" in original.collapsed_sentence(s, "c", "nb")
-    assert "the non-collapsed c latent" in original.collapsed_sentence(s, "c", "nb", is_collapsed=False)
-    s.loc["c", "NMI"] = 0.1
-    assert "no better than noise" in original.collapsed_sentence(s, "c", "nb")
+    noise = np.array([0.09, 0.10, 0.11, 0.10])  # upper 95% bound: 0.1 + 2.35 * 0.0082 * 1.12 = 0.1215 (0.121)
+    assert "still clusters cell types" in original.collapsed_sentence(s, noise, "c", "nb")
+    assert "the collapsed c latent" in original.collapsed_sentence(s, noise, "c", "nb")
+    assert "the non-collapsed c latent" in original.collapsed_sentence(s, noise, "c", "nb", is_collapsed=False)
+    assert "bound is 0.121" in original.collapsed_sentence(s, noise, "c", "nb")
+    s.loc["c", "NMI"] = 0.12  # above every draw, inside the bound
+    assert "no better than random embeddings" in original.collapsed_sentence(s, noise, "c", "nb")
+    assert "still clusters" in original.collapsed_sentence(s, noise / 2, "c", "nb")  # a lower null flips it
+
+
+def test_noise_nmi_is_low_seeded_and_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("CELLVAE_CACHE", str(tmp_path))
+    import anndata as ad
+
+    from cellvae.study.metrics import noise_nmi
+
+    labels = np.repeat(list("abcd"), 50)
+    adata = ad.AnnData(obs=pd.DataFrame({"cell_type": labels}, index=[f"c{i}" for i in range(200)]))
+    a = noise_nmi(adata, 5, n_draws=3)
+    assert a.shape == (3,) and (a < 0.2).all() and len(set(a)) == 3
+    assert len(list((tmp_path / "metrics").glob("*.npy"))) == 1
+    np.testing.assert_array_equal(noise_nmi(adata, 5, n_draws=3), a)

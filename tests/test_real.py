@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from cellvae.study import findings, real
+from cellvae.study import findings, original, real
 from cellvae.study.cache import RunResult
 from cellvae.study.grid import ARCHITECTURES
+
+
+def test_seed_specs_vary_only_the_seed():
+    base = next(s for s in real.real_specs()
+                if s.arch == real.REAL_ARCH and s.family == "nb/raw" and not s.conditional)
+    seeds = real.seed_specs()
+    assert [s.train.seed for s in seeds] == [1, 2]
+    assert all(replace(s, train=base.train) == base for s in seeds)
 
 
 def test_real_specs_fix_the_architecture_and_budget():
@@ -36,24 +46,25 @@ def _orig(models, latents, hidden, active, kl):
 
 def test_collapse_sentence_follows_the_table():
     follows = _orig(["M1", "M3"], [10, 100], [256, 256], [0, 40], [0.01, 30.0])
-    assert "consistent with beta_eff" in real.collapse_sentence(follows)
-    assert "width matters" not in real.collapse_sentence(follows)
+    assert "consistent with beta_eff" in original.collapse_sentence(follows)
+    assert "width matters" not in original.collapse_sentence(follows)
     # the starter's own Table R2: one collapse, and at beta_eff 20 the width decides
     starter = _orig(["M1", "M2", "M3", "M4", "M5"], [10, 50, 100, 50, 50], [256, 256, 256, 512, 1024],
                     [0, 26, 57, 4, 1], [0.029, 0.65, 1.6, 0.7, 0.64])
-    text = real.collapse_sentence(starter)
+    text = original.collapse_sentence(starter)
     assert "consistent with beta_eff: the collapsed run has" in text
     assert "at beta_eff = 20, M2 (hidden 256) keeps 26 active units and M5 (hidden 1024) 1" in text
     breaks = _orig(["M2", "M5"], [50, 50], [256, 1024], [26, 1], [20.0, 0.1])
-    text = real.collapse_sentence(breaks)
+    text = original.collapse_sentence(breaks)
     assert "does not follow" in text and "M2" in text and "M5" in text
-    assert "every architecture collapsed" in real.collapse_sentence(_orig(["M1"], [10], [256], [0], [0.0]))
+    assert "every architecture collapsed" in original.collapse_sentence(_orig(["M1"], [10], [256], [0], [0.0]))
 
 
 def test_batch_sentence_flips_with_the_verdict():
     scores = pd.DataFrame({"batch mixing": [0.5, 0.7], "bio conservation": [0.6, 0.6]}, index=["nb", "cond"])
-    v = {"pca_mixing": 0.3, "null_mean": 0.6, "null_sd": 0.01, "pca_flagged": True}
+    v = {"pca_mixing": 0.3, "null_mean": 0.6, "null_sd": 0.01, "threshold": 0.575, "pca_flagged": True}
     assert "a batch effect is detected" in real.batch_sentence(scores, v, nb="nb", cond="cond")
+    assert "below 0.575, the lower 95% prediction bound" in real.batch_sentence(scores, v, nb="nb", cond="cond")
     no = real.batch_sentence(scores, v | {"pca_flagged": False}, nb="nb", cond="cond")
     assert "no batch effect is detected" in no
 
@@ -64,8 +75,8 @@ def test_pick_names_a_missing_run():
 
 
 def _f(**kw):
-    base = dict(n_collapsed=5, n_original=5, nb_au=(10, 50), zinb_better=False, mixing_gain=0.3,
-                pca_flagged=True, n_genes=2000)
+    base = dict(n_collapsed=5, n_original=5, nb_au=(10, 50), zinb_better=False, mixing_plain=(0.5, 0.51, 0.49),
+                mixing_cond=0.8, pca_flagged=True, n_genes=2000)
     return findings.Findings(**(base | kw))
 
 
@@ -73,9 +84,18 @@ def test_compare_findings_says_agree_or_differ_from_the_values():
     same = findings.compare_findings(_f(), _f(), main_name="simulated data")
     assert len(same) == 5 and all("the two agree" in s for s in same)
     diff = findings.compare_findings(_f(), _f(n_collapsed=2, zinb_better=True, pca_flagged=False,
-                                              mixing_gain=0.05, nb_au=(1, 3)), main_name="simulated data")
+                                              mixing_cond=0.52, nb_au=(1, 3)), main_name="simulated data")
     assert all("differ" in s for s in diff)
-    assert "changes by less than the decision margin on real cells" in diff[-1]
+    assert "mixing stays within the seed-to-seed spread on real cells" in diff[-1]
+    assert "0.466-0.534" in diff[-1]  # 0.5 -/+ t(0.95, 2) * 0.01 * sqrt(4/3) = 0.5 -/+ 0.034
+
+
+def test_mixing_change_flips_with_the_seed_spread():
+    assert _f().mixing_change == 1 and _f().mixing_gain == pytest.approx(0.3)
+    assert _f(mixing_cond=0.2).mixing_change == -1
+    assert _f(mixing_cond=0.53).mixing_change == 0
+    assert _f(mixing_cond=0.53, mixing_plain=(0.5, 0.5001, 0.4999)).mixing_change == 1  # a tighter spread
+    assert "improves beyond" in findings.compare_findings(_f(), _f(), main_name="x")[-1]
 
 
 def test_findings_count_collapse_and_zero_inflation():
@@ -90,9 +110,11 @@ def test_findings_count_collapse_and_zero_inflation():
            run(family_spec("M1", "nb/raw"), active_units=10, ppc=ppc),
            run(family_spec("M2", "nb/raw"), active_units=45, ppc=ppc)]
     zinb = run(zinb_of(family_spec("M1", "nb/raw")), active_units=10, ppc={"zero fraction MAE": 0.019})
-    f = findings.findings(res, res[2], res[2], zinb, (0.4, 0.5), False, simulated=False, n_genes=1000)
+    f = findings.findings(res, res[2], res[2], zinb, (np.array([0.4, 0.41, 0.39]), 0.5), False, simulated=False,
+                          n_genes=1000)
     assert (f.n_collapsed, f.n_original, f.nb_au) == (1, 2, (10, 45))
     assert not f.all_collapsed and not f.zinb_better and f.mixing_gain == pytest.approx(0.1)
+    assert f.mixing_plain == (0.4, 0.41, 0.39) and f.mixing_change == 1
 
 
 def test_scope_sentence_names_what_the_build_ran_on():

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import anndata as ad
+import numpy as np
 
 from .grid import batch_pair
-from .metrics import PCA_KEY, pca
+from .metrics import PCA_KEY, cached_scib_scores, pca
 from .runs import RunResult, run_all
 from .selection import ModelChoice, choose_model
 
@@ -47,3 +48,25 @@ def batch_embeddings(adata: ad.AnnData, results: list[RunResult], *,
     keys = {"PCA (log data)": PCA_KEY, f"{arch} Gaussian/preprocessed": "X_gaussian_preprocessed",
             f"{arch} Gaussian/log": "X_gaussian_log", f"{arch} NB": NB_KEY, f"{arch} NB +batch": COND_KEY}
     return choice, nb, cond, keys
+
+
+def seed_mixing(adata: ad.AnnData, runs: list[RunResult]) -> np.ndarray:
+    """Batch mixing (scIB, all cells) of each run's latent: the plain NB at each training seed.
+
+    Parameters
+    ----------
+    adata
+        The data the runs were trained on; the latents are added to ``obsm``.
+    runs
+        Runs that differ only in their training seed.
+
+    Returns
+    -------
+    numpy.ndarray
+        One score per run.
+    """
+    out = []
+    for i, r in enumerate(runs):
+        adata.obsm[f"X_seed_mixing{i}"] = r.latent
+        out.append(cached_scib_scores(adata, f"X_seed_mixing{i}")["batch mixing"])
+    return np.asarray(out)

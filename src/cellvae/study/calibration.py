@@ -27,15 +27,13 @@ import pandas as pd
 from .._io import atomic_path, cache_dir
 from ..data import fingerprint
 from .baselines import harmony
-from .controls import control_data, matched_controls
+from .controls import FPR, control_data, matched_controls, prediction_bounds
 from .grid import RunSpec
 from .integration import BIO, MIXING, benchmark
 from .metrics import PCA_KEY, pca
 from .report import BOOK_SIM
 from .runs import run_all
 
-#: The false-positive rate the thresholds are set at: one null draw in 20 is called affected.
-FPR = 0.05
 #: Null simulations per embedding kind (the issue's minimum; each costs one VAE training).
 NULL_SEEDS = (0, 1, 2, 3, 4)
 #: True effect strengths of the dose-response curve (0 is the null).
@@ -95,7 +93,7 @@ def scope_labels(adata: ad.AnnData) -> dict[str, str]:
 
 
 def threshold(null: np.ndarray, *, fpr: float = FPR) -> float:
-    """One-sided lower prediction bound of a null: mean - t(1-fpr, n-1) * sd * sqrt(1 + 1/n).
+    """One-sided lower prediction bound of a null (:func:`~cellvae.study.controls.prediction_bounds`).
 
     Parameters
     ----------
@@ -113,14 +111,7 @@ def threshold(null: np.ndarray, *, fpr: float = FPR) -> float:
     ValueError
         With fewer than two finite null scores.
     """
-    from scipy.stats import t
-
-    x = np.asarray(null, float)
-    x = x[np.isfinite(x)]
-    if len(x) < 2:
-        raise ValueError(f"a threshold needs at least two null scores, got {len(x)}")
-    n = len(x)
-    return float(x.mean() - t.ppf(1 - fpr, n - 1) * x.std(ddof=1) * np.sqrt(1 + 1 / n))
+    return prediction_bounds(null, fpr=fpr)[0]
 
 
 def like(adata: ad.AnnData) -> dict:

@@ -138,7 +138,7 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
     from .findings import findings_task
     from .original import equivalence_spec
     from .prefetch import results_task, starter_task
-    from .real import real_specs, starter_data
+    from .real import real_specs, seed_specs, starter_data
     from .selection import choose_model
 
     with contextlib.ExitStack() as stack:
@@ -153,7 +153,7 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
 
         def starter():
             print("cellvae-grid: the real cells chapter's runs on the shipped starter", flush=True)
-            out = run_all(starter_data(), real_specs(), **kw, progress=False)
+            out = run_all(starter_data(), real_specs() + seed_specs(), **kw, progress=False)
             if executor is not None:  # its scIB check and UMAPs, so the chapter only reads them
                 checks.append(executor.submit(starter_task))
             return out

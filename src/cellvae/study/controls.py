@@ -16,14 +16,48 @@ from ..data.simulate import BATCHES
 #: Control size: large enough for 12 batches x 45 types, small enough for CI.
 CONTROL_SIM = dict(n_cells=4000, n_genes=2000)
 CONTROL_HVGS = 1000
-#: The real cells chapter's margin on the batch-mixing gain of a conditional model, and the
-#: original study's check that a collapsed latent still clusters: a tenth of the score's range.
-MARGIN = 0.1
+#: The false-positive rate of every null-based decision in the book: one null draw in 20
+#: falls beyond its bound.
+FPR = 0.05
 
 
 #: Matched controls never simulate more cells than this: a control for the full GEO file at
 #: 20,000 cells keeps ~1,700 per batch, enough for kBET and iLISI, in minutes rather than hours.
 CONTROL_MAX_CELLS = 20_000
+
+
+def prediction_bounds(null, *, fpr: float = FPR) -> tuple[float, float]:
+    """One-sided prediction bounds of a null: mean -/+ t(1-fpr, n-1) * sd * sqrt(1 + 1/n).
+
+    A new draw from the null falls below the lower bound (or above the upper one) with
+    probability ``fpr``, if the null is normal.
+
+    Parameters
+    ----------
+    null
+        Null scores, one per seed, shuffle or random draw (at least two finite ones).
+    fpr
+        The false-positive rate of each bound.
+
+    Returns
+    -------
+    tuple of float
+        (lower, upper).
+
+    Raises
+    ------
+    ValueError
+        With fewer than two finite null scores.
+    """
+    from scipy.stats import t
+
+    x = np.asarray(null, float)
+    x = x[np.isfinite(x)]
+    if len(x) < 2:
+        raise ValueError(f"a prediction bound needs at least two null scores, got {len(x)}")
+    n = len(x)
+    half = t.ppf(1 - fpr, n - 1) * x.std(ddof=1) * np.sqrt(1 + 1 / n)
+    return float(x.mean() - half), float(x.mean() + half)
 
 
 def control_data(*, site_effect: float, donor_effect: float, seed: int = 0, batches: tuple | None = None,

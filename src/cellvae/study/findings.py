@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import anndata as ad
+import numpy as np
 
-from .batch import batch_embeddings
+from .batch import batch_embeddings, seed_mixing
 from .cache import RunResult
-from .controls import MARGIN
+from .controls import FPR, prediction_bounds
 from .evidence import batch_evidence
 from .grid import zinb_of
 from .metrics import cached_scib_scores
@@ -30,7 +31,8 @@ class Findings:
     n_original: int      # architectures trained under it
     nb_au: tuple         # (min, max) active units of the NB models
     zinb_better: bool    # ZINB beats NB on the zeros and on held-out likelihood
-    mixing_gain: float   # batch mixing of NB +batch minus NB
+    mixing_plain: tuple  # batch mixing of the plain NB latent at each training seed
+    mixing_cond: float   # batch mixing of the NB +batch latent
     pca_flagged: bool    # the unintegrated PCA is called batch-affected
     n_genes: int = 0     # genes G of the data, which set beta_eff = G/d under the original objective
 
@@ -39,9 +41,25 @@ class Findings:
         """Whether every architecture collapsed under the original objective."""
         return self.n_collapsed == self.n_original
 
+    @property
+    def mixing_gain(self) -> float:
+        """Batch mixing of NB +batch minus the plain NB's mean over seeds."""
+        return float(self.mixing_cond - np.mean(self.mixing_plain))
+
+    @property
+    def mixing_bounds(self) -> tuple[float, float]:
+        """Prediction bounds of the plain NB's batch mixing over its seeds, at :data:`FPR` each side."""
+        return prediction_bounds(self.mixing_plain, fpr=FPR)
+
+    @property
+    def mixing_change(self) -> int:
+        """+1 (-1) when NB +batch mixes above (below) the plain NB's seed bounds, else 0."""
+        lo, hi = self.mixing_bounds
+        return 1 if self.mixing_cond > hi else -1 if self.mixing_cond < lo else 0
+
 
 def findings(results: list[RunResult], nb: RunResult, cond: RunResult, zinb: RunResult,
-             mixing: tuple[float, float], pca_flagged: bool, *, simulated: bool, n_genes: int) -> Findings:
+             mixing: tuple, pca_flagged: bool, *, simulated: bool, n_genes: int) -> Findings:
     """Collect :class:`Findings` from a dataset's runs and scores.
 
     Parameters
@@ -51,7 +69,8 @@ def findings(results: list[RunResult], nb: RunResult, cond: RunResult, zinb: Run
     nb, cond, zinb
         The plain, batch-conditional and zero-inflated runs of one architecture.
     mixing
-        Batch mixing of the NB and the NB +batch latents.
+        Batch mixing of the plain NB latents, one per training seed
+        (:func:`~cellvae.study.batch.seed_mixing`), and of the NB +batch latent.
     pca_flagged
         Whether the data's PCA was called batch-affected by its own null.
     simulated
@@ -68,19 +87,16 @@ def findings(results: list[RunResult], nb: RunResult, cond: RunResult, zinb: Run
              and "active_units" in r.metrics]
     better, _ = zero_inflation_finding(nb, zinb, simulated=simulated)
     return Findings(n_col, n_orig, (int(min(nb_au)), int(max(nb_au))), bool(better),
-                    float(mixing[1] - mixing[0]), bool(pca_flagged), n_genes)
+                    tuple(float(m) for m in mixing[0]), float(mixing[1]), bool(pca_flagged), n_genes)
 
 
 def _agree(a, b) -> str:
     return "the two agree" if a == b else "**the two differ**"
 
 
-def _mixing(gain: float) -> str:
-    if gain > MARGIN:
-        return "mixing improves by more than the decision margin"
-    if gain < -MARGIN:
-        return "mixing worsens by more than the decision margin"
-    return "mixing changes by less than the decision margin"
+def _mixing(change: int) -> str:
+    return {1: "mixing improves beyond the seed-to-seed spread", -1: "mixing worsens beyond the seed-to-seed spread",
+            0: "mixing stays within the seed-to-seed spread"}[change]
 
 
 def compare_findings(main: Findings, real: Findings, *, main_name: str) -> list[str]:
@@ -97,8 +113,8 @@ def compare_findings(main: Findings, real: Findings, *, main_name: str) -> list[
     -------
     list of str
         Markdown sentences; "agree" or "differ" is decided by comparing the two outcomes.
-        A change in batch mixing counts only beyond the batch chapter's decision margin
-        (:data:`~cellvae.study.controls.MARGIN`).
+        A change in batch mixing counts only when NB +batch falls outside the plain NB's
+        prediction bounds over its training seeds (:attr:`Findings.mixing_bounds`).
     """
     def pair(m, r):
         return f"{m} on the {main_name}, {r} on real cells: {_agree(m, r)}."
@@ -109,6 +125,7 @@ def compare_findings(main: Findings, real: Findings, *, main_name: str) -> list[
     coll = "every architecture collapses", "some keep latent units"
     nbau = "no NB model collapses", "some NB model collapses"
     zinb = "ZINB beats NB", "ZINB does not beat NB"
+    lo, hi = (f"{a:.3f}-{b:.3f}" for a, b in (main.mixing_bounds, real.mixing_bounds))
     return [
         f"*Collapse under the original objective* ({main.n_collapsed} of {main.n_original} architectures on the "
         f"{main_name} with {main.n_genes:,} genes, {real.n_collapsed} of {real.n_original} on real cells with "
@@ -120,14 +137,15 @@ def compare_findings(main: Findings, real: Findings, *, main_name: str) -> list[
         "*Zero inflation*: " + pair(yes(main.zinb_better, *zinb), yes(real.zinb_better, *zinb)),
         "*A batch effect in the unintegrated PCA*: "
         + pair(yes(main.pca_flagged, "detected", "not detected"), yes(real.pca_flagged, "detected", "not detected")),
-        f"*Conditioning on batch* (batch mixing {main.mixing_gain:+.3f} on the {main_name}, "
-        f"{real.mixing_gain:+.3f} on real cells, margin {MARGIN:g}): "
-        + pair(_mixing(main.mixing_gain), _mixing(real.mixing_gain)),
+        f"*Conditioning on batch* (batch mixing {main.mixing_cond:.3f} against the plain NB's {lo} over "
+        f"{len(main.mixing_plain)} seeds on the {main_name}, {real.mixing_cond:.3f} against {hi} over "
+        f"{len(real.mixing_plain)} on real cells; {1 - FPR:.0%} prediction bounds): "
+        + pair(_mixing(main.mixing_change), _mixing(real.mixing_change)),
     ]
 
 
 def main_mixing(adata: ad.AnnData, results: list[RunResult]) -> tuple:
-    """Batch mixing (scIB, all cells) of the chosen NB latent, plain and batch-conditional.
+    """Batch mixing (scIB, all cells) of the chosen NB latent, plain at each seed and batch-conditional.
 
     Parameters
     ----------
@@ -139,12 +157,14 @@ def main_mixing(adata: ad.AnnData, results: list[RunResult]) -> tuple:
     Returns
     -------
     tuple
-        The model choice, the plain and the conditional NB runs, and their two mixing scores.
+        The model choice, the plain and the conditional NB runs, and the mixing scores for
+        :func:`findings`: the plain latent's at each seed
+        (:func:`~cellvae.study.batch.seed_mixing`), and the conditional's.
     """
     choice, nb, cond, keys = batch_embeddings(adata, results)
     arch = choice.best.spec.arch
-    mix = tuple(cached_scib_scores(adata, keys[f"{arch} {k}"])["batch mixing"] for k in ("NB", "NB +batch"))
-    return choice, nb, cond, mix
+    plain = seed_mixing(adata, choice.runs[arch])
+    return choice, nb, cond, (plain, cached_scib_scores(adata, keys[f"{arch} NB +batch"])["batch mixing"])
 
 
 def findings_task() -> None:

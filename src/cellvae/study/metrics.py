@@ -253,6 +253,46 @@ def cached_scib_scores(adata: ad.AnnData, key: str, *, batch_key: str = "batch",
     return s
 
 
+def noise_nmi(adata: ad.AnnData, dim: int, *, n_draws: int, label_key: str = "cell_type",
+              seed: int = 0) -> np.ndarray:
+    """NMI of k-means clusters of random Gaussian embeddings with the labels: a null for NMI.
+
+    Each draw is scored as :func:`scib_scores` scores NMI; cached on disk by the labels,
+    the size and the seed.
+
+    Parameters
+    ----------
+    adata
+        Data with ``obs[label_key]``.
+    dim
+        Dimension of each random embedding.
+    n_draws
+        Random embeddings (seeds ``seed`` to ``seed + n_draws - 1``).
+    label_key
+        obs column of the cell types.
+    seed
+        First seed.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n_draws`` NMIs.
+    """
+    import scib_metrics
+
+    labels = adata.obs[label_key].astype(str).to_numpy()
+    h = hashlib.sha256("\0".join(labels).encode())
+    h.update(f"noise|{dim}|{n_draws}|{seed}|{_METRICS_VERSION}".encode())
+
+    def compute():
+        draws = (np.random.default_rng(seed + i).normal(size=(adata.n_obs, dim)).astype(np.float32)
+                 for i in range(n_draws))
+        return np.array([float(scib_metrics.nmi_ari_cluster_labels_kmeans(x, labels)["nmi"]) for x in draws])
+
+    return _cached(cache_dir() / "metrics" / f"{h.hexdigest()[:24]}.npy", compute, read=np.load, write=_save_npy,
+                   valid=lambda v: v.shape == (n_draws,) and bool(np.isfinite(v).all()))
+
+
 def score_table(adata: ad.AnnData, keys: Mapping[str, str] | Sequence[str], *, batch_key: str = "batch",
                 label_key: str = "cell_type", seed: int = 0) -> pd.DataFrame:
     """One row per embedding: the metric columns, the three aggregates and ``batch mixing``.

@@ -14,14 +14,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .controls import MARGIN
+from .cache import RunResult
+from .controls import FPR, prediction_bounds
 from .grid import ARCHITECTURES, RunSpec, family_spec, variant_of
-from .metrics import BIO_METRICS, cached_scib_scores
+from .metrics import BIO_METRICS, cached_scib_scores, noise_nmi
+from .summaries import is_collapsed
 
 #: The reconstruction loss the original study reported for every model (its results table).
 ORIGINAL_RECON = 2e-4
 #: Ours "reproduces" it when the two are within this factor of each other.
 REPRODUCED_FACTOR = 2.0
+#: Random embeddings whose NMI makes the null of the "still clusters" check: ten give a
+#: prediction bound within ~1.5 null s.d. of the t quantile's limit, at ~1 s each.
+N_NOISE = 10
 
 
 def equivalence_spec(n_genes: int, arch: str = "M1") -> RunSpec:
@@ -118,13 +123,16 @@ def collapsed_scores(adata, latents: dict[str, np.ndarray], *, seed: int = 0) ->
     return pd.DataFrame(out).T[list(BIO_METRICS) + ["bio conservation"]]
 
 
-def collapsed_sentence(scores: pd.DataFrame, collapsed: str, reference: str, *, is_collapsed: bool = True) -> str:
-    """Whether a collapsed latent still clusters cell types, judged against random noise.
+def collapsed_sentence(scores: pd.DataFrame, noise: np.ndarray, collapsed: str, reference: str, *,
+                       is_collapsed: bool = True) -> str:
+    """Whether a collapsed latent still clusters cell types, judged against random embeddings.
 
     Parameters
     ----------
     scores
         :func:`collapsed_scores` output.
+    noise
+        NMIs of random embeddings of the collapsed latent's size (:func:`collapsed_check`).
     collapsed, reference
         Row names of the original objective's latent and of a working model's latent.
     is_collapsed
@@ -134,20 +142,24 @@ def collapsed_sentence(scores: pd.DataFrame, collapsed: str, reference: str, *, 
     Returns
     -------
     str
-        "Still clusters" when the NMI of its k-means clusters with the cell types exceeds the
-        noise's by more than the batch chapter's decision margin
-        (:data:`~cellvae.study.controls.MARGIN`); NMI is the metric that asks whether the
-        latent clusters by type, where the aggregate also weighs silhouettes and cLISI.
+        "Still clusters" when the NMI of its k-means clusters with the cell types lies above
+        the random embeddings' upper prediction bound at :data:`~cellvae.study.controls.FPR`
+        (:func:`~cellvae.study.controls.prediction_bounds`); NMI is the metric that asks
+        whether the latent clusters by type, where the aggregate also weighs silhouettes
+        and cLISI.
     """
-    c, r, n = (scores.loc[k, "NMI"] for k in (collapsed, reference, "random noise"))
+    c, r = (scores.loc[k, "NMI"] for k in (collapsed, reference))
+    bound = prediction_bounds(noise, fpr=FPR)[1]
     bio = {k: scores.loc[k, "bio conservation"] for k in (collapsed, reference, "random noise")}
     state = "collapsed" if is_collapsed else "non-collapsed"
     verdict = (f"still clusters cell types, as the original's figures showed: a {state} posterior can still "
-               "cluster, so clusters in a plot do not show that a model works" if c > n + MARGIN else
-               "clusters cell types no better than noise")
+               "cluster, so clusters in a plot do not show that a model works" if c > bound else
+               "clusters cell types no better than random embeddings")
     return (f"Scored with the same metrics, the {state} {collapsed} latent's clusters match the cell types with "
-            f"NMI {c:.3f}, against {n:.3f} for random noise and {r:.3f} for {reference} (biology conservation "
-            f"{bio[collapsed]:.3f}, {bio['random noise']:.3f} and {bio[reference]:.3f}): it {verdict}.")
+            f"NMI {c:.3f}, against {r:.3f} for {reference} and {np.mean(noise):.3f} (s.d. {np.std(noise, ddof=1):.3f}) "
+            f"for {len(noise)} random embeddings of its size, whose upper {1 - FPR:.0%} prediction bound is "
+            f"{bound:.3f} (biology conservation {bio[collapsed]:.3f}, {bio[reference]:.3f} and "
+            f"{bio['random noise']:.3f} for the first random embedding, Table 3c's): it {verdict}.")
 
 
 def collapsed_check(adata, results: list, best) -> tuple:
@@ -165,7 +177,74 @@ def collapsed_check(adata, results: list, best) -> tuple:
     Returns
     -------
     tuple
-        The original-loss M1 run and :func:`collapsed_scores` of it and of ``best``.
+        The original-loss M1 run, :func:`collapsed_scores` of it and of ``best``, and the
+        NMIs of :data:`N_NOISE` random embeddings of its size
+        (:func:`~cellvae.study.metrics.noise_nmi`; the first is the scores' ``"random noise"``).
     """
     orig = next(r for r in results if r.spec.family == "original" and r.spec.arch == "M1")
-    return orig, collapsed_scores(adata, {"M1 original": orig.latent, f"{best.spec.arch} NB": best.latent})
+    scores = collapsed_scores(adata, {"M1 original": orig.latent, f"{best.spec.arch} NB": best.latent})
+    return orig, scores, noise_nmi(adata, orig.latent.shape[1], n_draws=N_NOISE, seed=0)
+
+
+def collapse_table(results: list[RunResult], n_genes: int) -> pd.DataFrame:
+    """The original objective per architecture, with its effective KL weight G/d (Eq. T9).
+
+    Parameters
+    ----------
+    results
+        Runs including the ``original`` family.
+    n_genes
+        Genes G in the data.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model``, ``latent``, ``hidden``, ``beta_eff`` (G/d), ``test KL``, ``active units``
+        and ``collapsed`` (:func:`~cellvae.study.summaries.is_collapsed`).
+    """
+    rows = [{"model": r.spec.arch, "latent": r.spec.model.n_latent, "hidden": r.spec.model.n_hidden,
+             "beta_eff": n_genes / r.spec.model.n_latent, "test KL": r.metrics["test_kl"],
+             "active units": r.metrics["active_units"],
+             "collapsed": is_collapsed(r.metrics["test_kl"], r.metrics["active_units"])}
+            for r in results if r.spec.family == "original" and "test_kl" in r.metrics]
+    return pd.DataFrame(rows)
+
+
+def collapse_sentence(tab: pd.DataFrame) -> str:
+    """Whether collapse under the original objective is consistent with beta_eff = G/d, and where width matters.
+
+    Parameters
+    ----------
+    tab
+        :func:`collapse_table` output.
+
+    Returns
+    -------
+    str
+        "Consistent with beta_eff" when every collapsed run has a larger beta_eff than every
+        run that kept latent units, otherwise the runs that break the order are named; in
+        both cases, architectures that share a beta_eff but differ at least twofold in
+        active units are named, since then the hidden width matters too.
+    """
+    col, kept = tab[tab["collapsed"]], tab[~tab["collapsed"]]
+    if col.empty or kept.empty:
+        state = "every architecture collapsed" if kept.empty else "no architecture collapsed"
+        head = f"Here {state}, for beta_eff from {tab['beta_eff'].min():g} to {tab['beta_eff'].max():g}."
+    elif col["beta_eff"].min() > kept["beta_eff"].max():
+        runs = "the collapsed run has" if len(col) == 1 else f"the {len(col)} collapsed runs have"
+        head = (f"Collapse is consistent with beta_eff: {runs} beta_eff of at least {col['beta_eff'].min():g}, "
+                f"every run at {kept['beta_eff'].max():g} or below kept latent units.")
+    else:
+        lo, hi = col["beta_eff"].min(), kept["beta_eff"].max()
+        mixed = tab[tab["beta_eff"].between(lo, hi)]
+        names = ", ".join(f"{m} (beta_eff {b:g}, {int(a)} active)"
+                          for m, b, a in zip(mixed["model"], mixed["beta_eff"], mixed["active units"]))
+        head = f"Collapse does not follow beta_eff alone: {names}."
+    width = []
+    for b, g in tab.groupby("beta_eff"):
+        au = g["active units"]
+        if len(g) > 1 and au.max() >= 2 * max(au.min(), 1):
+            lo, hi = g.loc[au.idxmin()], g.loc[au.idxmax()]
+            width.append(f"at beta_eff = {b:g}, {hi['model']} (hidden {hi['hidden']}) keeps {int(hi['active units'])} "
+                         f"active units and {lo['model']} (hidden {lo['hidden']}) {int(lo['active units'])}")
+    return head + (" The hidden width matters too: " + "; ".join(width) + "." if width else "")

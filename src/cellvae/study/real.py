@@ -22,10 +22,9 @@ import pandas as pd
 from ..data import prepare
 from ..datasets import bmmc_starter
 from .cache import RunResult, paired_difference
-from .controls import MARGIN
-from .grid import ARCHITECTURES, BOOK_TRAIN, RunSpec, family_spec, zinb_of
+from .controls import FPR, prediction_bounds
+from .grid import ARCHITECTURES, BOOK_TRAIN, SEEDS, RunSpec, family_spec, variant_of, zinb_of
 from .metrics import PCA_KEY, cached_scib_scores, pca
-from .summaries import is_collapsed
 
 #: Training on 480 cells: an epoch is only ~3 Adam steps at batch 128, so the epoch budget
 #: is raised until early stopping, not the cap, ends most runs (the page counts them), and
@@ -71,6 +70,18 @@ def real_specs() -> list[RunSpec]:
     orig = [_on_starter(family_spec(a, "original")) for a in ARCHITECTURES]
     base = nb[list(ARCHITECTURES).index(REAL_ARCH)]
     return nb + orig + [replace(base, conditional=True), zinb_of(base)]
+
+
+def seed_specs() -> list[RunSpec]:
+    """The plain NB run of :data:`REAL_ARCH` at the other training seeds: the spread of its batch mixing.
+
+    Returns
+    -------
+    list of RunSpec
+        One per :data:`~cellvae.study.grid.SEEDS` after the first, on :data:`STARTER_TRAIN`.
+    """
+    base = _on_starter(family_spec(REAL_ARCH, "nb/raw"))
+    return [variant_of(base, seed=k) for k in SEEDS[1:]]
 
 
 def starter_facts(adata: ad.AnnData) -> dict:
@@ -139,7 +150,7 @@ def shuffled_null(adata: ad.AnnData, key: str, *, n_shuffles: int = N_SHUFFLES, 
     return np.asarray(out)
 
 
-def batch_check(adata: ad.AnnData, keys: dict[str, str], *, margin: float = MARGIN) -> tuple[pd.DataFrame, dict]:
+def batch_check(adata: ad.AnnData, keys: dict[str, str], *, fpr: float = FPR) -> tuple[pd.DataFrame, dict]:
     """scIB scores of each embedding and the shuffled-label null of the PCA.
 
     Parameters
@@ -148,8 +159,9 @@ def batch_check(adata: ad.AnnData, keys: dict[str, str], *, margin: float = MARG
         Prepared starter data with the embeddings in ``obsm``; the PCA is computed here.
     keys
         Row name -> obsm key of the VAE latents.
-    margin
-        The batch chapter's decision margin below the null mean.
+    fpr
+        False-positive rate of the null's lower prediction bound
+        (:func:`~cellvae.study.controls.prediction_bounds`).
 
     Returns
     -------
@@ -157,14 +169,15 @@ def batch_check(adata: ad.AnnData, keys: dict[str, str], *, margin: float = MARG
         One row per embedding (PCA first).
     verdict : dict
         ``null_mean``, ``null_sd``, ``threshold`` and ``pca_mixing`` (floats) and
-        ``pca_flagged`` (bool: PCA batch mixing below the null mean minus ``margin``).
+        ``pca_flagged`` (bool: PCA batch mixing below the null's lower prediction bound,
+        ``threshold``).
     """
     pca(adata, n_comps=min(50, adata.n_vars - 1, adata.n_obs - 1))
     rows = {"PCA (log data)": PCA_KEY} | keys
     scores = pd.DataFrame({n: cached_scib_scores(adata, k) for n, k in rows.items()}).T
     null = shuffled_null(adata, PCA_KEY)
     mix = float(scores.loc["PCA (log data)", "batch mixing"])
-    thr = float(null.mean() - margin)
+    thr = prediction_bounds(null, fpr=fpr)[0]
     return scores, {"null_mean": float(null.mean()), "null_sd": float(null.std(ddof=1)), "threshold": thr,
                     "pca_mixing": mix, "pca_flagged": bool(mix < thr)}
 
@@ -223,70 +236,6 @@ def pick(results: list[RunResult], family: str, *, conditional: bool = False, ar
     raise KeyError(f"no {arch} {family}{' +batch' if conditional else ''} run among the results")
 
 
-def collapse_table(results: list[RunResult], n_genes: int) -> pd.DataFrame:
-    """The original objective per architecture, with its effective KL weight G/d (Eq. T9).
-
-    Parameters
-    ----------
-    results
-        Runs including the ``original`` family.
-    n_genes
-        Genes G in the data.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``model``, ``latent``, ``hidden``, ``beta_eff`` (G/d), ``test KL``, ``active units``
-        and ``collapsed`` (:func:`~cellvae.study.summaries.is_collapsed`).
-    """
-    rows = [{"model": r.spec.arch, "latent": r.spec.model.n_latent, "hidden": r.spec.model.n_hidden,
-             "beta_eff": n_genes / r.spec.model.n_latent, "test KL": r.metrics["test_kl"],
-             "active units": r.metrics["active_units"],
-             "collapsed": is_collapsed(r.metrics["test_kl"], r.metrics["active_units"])}
-            for r in results if r.spec.family == "original" and "test_kl" in r.metrics]
-    return pd.DataFrame(rows)
-
-
-def collapse_sentence(tab: pd.DataFrame) -> str:
-    """Whether collapse under the original objective is consistent with beta_eff = G/d, and where width matters.
-
-    Parameters
-    ----------
-    tab
-        :func:`collapse_table` output.
-
-    Returns
-    -------
-    str
-        "Consistent with beta_eff" when every collapsed run has a larger beta_eff than every
-        run that kept latent units, otherwise the runs that break the order are named; in
-        both cases, architectures that share a beta_eff but differ at least twofold in
-        active units are named, since then the hidden width matters too.
-    """
-    col, kept = tab[tab["collapsed"]], tab[~tab["collapsed"]]
-    if col.empty or kept.empty:
-        state = "every architecture collapsed" if kept.empty else "no architecture collapsed"
-        head = f"Here {state}, for beta_eff from {tab['beta_eff'].min():g} to {tab['beta_eff'].max():g}."
-    elif col["beta_eff"].min() > kept["beta_eff"].max():
-        runs = "the collapsed run has" if len(col) == 1 else f"the {len(col)} collapsed runs have"
-        head = (f"Collapse is consistent with beta_eff: {runs} beta_eff of at least {col['beta_eff'].min():g}, "
-                f"every run at {kept['beta_eff'].max():g} or below kept latent units.")
-    else:
-        lo, hi = col["beta_eff"].min(), kept["beta_eff"].max()
-        mixed = tab[tab["beta_eff"].between(lo, hi)]
-        names = ", ".join(f"{m} (beta_eff {b:g}, {int(a)} active)"
-                          for m, b, a in zip(mixed["model"], mixed["beta_eff"], mixed["active units"]))
-        head = f"Collapse does not follow beta_eff alone: {names}."
-    width = []
-    for b, g in tab.groupby("beta_eff"):
-        au = g["active units"]
-        if len(g) > 1 and au.max() >= 2 * max(au.min(), 1):
-            lo, hi = g.loc[au.idxmin()], g.loc[au.idxmax()]
-            width.append(f"at beta_eff = {b:g}, {hi['model']} (hidden {hi['hidden']}) keeps {int(hi['active units'])} "
-                         f"active units and {lo['model']} (hidden {lo['hidden']}) {int(lo['active units'])}")
-    return head + (" The hidden width matters too: " + "; ".join(width) + "." if width else "")
-
-
 def batch_sentence(scores: pd.DataFrame, verdict: dict, *, nb: str, cond: str) -> str:
     """The batch verdict on real cells against the shuffled-label null, as Markdown.
 
@@ -300,18 +249,18 @@ def batch_sentence(scores: pd.DataFrame, verdict: dict, *, nb: str, cond: str) -
     Returns
     -------
     str
-        Whether the PCA's batch mixing falls below the null mean minus the margin, and how
+        Whether the PCA's batch mixing falls below the null's lower prediction bound, and how
         conditioning moves the NB latent's batch mixing and biology conservation.
     """
     v = verdict
     if v["pca_flagged"]:
-        head = (f"The unintegrated PCA scores {v['pca_mixing']:.3f} on batch mixing, below the shuffled-label "
-                f"null's {v['null_mean']:.3f} (s.d. {v['null_sd']:.3f}) by more than the margin: "
-                "**a batch effect is detected** between the two donors.")
+        head = (f"The unintegrated PCA scores {v['pca_mixing']:.3f} on batch mixing, below {v['threshold']:.3f}, "
+                f"the lower {1 - FPR:.0%} prediction bound of the shuffled-label null (mean {v['null_mean']:.3f}, "
+                f"s.d. {v['null_sd']:.3f}): **a batch effect is detected** between the two donors.")
     else:
-        head = (f"The unintegrated PCA scores {v['pca_mixing']:.3f} on batch mixing, within the margin of the "
-                f"shuffled-label null's {v['null_mean']:.3f} (s.d. {v['null_sd']:.3f}): no batch effect is "
-                "detected between the two donors at this size.")
+        head = (f"The unintegrated PCA scores {v['pca_mixing']:.3f} on batch mixing, at or above {v['threshold']:.3f}, "
+                f"the lower {1 - FPR:.0%} prediction bound of the shuffled-label null (mean {v['null_mean']:.3f}, "
+                f"s.d. {v['null_sd']:.3f}): no batch effect is detected between the two donors at this size.")
     a, b = scores.loc[nb], scores.loc[cond]
     return (head + f" Conditioning the NB model on batch moves its batch mixing from {a['batch mixing']:.3f} "
             f"to {b['batch mixing']:.3f} and its biology conservation from {a['bio conservation']:.3f} to "
