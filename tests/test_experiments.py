@@ -131,12 +131,19 @@ def test_variant_of_routes_fields():
     assert cond.conditional and not plain.conditional
 
 
-def test_beta_summary_finds_collapse():
+def test_beta_summary_finds_collapse(monkeypatch):
     import pandas as pd
 
     tab = pd.DataFrame({"beta": [0.25, 1.0, 4.0, 16.0], "active units": [10, 10, 6, 1]})
     s = summaries.beta_summary(tab)
     assert s["au_beta1"] == 10 and s["collapse_beta"] == "16" and s["au_beta_max"] == 1
+    monkeypatch.setattr(summaries, "SWEEP_COLLAPSE_SHARE", 0.7)  # 6 of 10 units is now a collapse
+    assert summaries.beta_summary(tab)["collapse_beta"] == "4"
+
+
+def test_mc_agreement_flips_with_the_gap():
+    assert "within 1.0 Monte Carlo" in summaries.mc_agreement([1.0, 2.0], [1.1, 2.0], [0.1, 0.1])
+    assert "more than sampling noise" in summaries.mc_agreement([1.0, 2.0], [1.5, 2.0], [0.1, 0.1])
 
 
 def test_interrupted_run_is_not_cached(sim, cache, monkeypatch):

@@ -26,9 +26,9 @@ ZERO_BOUND = 0.035
 DISPERSION_BOUND = 0.25
 #: Library size by cell type: RMS difference of per-type log median library, centred over types.
 LIBRARY_BOUND = 0.35
-#: Top-gene share: largest |log ratio| of the top-1 and top-10 shares among the top 1000 genes
-#: (the erythroid share, hence HBB, varies with the seed: 0.08-0.43 for seeds 0-2; no HBB: 1.6).
-TOP_SHARE_BOUND = 0.5
+#: Top-gene share: largest |log ratio| of the TOP_KS shares among the top 1000 genes (the
+#: erythroid share, hence HBB, varies with the seed: 0.08-0.43 for seeds 0-2; no HBB: 1.6).
+TOP_SHARE_BOUND, TOP_KS = 0.5, (1, 10)
 #: Donor effect: |log ratio| of the median (over types) excess donor log-fold-change s.d.
 DONOR_BOUND = 0.4
 #: Genes binned by log10 mean in steps of this width; a bin counts with >= 5 genes on both sides;
@@ -79,7 +79,7 @@ def _library_by_type(x, types, *, min_cells: int = 10) -> pd.Series:
     return np.log(g.median()[g.size() >= min_cells])
 
 
-def top_shares(x, ks=(1, 10), *, among: int = 1000) -> dict[int, float]:
+def top_shares(x, ks=TOP_KS, *, among: int = 1000) -> dict[int, float]:
     """Share of the counts held by the top ``k`` genes, among the top ``among`` genes.
 
     Parameters

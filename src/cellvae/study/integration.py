@@ -33,6 +33,8 @@ BIO_COLS = ("Isolated labels", "KMeans NMI", "KMeans ARI", "Silhouette label", "
 #: The columns scib-metrics lacks, shown but left out of the Benchmarker's aggregates.
 EXTRAS = ("Silhouette batch", "Trajectory conservation", "Cell-cycle conservation")
 AGGREGATES = ("Batch correction", "Bio conservation", "Total")
+#: Weights of the batch and the bio aggregate in the total, as scIB and the Benchmarker set them.
+TOTAL_WEIGHTS = (0.4, 0.6)
 #: The decision statistics: batch mixing (mean of iLISI and kBET, the two that ask whether
 #: batches mix within neighbourhoods) and bio conservation (the Benchmarker's aggregate).
 MIXING, BIO = "Batch mixing", "Bio conservation"
@@ -214,7 +216,7 @@ def scaled(table: pd.DataFrame) -> pd.DataFrame:
     bio = [c for c in cols if c in BIO_COLS]
     out["Batch correction"] = out[batch].mean(axis=1)
     out["Bio conservation"] = out[bio].mean(axis=1)
-    out["Total"] = 0.4 * out["Batch correction"] + 0.6 * out["Bio conservation"]
+    out["Total"] = TOTAL_WEIGHTS[0] * out["Batch correction"] + TOTAL_WEIGHTS[1] * out["Bio conservation"]
     return out
 
 

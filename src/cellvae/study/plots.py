@@ -21,8 +21,8 @@ from matplotlib.colors import PowerNorm
 #: Figure width in inches and resolution: 7 in x 110 dpi = 770 px, a little over the
 #: book's content column, so images are shrunk (never stretched) to fit it.
 WIDTH, DPI = 7.0, 110
-#: Smallest font in any figure, in points at the figure's own size.
-FONT = 10.0
+#: Smallest font in any figure, in points at the figure's own size; most categories with a legend.
+FONT, MAX_LEGEND = 10.0, 12
 #: The rc settings of every figure (applied with a context, never globally).
 RC = {
     "figure.dpi": DPI, "savefig.dpi": "figure", "figure.constrained_layout.use": True,
@@ -212,7 +212,7 @@ def _scatter(ax, xy: np.ndarray, lab, *, point_size: float):
 
 @_styled
 def embedding_grid(coords: dict[str, np.ndarray], labels: dict[str, np.ndarray], *, xlabel: str,
-                   ylabel: str, max_legend: int = 12, point_size: float = 2.0):
+                   ylabel: str, max_legend: int = MAX_LEGEND, point_size: float = 2.0):
     """Scatter each embedding (rows) coloured by each label (columns).
 
     Column titles name the label; the first column's y label names the embedding.  A label

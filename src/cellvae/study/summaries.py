@@ -213,6 +213,10 @@ def is_collapsed(kl: float, active: int, *, kl_tol: float = 0.5) -> bool:
     return kl < kl_tol and active <= 1
 
 
+#: The beta sweep calls a run collapsed when its active units fall below this share of beta = 1's.
+SWEEP_COLLAPSE_SHARE = 0.5
+
+
 def beta_summary(sweep: pd.DataFrame) -> dict:
     """Active units at beta = 1 and at the largest beta, and where collapse starts.
 
@@ -226,13 +230,34 @@ def beta_summary(sweep: pd.DataFrame) -> dict:
     -------
     dict
         Glue values ``au_beta1``, ``au_beta_max``, ``beta_max`` and ``collapse_beta``: the
-        smallest beta > 1 whose active units fall below half those at beta = 1, or a phrase
-        saying none did.
+        smallest beta > 1 whose active units fall below :data:`SWEEP_COLLAPSE_SHARE` of those
+        at beta = 1, or a phrase saying none did; ``collapse_share`` is that share.
     """
     sweep = sweep.sort_values("beta")
     au1 = int(sweep.loc[sweep["beta"] == 1.0, "active units"].iloc[0])
-    collapsed = sweep[(sweep["beta"] > 1) & (sweep["active units"] < au1 / 2)]
-    return {"au_beta1": au1, "au_beta_max": int(sweep["active units"].iloc[-1]),
-            "beta_max": f"{sweep['beta'].iloc[-1]:g}",
+    collapsed = sweep[(sweep["beta"] > 1) & (sweep["active units"] < au1 * SWEEP_COLLAPSE_SHARE)]
+    return {"au_beta1": au1, "collapse_share": f"{SWEEP_COLLAPSE_SHARE:.0%}",
+            "au_beta_max": int(sweep["active units"].iloc[-1]), "beta_max": f"{sweep['beta'].iloc[-1]:g}",
             "collapse_beta": f"{collapsed['beta'].iloc[0]:g}" if len(collapsed) else
                              f"none of the values tried (up to {sweep['beta'].iloc[-1]:g})"}
+
+
+def mc_agreement(closed, mc, mc_se, *, limit: float = 3.0) -> str:
+    """Whether closed-form values agree with Monte Carlo estimates within sampling noise.
+
+    Parameters
+    ----------
+    closed, mc, mc_se
+        Closed-form values, their Monte Carlo estimates and the estimates' standard errors.
+    limit
+        Largest gap, in standard errors, that sampling noise is taken to explain.
+
+    Returns
+    -------
+    str
+        The largest gap in standard errors, and whether it is within ``limit``.
+    """
+    n_se = float(np.max(np.abs(np.asarray(closed) - np.asarray(mc)) / np.asarray(mc_se)))
+    if n_se < limit:
+        return f"within {n_se:.1f} Monte Carlo standard errors, as sampling noise alone gives"
+    return f"{n_se:.1f} Monte Carlo standard errors, more than sampling noise explains"
