@@ -86,6 +86,11 @@ def test_a_change_of_data_empties_the_execution_cache(tmp_path, monkeypatch):
     assert data_identity().startswith(f"file {datasets.starter_path()}")
     assert refresh(cache, data_identity()) and not cache.exists()  # other data: emptied
     assert not refresh(cache, data_identity())
+    from cellvae.study import cache as run_cache
+
+    cache.mkdir()
+    monkeypatch.setattr(run_cache, "tree_digest", lambda sources: "edited")  # the package's code changed
+    assert refresh(cache, data_identity()) and not cache.exists()  # other code: emptied too
 
 
 def test_the_sphinx_hooks_reread_every_page_until_a_build_of_the_new_data_completes(tmp_path, monkeypatch):

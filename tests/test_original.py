@@ -46,3 +46,6 @@ def test_noise_nmi_is_low_seeded_and_cached(tmp_path, monkeypatch):
     assert a.shape == (3,) and (a < 0.2).all() and len(set(a)) == 3
     assert len(list((tmp_path / "metrics").glob("*.npy"))) == 1
     np.testing.assert_array_equal(noise_nmi(adata, 5, n_draws=3), a)
+    assert not np.array_equal(noise_nmi(adata, 5, n_draws=3, seed=3), a)  # another seed, another entry
+    assert noise_nmi(adata, 4, n_draws=3).shape == (3,)
+    assert len(list((tmp_path / "metrics").glob("*.npy"))) == 3

@@ -87,15 +87,32 @@ def test_compare_findings_says_agree_or_differ_from_the_values():
                                               mixing_cond=0.52, nb_au=(1, 3)), main_name="simulated data")
     assert all("differ" in s for s in diff)
     assert "mixing stays within the seed-to-seed spread on real cells" in diff[-1]
-    assert "0.466-0.534" in diff[-1]  # 0.5 -/+ t(0.95, 2) * 0.01 * sqrt(4/3) = 0.5 -/+ 0.034
+    assert "0.450 to 0.550 over 3 seeds" in diff[-1]  # 0.5 -/+ t(0.975, 2) * 0.01 * sqrt(4/3) = 0.5 -/+ 0.050
 
 
 def test_mixing_change_flips_with_the_seed_spread():
-    assert _f().mixing_change == 1 and _f().mixing_gain == pytest.approx(0.3)
+    assert _f().mixing_change == 1
     assert _f(mixing_cond=0.2).mixing_change == -1
     assert _f(mixing_cond=0.53).mixing_change == 0
     assert _f(mixing_cond=0.53, mixing_plain=(0.5, 0.5001, 0.4999)).mixing_change == 1  # a tighter spread
     assert "improves beyond" in findings.compare_findings(_f(), _f(), main_name="x")[-1]
+    unjudged = _f(mixing_plain=(0.5, np.nan, np.nan))  # e.g. two seeds diverged
+    assert unjudged.mixing_change is None and _f(mixing_cond=np.nan).mixing_change is None
+    text = findings.compare_findings(_f(), unjudged, main_name="x")[-1]
+    assert "not judged" in text and "1 usable seed score" in text
+
+
+def test_batch_check_flags_the_pca_below_the_null_bound(monkeypatch):
+    import anndata as ad
+
+    monkeypatch.setattr(real, "pca", lambda adata, **kw: None)
+    monkeypatch.setattr(real, "cached_scib_scores", lambda adata, key: {"batch mixing": 0.85})
+    adata = ad.AnnData(np.zeros((4, 3)))
+    monkeypatch.setattr(real, "shuffled_null", lambda adata, key: np.array([0.89, 0.90, 0.91, 0.90, 0.90]))
+    _, v = real.batch_check(adata, {})
+    assert v["pca_flagged"] and v["threshold"] == pytest.approx(0.9 - 2.132 * 0.00707 * np.sqrt(1.2), abs=1e-3)
+    monkeypatch.setattr(real, "shuffled_null", lambda adata, key: np.array([0.80, 0.90, 1.00, 0.90, 0.90]))
+    assert not real.batch_check(adata, {})[1]["pca_flagged"]  # a wider null: 0.85 is inside it
 
 
 def test_findings_count_collapse_and_zero_inflation():
@@ -113,8 +130,8 @@ def test_findings_count_collapse_and_zero_inflation():
     f = findings.findings(res, res[2], res[2], zinb, (np.array([0.4, 0.41, 0.39]), 0.5), False, simulated=False,
                           n_genes=1000)
     assert (f.n_collapsed, f.n_original, f.nb_au) == (1, 2, (10, 45))
-    assert not f.all_collapsed and not f.zinb_better and f.mixing_gain == pytest.approx(0.1)
-    assert f.mixing_plain == (0.4, 0.41, 0.39) and f.mixing_change == 1
+    assert not f.all_collapsed and not f.zinb_better
+    assert f.mixing_plain == (0.4, 0.41, 0.39) and f.mixing_cond == 0.5 and f.mixing_change == 1
 
 
 def test_scope_sentence_names_what_the_build_ran_on():

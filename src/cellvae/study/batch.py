@@ -63,10 +63,13 @@ def seed_mixing(adata: ad.AnnData, runs: list[RunResult]) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        One score per run.
+        One score per run; NaN for a run that did not finish.
     """
     out = []
     for i, r in enumerate(runs):
+        if r.metrics.get("status") != "ok" or r.latent is None:  # diverged: no latent to score
+            out.append(np.nan)
+            continue
         adata.obsm[f"X_seed_mixing{i}"] = r.latent
         out.append(cached_scib_scores(adata, f"X_seed_mixing{i}")["batch mixing"])
     return np.asarray(out)

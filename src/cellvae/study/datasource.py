@@ -1,10 +1,12 @@
-"""A Sphinx extension that re-executes every chapter when the book's data change.
+"""A Sphinx extension that re-executes every chapter when the book's data or cellvae's code change.
 
-myst-nb's execution cache keys a notebook on its code, not on ``$CELLVAE_DATA``: after a
-build on the simulator, a build with ``CELLVAE_DATA`` set (or the other way round) would
-serve the old outputs, and every page would name the wrong data.  This extension names the
-data of a build (:func:`data_identity`: the file's path, size and modification time, or the
-simulator's settings, with the package version).  When that differs from the last build's:
+myst-nb's execution cache keys a notebook on its code, not on ``$CELLVAE_DATA`` or on the
+package it calls: after a build on the simulator, a build with ``CELLVAE_DATA`` set (or the
+other way round) would serve the old outputs, and every page would name the wrong data; after
+an edit to cellvae, its sentences and tables would be the old code's.  This extension names
+the data and code of a build (:func:`data_identity`: the file's path, size and modification
+time, or the simulator's settings, with a digest of cellvae's source).  When that differs
+from the last build's:
 
 - the execution cache is emptied (decided by a stamp file beside it, written right after
   the wipe, so the cache never holds outputs of two data sets);
@@ -28,27 +30,30 @@ STAMP = "cellvae-data.txt"
 
 
 def data_identity() -> str:
-    """Which data a build now runs on, as one line.
+    """Which data a build now runs on, and with which code, as one line.
 
     Returns
     -------
     str
         ``file <path> <size> <mtime>`` for ``$CELLVAE_DATA``, else ``simulator`` with
-        :data:`~cellvae.study.report.BOOK_SIM` and the HVG count; the cellvae version is
-        appended.  Equal for two builds exactly when they read the same data the same way.
+        :data:`~cellvae.study.report.BOOK_SIM` and the HVG count; the cellvae version and a
+        digest of every ``.py`` file of cellvae are appended.  Equal for two builds exactly
+        when they read the same data the same way with the same code.
     """
     from .. import __version__
+    from .cache import tree_digest
     from .report import BOOK_HVGS_GEO, BOOK_HVGS_SIM, BOOK_SIM
 
+    code = f"cellvae={__version__} source={tree_digest(('',))}"
     path = os.environ.get(ENV_VAR)
     if not path:
-        return f"simulator {sorted(BOOK_SIM.items())} hvgs={BOOK_HVGS_SIM} cellvae={__version__}"
+        return f"simulator {sorted(BOOK_SIM.items())} hvgs={BOOK_HVGS_SIM} {code}"
     p = Path(path).expanduser().resolve()
     try:
         st = p.stat()
     except OSError:
-        return f"file {p} (unreadable)"  # the chapter then reports the loader's error
-    return f"file {p} {st.st_size} {st.st_mtime_ns} hvgs<={BOOK_HVGS_GEO} cellvae={__version__}"
+        return f"file {p} (unreadable) {code}"  # the chapter then reports the loader's error
+    return f"file {p} {st.st_size} {st.st_mtime_ns} hvgs<={BOOK_HVGS_GEO} {code}"
 
 
 def refresh(cache_dir: Path, identity: str) -> bool:

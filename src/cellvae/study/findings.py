@@ -42,20 +42,38 @@ class Findings:
         return self.n_collapsed == self.n_original
 
     @property
-    def mixing_gain(self) -> float:
-        """Batch mixing of NB +batch minus the plain NB's mean over seeds."""
-        return float(self.mixing_cond - np.mean(self.mixing_plain))
+    def mixing_bounds(self) -> tuple[float, float] | None:
+        """The plain NB's two-sided prediction interval over its seeds (:data:`FPR`/2 each side).
+
+        None with fewer than two finite seed scores or no finite NB +batch score: then
+        nothing is judged.
+        """
+        plain = np.asarray(self.mixing_plain, float)
+        if np.isfinite(plain).sum() < 2 or not np.isfinite(self.mixing_cond):
+            return None
+        return prediction_bounds(plain, fpr=FPR / 2)
 
     @property
-    def mixing_bounds(self) -> tuple[float, float]:
-        """Prediction bounds of the plain NB's batch mixing over its seeds, at :data:`FPR` each side."""
-        return prediction_bounds(self.mixing_plain, fpr=FPR)
-
-    @property
-    def mixing_change(self) -> int:
-        """+1 (-1) when NB +batch mixes above (below) the plain NB's seed bounds, else 0."""
+    def mixing_change(self) -> int | None:
+        """+1 (-1) when NB +batch mixes above (below) the plain NB's interval, 0 inside, None unjudged."""
+        if self.mixing_bounds is None:
+            return None
         lo, hi = self.mixing_bounds
         return 1 if self.mixing_cond > hi else -1 if self.mixing_cond < lo else 0
+
+    def mixing_text(self) -> str:
+        """NB +batch's batch mixing against the plain NB's interval, for a sentence.
+
+        Returns
+        -------
+        str
+            The score, the interval and the number of usable seed scores.
+        """
+        n = int(np.isfinite(np.asarray(self.mixing_plain, float)).sum())
+        if self.mixing_bounds is None:
+            return f"batch mixing {self.mixing_cond:.3f}, {n} usable seed score(s) of the plain NB"
+        lo, hi = self.mixing_bounds
+        return f"batch mixing {self.mixing_cond:.3f} against the plain NB's {lo:.3f} to {hi:.3f} over {n} seeds"
 
 
 def findings(results: list[RunResult], nb: RunResult, cond: RunResult, zinb: RunResult,
@@ -94,9 +112,10 @@ def _agree(a, b) -> str:
     return "the two agree" if a == b else "**the two differ**"
 
 
-def _mixing(change: int) -> str:
+def _mixing(change: int | None) -> str:
     return {1: "mixing improves beyond the seed-to-seed spread", -1: "mixing worsens beyond the seed-to-seed spread",
-            0: "mixing stays within the seed-to-seed spread"}[change]
+            0: "mixing stays within the seed-to-seed spread",
+            None: "not judged (fewer than two seed scores)"}[change]
 
 
 def compare_findings(main: Findings, real: Findings, *, main_name: str) -> list[str]:
@@ -114,7 +133,7 @@ def compare_findings(main: Findings, real: Findings, *, main_name: str) -> list[
     list of str
         Markdown sentences; "agree" or "differ" is decided by comparing the two outcomes.
         A change in batch mixing counts only when NB +batch falls outside the plain NB's
-        prediction bounds over its training seeds (:attr:`Findings.mixing_bounds`).
+        prediction interval over its training seeds (:attr:`Findings.mixing_bounds`).
     """
     def pair(m, r):
         return f"{m} on the {main_name}, {r} on real cells: {_agree(m, r)}."
@@ -125,7 +144,6 @@ def compare_findings(main: Findings, real: Findings, *, main_name: str) -> list[
     coll = "every architecture collapses", "some keep latent units"
     nbau = "no NB model collapses", "some NB model collapses"
     zinb = "ZINB beats NB", "ZINB does not beat NB"
-    lo, hi = (f"{a:.3f}-{b:.3f}" for a, b in (main.mixing_bounds, real.mixing_bounds))
     return [
         f"*Collapse under the original objective* ({main.n_collapsed} of {main.n_original} architectures on the "
         f"{main_name} with {main.n_genes:,} genes, {real.n_collapsed} of {real.n_original} on real cells with "
@@ -137,9 +155,8 @@ def compare_findings(main: Findings, real: Findings, *, main_name: str) -> list[
         "*Zero inflation*: " + pair(yes(main.zinb_better, *zinb), yes(real.zinb_better, *zinb)),
         "*A batch effect in the unintegrated PCA*: "
         + pair(yes(main.pca_flagged, "detected", "not detected"), yes(real.pca_flagged, "detected", "not detected")),
-        f"*Conditioning on batch* (batch mixing {main.mixing_cond:.3f} against the plain NB's {lo} over "
-        f"{len(main.mixing_plain)} seeds on the {main_name}, {real.mixing_cond:.3f} against {hi} over "
-        f"{len(real.mixing_plain)} on real cells; {1 - FPR:.0%} prediction bounds): "
+        f"*Conditioning on batch* ({main.mixing_text()} on the {main_name}; {real.mixing_text()} on real cells; "
+        f"{1 - FPR:.0%} prediction intervals): "
         + pair(_mixing(main.mixing_change), _mixing(real.mixing_change)),
     ]
 

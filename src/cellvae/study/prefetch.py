@@ -84,7 +84,7 @@ def results_task() -> None:
 
 
 def starter_task() -> None:
-    """The real cells chapter's scIB check and UMAPs, for a pool worker: fills the caches."""
+    """The real cells chapter's scIB check, UMAPs and seed mixings, for a pool worker: fills the caches."""
     from .batch import seed_mixing
     from .real import pick, real_specs, seed_specs, starter_batch, starter_data
     from .runs import run_all

@@ -255,9 +255,10 @@ def mc_agreement(closed, mc, mc_se, *, limit: float = 3.0) -> str:
     Returns
     -------
     str
-        The largest gap in standard errors, and whether it is within ``limit``.
+        The largest gap in standard errors (over all values, each against its own
+        error), and whether it is within ``limit``.
     """
     n_se = float(np.max(np.abs(np.asarray(closed) - np.asarray(mc)) / np.asarray(mc_se)))
     if n_se < limit:
-        return f"within {n_se:.1f} Monte Carlo standard errors, as sampling noise alone gives"
-    return f"{n_se:.1f} Monte Carlo standard errors, more than sampling noise explains"
+        return f"and every gap is within {n_se:.1f} Monte Carlo standard errors, as sampling noise alone gives"
+    return f"and one gap is {n_se:.1f} Monte Carlo standard errors, more than sampling noise explains"
