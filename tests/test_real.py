@@ -36,6 +36,7 @@ def test_starter_facts_are_the_real_cells():
     assert f["n_cells"] == "600" and f["n_batches"] == 2 and f["top_gene"] == "HBB"
     assert "starter" in adata.uns["source"]
     assert f["n_test"] == (adata.obs["split"] == "test").sum()
+    assert (f["donors"], f["sites"]) == ("two donors", "one site") and f["batch_is"].endswith("a donor effect")
 
 
 def _orig(models, latents, hidden, active, kl):

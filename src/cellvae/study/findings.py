@@ -56,10 +56,10 @@ class Findings:
     @property
     def mixing_change(self) -> int | None:
         """+1 (-1) when NB +batch mixes above (below) the plain NB's interval, 0 inside, None unjudged."""
-        if self.mixing_bounds is None:
+        bounds = self.mixing_bounds
+        if bounds is None:
             return None
-        lo, hi = self.mixing_bounds
-        return 1 if self.mixing_cond > hi else -1 if self.mixing_cond < lo else 0
+        return 1 if self.mixing_cond > bounds[1] else -1 if self.mixing_cond < bounds[0] else 0
 
     def mixing_text(self) -> str:
         """NB +batch's batch mixing against the plain NB's interval, for a sentence.
@@ -69,10 +69,10 @@ class Findings:
         str
             The score, the interval and the number of usable seed scores.
         """
-        n = int(np.isfinite(np.asarray(self.mixing_plain, float)).sum())
-        if self.mixing_bounds is None:
+        n, bounds = int(np.isfinite(np.asarray(self.mixing_plain, float)).sum()), self.mixing_bounds
+        if bounds is None:
             return f"batch mixing {self.mixing_cond:.3f}, {n} usable seed score(s) of the plain NB"
-        lo, hi = self.mixing_bounds
+        lo, hi = bounds
         return f"batch mixing {self.mixing_cond:.3f} against the plain NB's {lo:.3f} to {hi:.3f} over {n} seeds"
 
 

@@ -85,12 +85,11 @@ def results_task() -> None:
 
 def starter_task() -> None:
     """The real cells chapter's scIB check, UMAPs and seed mixings, for a pool worker: fills the caches."""
-    from .batch import seed_mixing
-    from .real import pick, real_specs, seed_specs, starter_batch, starter_data
+    from .real import pick, real_specs, starter_batch, starter_data, starter_seed_mixing
     from .runs import run_all
 
     adata = starter_data()
     runs = run_all(adata, real_specs(), progress=False, jobs=1)
     nb = pick(runs, "nb/raw")
     starter_batch(adata, nb, pick(runs, "nb/raw", conditional=True))
-    seed_mixing(adata, [nb, *run_all(adata, seed_specs(), progress=False, jobs=1)])
+    starter_seed_mixing(adata, nb)

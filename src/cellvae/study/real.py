@@ -21,10 +21,12 @@ import pandas as pd
 
 from ..data import prepare
 from ..datasets import bmmc_starter
+from .batch import seed_mixing
 from .cache import RunResult, paired_difference
 from .controls import FPR, prediction_bounds
 from .grid import ARCHITECTURES, BOOK_TRAIN, SEEDS, RunSpec, family_spec, variant_of, zinb_of
 from .metrics import PCA_KEY, cached_scib_scores, pca
+from .runs import run_all
 
 #: Training on 480 cells: an epoch is only ~3 Adam steps at batch 128, so the epoch budget
 #: is raised until early stopping, not the cap, ends most runs (the page counts them), and
@@ -84,6 +86,24 @@ def seed_specs() -> list[RunSpec]:
     return [variant_of(base, seed=k) for k in SEEDS[1:]]
 
 
+def starter_seed_mixing(adata: ad.AnnData, nb: RunResult) -> np.ndarray:
+    """Batch mixing of the plain NB latent at every training seed (:func:`seed_specs` run or loaded).
+
+    Parameters
+    ----------
+    adata
+        The prepared starter; the latents are added to ``obsm``.
+    nb
+        The plain :data:`REAL_ARCH` NB run at the first seed.
+
+    Returns
+    -------
+    numpy.ndarray
+        :func:`~cellvae.study.batch.seed_mixing` of ``nb`` and the other seeds' runs.
+    """
+    return seed_mixing(adata, [nb, *run_all(adata, seed_specs(), progress=False, jobs=1)])
+
+
 def starter_facts(adata: ad.AnnData) -> dict:
     """The exploration numbers of the real cells, for glue.
 
@@ -97,7 +117,8 @@ def starter_facts(adata: ad.AnnData) -> dict:
     dict
         Cells, genes, cell types (and how many have fewer than :data:`RARE` cells), cells
         per batch, median library size, zero fraction, the top gene and its share of all
-        counts, and the test cells.
+        counts, the test cells, and the donors and sites in words (``donors``, ``sites``)
+        with what a batch effect is among them (``batch_is``).
     """
     x = adata.layers["counts"]
     lib = np.asarray(x.sum(1)).ravel()
@@ -105,7 +126,13 @@ def starter_facts(adata: ad.AnnData) -> dict:
     top = int(np.argmax(gene_tot))
     types = adata.obs["cell_type"].value_counts()
     per_batch = adata.obs["batch"].astype(str).value_counts().sort_index()
-    return {"n_cells": f"{adata.n_obs:,}", "n_genes": f"{adata.n_vars:,}", "n_types": int(len(types)),
+    n_donors, n_sites = adata.obs["DonorNumber"].nunique(), adata.obs["Site"].nunique()
+    words = dict(enumerate(("no", "one", "two", "three", "four")))
+    return {"donors": f"{words.get(n_donors, n_donors)} donor{'s' * (n_donors != 1)}",
+            "sites": f"{words.get(n_sites, n_sites)} site{'s' * (n_sites != 1)}",
+            "batch_is": "so here a batch effect is a donor effect" if n_sites == 1 else
+                        "so a batch effect mixes site and donor",
+            "n_cells": f"{adata.n_obs:,}", "n_genes": f"{adata.n_vars:,}", "n_types": int(len(types)),
             "n_rare": int((types < RARE).sum()), "rare": RARE,
             "batches": ", ".join(f"{b} ({n})" for b, n in per_batch.items()), "n_batches": int(len(per_batch)),
             "median_lib": f"{np.median(lib):,.0f}", "zero_frac": f"{1 - x.nnz / np.prod(x.shape):.1%}",
