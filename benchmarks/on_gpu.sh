@@ -11,10 +11,10 @@ step() { echo "::: $*"; local t=$SECONDS; "$@" || { echo "::: FAILED ($?): $*"; 
 step nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
 step python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(), \
 '| CPU threads', torch.get_num_threads())"
-step timeout 150 python3 -m pytest -q -p no:cacheprovider tests/test_trainer.py tests/test_module.py
+step timeout 150 python3 -m pytest -q -p no:cacheprovider -rs tests/test_trainer.py tests/test_module.py
+for b in 128 512; do step timeout 150 python3 benchmarks/vs_scvi.py --device cuda --batch "$b"; done
 for b in 128 512; do
-  step python3 benchmarks/throughput.py --device cuda --hidden 256 --latent 10 --batch "$b"
+  step timeout 90 python3 benchmarks/throughput.py --device cuda --hidden 256 --latent 10 --batch "$b" \
+    --cells 16384 --epochs 4
 done
-step python3 benchmarks/throughput.py --device cuda --hidden 512 --latent 50 --batch 512
-for b in 128 512; do step python3 benchmarks/vs_scvi.py --device cuda --batch "$b"; done
 exit "$failed"

@@ -250,3 +250,37 @@ def test_cuda_fit_is_deterministic_and_restores_the_global_flag(sim):
     before = torch.are_deterministic_algorithms_enabled()
     assert fit() == fit()
     assert torch.are_deterministic_algorithms_enabled() == before
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (benchmarks/on_gpu.sh runs it)")
+def test_cuda_graph_follows_the_eager_trajectory(sim, monkeypatch):
+    """Replayed CUDA graphs, with a short last minibatch run eagerly, give the eager fit's numbers."""
+    import warnings
+
+    from cellvae.model import graphstep
+
+    x, codes = get_variant(sim, "raw"), sim.obs["batch"].cat.codes.to_numpy()
+    built, real = [], graphstep.GraphStep
+
+    def spy(*a, **k):
+        built.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(graphstep, "GraphStep", spy)
+
+    def fit(graph: bool):
+        seed_everything(0)
+        m = VAE(VAEConfig(n_input=x.shape[1], n_latent=4, n_hidden=32, n_batch=int(codes.max()) + 1))
+        cfg = TrainConfig(max_epochs=4, kl_warmup_epochs=2, patience=0, batch_size=100, device="cuda",
+                          progress=False, cuda_graph=graph)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a failed capture warns and falls back
+            hist = train(m, x, batch=codes, config=cfg).history
+        return hist, m.state_dict()
+
+    (h_eager, w_eager), (h_graph, w_graph) = fit(False), fit(True)
+    assert built == [1]  # the graphs ran; 1350 training cells leave a last minibatch of 50
+    for key in h_eager[0]:
+        np.testing.assert_allclose([h[key] for h in h_graph], [h[key] for h in h_eager], rtol=1e-5, err_msg=key)
+    for key, v in w_eager.items():
+        torch.testing.assert_close(w_graph[key], v, rtol=1e-4, atol=1e-5, msg=key)

@@ -93,6 +93,7 @@ class TrainConfig(_Config):
     device: str = "auto"              # "auto" (cuda, then mps, then cpu), or a torch device string
     progress: bool = True             # show a tqdm bar with the running loss
     checkpoint_every: int = 1         # epochs between resume snapshots (when train() gets a path)
+    cuda_graph: bool = True           # on CUDA, replay full minibatches' steps from captured graphs
 
     def __post_init__(self):
         checks = [

@@ -2,8 +2,9 @@
 
 Knows nothing of AnnData: it takes a cells x genes matrix and optional integer
 batch codes.  Rows are densified one minibatch at a time (on a GPU, the matrix moves there
-whole when it fits).  On CUDA, deterministic kernels are switched on for the fit, so the
-same seed gives the same numbers there as well.
+whole when it fits, and full minibatches replay captured CUDA graphs: :mod:`.graphstep`).
+On CUDA, deterministic kernels are switched on for the fit, so the same seed gives the same
+numbers there as well.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tqdm import tqdm
 
 from .batches import as_tensor_rows, minibatches, on_device, split_validation
 from .config import TrainConfig
+from .graphstep import deterministic, graph_step
 from .module import VAE
 from .resume import LoopState, load_state, run_identity, save_state
 
@@ -112,14 +114,18 @@ def _divergence_message(module: VAE, epoch: int, x_max: float) -> str:
             f" (max input value {x_max:.3g}); {remedy}")
 
 
-def _run_epoch(module, x, b, idx, cfg, beta, device, rng, opt=None):
-    """One pass over ``idx``; trains when ``opt`` is given. Returns summed metrics."""
-    tot = {"loss": 0.0, "elbo": 0.0, "recon": 0.0, "kl": 0.0}
+def _run_epoch(module, x, b, idx, cfg, beta, device, rng, opt=None, step=None):
+    """One pass over ``idx``; trains when ``opt`` is given, replaying ``step``'s CUDA graphs for
+    full minibatches when given. Returns the metrics averaged over cells."""
     module.train(opt is not None)
-    for rows in minibatches(len(idx), cfg.batch_size, rng):
-        if opt is not None and len(rows) < 2 and module.cfg.norm == "batch":
+    sels = [idx[rows] for rows in minibatches(len(idx), cfg.batch_size, rng)]
+    sums = [0.0] * 4
+    if step is not None:
+        sums, sels = step.run(sels, train=opt is not None, beta=beta)
+    tot = dict(zip(("loss", "elbo", "recon", "kl"), sums))
+    for sel in sels:
+        if opt is not None and len(sel) < 2 and module.cfg.norm == "batch":
             continue  # BatchNorm cannot train on one cell
-        sel = idx[rows]
         xb = as_tensor_rows(x, sel, device)
         bb = None if b is None else b[torch.from_numpy(sel).to(device)]
         with torch.set_grad_enabled(opt is not None):
@@ -129,7 +135,7 @@ def _run_epoch(module, x, b, idx, cfg, beta, device, rng, opt=None):
             if not math.isfinite(parts[0]):
                 raise FloatingPointError(float(xb.max()))
             if opt is not None:
-                opt.zero_grad(set_to_none=True)
+                opt.zero_grad(set_to_none=step is None)  # a graph keeps its gradients' addresses
                 out.loss.backward()
                 if cfg.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip)
@@ -140,7 +146,7 @@ def _run_epoch(module, x, b, idx, cfg, beta, device, rng, opt=None):
     return {k: v / max(len(idx), 1) for k, v in tot.items()}
 
 
-def adam(module: VAE, cfg: TrainConfig) -> torch.optim.Adam:
+def adam(module: VAE, cfg: TrainConfig, *, capturable: bool = False) -> torch.optim.Adam:
     """Adam with the fused kernel (one pass over all parameters) where torch has one.
 
     Parameters
@@ -149,31 +155,19 @@ def adam(module: VAE, cfg: TrainConfig) -> torch.optim.Adam:
         The model, already on its device.
     cfg
         Supplies ``lr`` and ``weight_decay``.
+    capturable
+        Keep the step count on the device, so a CUDA graph can capture the update.
 
     Returns
     -------
     torch.optim.Adam
         Fused on CPU and CUDA (torch >= 2.4); the default implementation elsewhere.
     """
-    params = list(module.parameters())
+    kw = {"lr": cfg.lr, "weight_decay": cfg.weight_decay, **({"capturable": True} if capturable else {})}
     try:
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+        return torch.optim.Adam(list(module.parameters()), fused=True, **kw)
     except (RuntimeError, ValueError, TypeError):  # an older torch, or a device without it
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-
-
-@contextlib.contextmanager
-def _deterministic(device: torch.device):
-    """Deterministic kernels on CUDA for the block (atomics would reorder sums run to run)."""
-    if device.type != "cuda":
-        yield
-        return
-    before, warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(before, warn_only=warn)
+        return torch.optim.Adam(list(module.parameters()), **kw)
 
 
 def validation_seed(cfg: TrainConfig) -> int:
@@ -241,7 +235,7 @@ def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfi
     module.to(device)
     b = None if batch is None else torch.as_tensor(np.asarray(batch, dtype=np.int64), device=device)
     tr, va = split_validation(x.shape[0], cfg.validation_fraction, validation_seed(cfg))
-    opt = adam(module, cfg)
+    opt = adam(module, cfg, capturable=cfg.cuda_graph and device.type == "cuda")
     rng = np.random.default_rng(cfg.seed)
     ident = run_identity(module, cfg, x) if checkpoint is not None else ""
     x = on_device(x, device)
@@ -253,9 +247,11 @@ def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfi
                total=cfg.max_epochs, desc=f"training {module.cfg.likelihood} VAE")
     det = contextlib.ExitStack()
     try:
-        det.enter_context(_deterministic(device))
+        det.enter_context(deterministic(device))
+        step = graph_step(module, opt, x, b, size=cfg.batch_size, grad_clip=cfg.grad_clip,
+                          eval_beta=module.cfg.beta, n_train=len(tr), enabled=cfg.cuda_graph)
         for epoch in bar:
-            if _epoch(module, x, b, tr, va, cfg, device, rng, opt, epoch, loop):
+            if _epoch(module, x, b, tr, va, cfg, device, rng, opt, epoch, loop, step):
                 res.stopped = "early_stopping"
                 break
             bar.set_postfix(loss=f"{loop.history[-1]['train_loss']:.4g}",
@@ -280,13 +276,13 @@ def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfi
     return res
 
 
-def _epoch(module, x, b, tr, va, cfg, device, rng, opt, epoch: int, loop: LoopState) -> bool:
+def _epoch(module, x, b, tr, va, cfg, device, rng, opt, epoch: int, loop: LoopState, step=None) -> bool:
     """Train one epoch, validate, update ``loop``; True when early stopping says stop."""
     beta = kl_weight(epoch, cfg, module.cfg.beta)
     try:
-        trm = _run_epoch(module, x, b, tr, cfg, beta, device, rng, opt)
+        trm = _run_epoch(module, x, b, tr, cfg, beta, device, rng, opt, step)
         with torch.no_grad():
-            vam = _run_epoch(module, x, b, va, cfg, module.cfg.beta, device, None) if len(va) else trm
+            vam = _run_epoch(module, x, b, va, cfg, module.cfg.beta, device, None, None, step) if len(va) else trm
     except FloatingPointError as exc:
         raise TrainingDiverged(_divergence_message(module, epoch, float(exc.args[0]))) from None
     loop.history.append({"epoch": epoch, "beta": beta, **{f"train_{k}": v for k, v in trm.items()},
