@@ -17,4 +17,6 @@ for b in 128 512; do
   step timeout 90 python3 benchmarks/throughput.py --device cuda --hidden 256 --latent 10 --batch "$b" \
     --cells 16384 --epochs 4
 done
+step timeout 90 python3 benchmarks/throughput.py --device cuda --hidden 512 --latent 50 --batch 512 \
+  --cells 16384 --epochs 4
 exit "$failed"

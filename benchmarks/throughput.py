@@ -120,7 +120,8 @@ def trainer_rate(cfg: VAEConfig, x, args, *, cuda_graph: bool) -> float:
     m = VAE(cfg)
     t0 = time.perf_counter()
     res = train(m, x, config=TrainConfig(max_epochs=args.epochs, batch_size=args.batch, validation_fraction=0,
-                                         progress=False, device=args.device, cuda_graph=cuda_graph))
+                                         patience=0, progress=False, device=args.device,
+                                         cuda_graph=cuda_graph))
     assert len(res.history) == args.epochs, "trainer stopped early"
     return args.epochs * x.shape[0] / (time.perf_counter() - t0)
 

@@ -96,26 +96,28 @@ class GraphStep:
         self.acc = torch.zeros(4, dtype=torch.float64, device=dev)  # summed loss x n, elbo, recon, kl
         self.scale = torch.tensor([size, 1.0, 1.0, 1.0], dtype=torch.float64, device=dev)
         saved, rng = _snapshot(module, opt), torch.cuda.get_rng_state(dev)
+        side = torch.cuda.Stream(dev)  # on the training device, which need not be the current one
         try:
-            side = torch.cuda.Stream(dev)
-            side.wait_stream(torch.cuda.current_stream(dev))
-            with torch.cuda.stream(side):
+            with torch.cuda.device(dev):
+                side.wait_stream(torch.cuda.current_stream(dev))
+                with torch.cuda.stream(side):
+                    module.train()
+                    for _ in range(_WARMUP):
+                        opt.zero_grad(set_to_none=True)
+                        self._train_body()
+                    module.eval()
+                    self._eval_body()
+                torch.cuda.current_stream(dev).wait_stream(side)
+                self.train_graph, self.eval_graph = torch.cuda.CUDAGraph(), torch.cuda.CUDAGraph()
                 module.train()
-                for _ in range(_WARMUP):
-                    opt.zero_grad(set_to_none=True)
+                opt.zero_grad(set_to_none=True)
+                with torch.cuda.graph(self.train_graph, stream=side):
                     self._train_body()
                 module.eval()
-                self._eval_body()
-            torch.cuda.current_stream(dev).wait_stream(side)
-            self.train_graph, self.eval_graph = torch.cuda.CUDAGraph(), torch.cuda.CUDAGraph()
-            module.train()
-            opt.zero_grad(set_to_none=True)
-            with torch.cuda.graph(self.train_graph):
-                self._train_body()
-            module.eval()
-            with torch.cuda.graph(self.eval_graph):
-                self._eval_body()
+                with torch.cuda.graph(self.eval_graph, stream=side):
+                    self._eval_body()
         finally:
+            torch.cuda.synchronize(dev)  # the warm-up's updates land before they are undone
             module.train()
             _restore(module, opt, saved)
             torch.cuda.set_rng_state(rng, dev)
@@ -162,20 +164,23 @@ class GraphStep:
         Raises
         ------
         FloatingPointError
-            With the matrix's largest value, when a replayed loss was NaN or inf.
+            With the largest value of the replayed minibatches, when a replayed loss was NaN or
+            inf.  Unlike the eager step, which stops before updating on a non-finite loss, the
+            replays run to the end of the epoch, so the weights are then non-finite too.
         """
         full = [s for s in sels if len(s) == self.size]
-        self.acc.zero_()
-        if full:
+        dev = self.x.device
+        rows = torch.from_numpy(np.concatenate(full or [np.zeros(0)]).astype(np.int64)).to(dev)
+        with torch.cuda.device(dev):
+            self.acc.zero_()
             self.beta.fill_(beta)
-            rows = torch.from_numpy(np.concatenate(full).astype(np.int64)).to(self.x.device)
             graph = self.train_graph if train else self.eval_graph
             for i in range(len(full)):
                 self.idx.copy_(rows[i * self.size:(i + 1) * self.size])
                 graph.replay()
-        sums = self.acc.tolist()
+            sums = self.acc.tolist()
         if not math.isfinite(sums[0]):
-            raise FloatingPointError(float(self.x.max()))
+            raise FloatingPointError(float(self.x.index_select(0, rows).max()))
         return sums, [s for s in sels if len(s) != self.size]
 
 
@@ -195,13 +200,17 @@ def graph_step(module, opt, x, b, *, size: int, grad_clip: float, eval_beta: flo
     Returns
     -------
     GraphStep or None
-        None on a CPU, with the matrix left on the host, when fewer than ``size`` cells train, or
-        when capture fails (with a warning; the eager step then runs).
+        None when not ``enabled``, on a CPU, with the matrix left on the host, when fewer than
+        ``size`` cells train, or when capture fails (with a warning; the eager step then runs).
     """
     if not (enabled and isinstance(x, torch.Tensor) and x.is_cuda and n_train >= size):
         return None
+    for group in opt.param_groups:  # a resumed optimiser state may carry capturable=False
+        group["capturable"] = True
+    stream = torch.cuda.current_stream(x.device)
     try:
         return GraphStep(module, opt, x, b, size=size, grad_clip=grad_clip, eval_beta=eval_beta)
     except RuntimeError as exc:  # an op that cannot be captured: fall back to the eager step
+        torch.cuda.set_stream(stream)  # a failed capture can leave its stream current
         warnings.warn(f"CUDA graph capture failed, training eagerly: {exc}", stacklevel=3)
         return None

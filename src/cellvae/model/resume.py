@@ -51,8 +51,9 @@ def run_identity(module, config, x) -> str:
     module
         The :class:`~cellvae.model.module.VAE` being trained.
     config
-        Its :class:`~cellvae.model.config.TrainConfig`; ``progress`` and ``device`` are
-        left out, so a run may resume on another device or without a progress bar.
+        Its :class:`~cellvae.model.config.TrainConfig`; ``progress``, ``device`` and
+        ``cuda_graph`` are left out, so a run may resume on another device, without a
+        progress bar, or with the steps launched otherwise (they give the same numbers).
     x
         The training matrix (shape, non-zeros and sum identify it).
 
@@ -61,7 +62,7 @@ def run_identity(module, config, x) -> str:
     str
         A sha256 hex digest.
     """
-    tc = {k: v for k, v in config.to_dict().items() if k not in ("progress", "device")}
+    tc = {k: v for k, v in config.to_dict().items() if k not in ("progress", "device", "cuda_graph")}
     nnz = x.nnz if hasattr(x, "nnz") else int(np.count_nonzero(x))
     blob = json.dumps({"model": module.cfg.to_dict(), "train": tc,
                        "data": [list(x.shape), int(nnz), float(x.sum())]}, sort_keys=True)

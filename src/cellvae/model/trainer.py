@@ -156,7 +156,7 @@ def adam(module: VAE, cfg: TrainConfig, *, capturable: bool = False) -> torch.op
     cfg
         Supplies ``lr`` and ``weight_decay``.
     capturable
-        Keep the step count on the device, so a CUDA graph can capture the update.
+        Let ``step()`` run inside a CUDA graph capture (its state then stays on the device).
 
     Returns
     -------
