@@ -4,6 +4,7 @@ Run on demand, never in the tests:
 
     .venv/bin/python benchmarks/scale.py                    # 90,260 x 8000, 5000 HVGs
     .venv/bin/python benchmarks/scale.py --cells 20000      # a quicker look
+    python benchmarks/scale.py --device cuda                # train and evaluate on a GPU
 
 A child process simulates ``--cells`` x ``--genes`` BMMC-like counts in the GEO schema and
 writes them as ``.h5ad`` (its memory is not counted).  This process then runs, one stage at a
@@ -78,6 +79,7 @@ def main() -> None:
     p.add_argument("--hvgs", type=int, default=5000)
     p.add_argument("--k", type=int, default=20)
     p.add_argument("--batch", type=int, default=512)
+    p.add_argument("--device", default="cpu", help="where the model trains and is evaluated: cpu, cuda")
     a = p.parse_args()
     from cellvae import CellVAE
     from cellvae.data import prepare, read_h5ad
@@ -90,7 +92,8 @@ def main() -> None:
                         f"import scale; scale.write_data({path!r}, {a.cells}, {a.genes})"], check=True)
         print(f"{a.cells} x {a.genes} simulated and written in {time.perf_counter() - t0:.0f} s "
               f"({os.path.getsize(path) / GIB:.2f} GiB); torch {torch.__version__}, "
-              f"{torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
+              f"{torch.get_num_threads()} threads, {platform.processor() or platform.machine()}"
+              + (f", {torch.cuda.get_device_name()}" if a.device.startswith("cuda") else ""))
         print("| stage | wall s | peak RSS GiB | RSS after GiB |\n|---|---|---|---|")
         rows: list = []
         raw = stage("read_h5ad (counts only)", lambda: read_h5ad(path, counts_only=True), rows)
@@ -99,7 +102,7 @@ def main() -> None:
         train = adata.obs["split"].to_numpy() == "train"
         model = CellVAE(adata, layer="counts", batch_key="batch", likelihood="nb", seed=0)
         stage("train 1 epoch", lambda: model.train(adata[train], max_epochs=1, batch_size=a.batch,
-                                                   patience=0, progress=False, device="cpu"), rows)
+                                                   patience=0, progress=False, device=a.device), rows)
         stage(f"IWAE k={a.k}", lambda: model.evaluate(adata[~train], iwae_k=a.k), rows)
         stage("get_latent", lambda: model.get_latent(adata), rows)
         stage("EDA summaries", lambda: eda(adata), rows)

@@ -16,6 +16,7 @@ QUICK = dict(max_epochs=2, progress=False)
 def test_model_roundtrip(sim, tmp_path):
     m = CellVAE(sim, layer="counts", likelihood="nb", batch_key="batch", n_latent=4, n_hidden=16)
     m.train(sim, **QUICK)
+    m.module.cpu()  # load() restores onto the CPU; on a GPU machine, training left the model on the GPU
     z = m.get_latent(sim)
     assert z.shape == (sim.n_obs, 4)
     path = m.save(tmp_path / "m.pt")

@@ -238,6 +238,17 @@ def test_on_device_leaves_host_data_alone_and_rows_slice_alike_from_a_tensor():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (benchmarks/on_gpu.sh runs it)")
+@pytest.mark.parametrize("dense", [False, True])
+def test_on_device_copies_the_matrix_to_the_gpu_block_by_block(dense):
+    from cellvae.model.batches import on_device
+
+    x = _counts(n=50)
+    got = on_device(x.toarray() if dense else x, torch.device("cuda"), block=7)  # 8 blocks, the last of 1 row
+    assert got.is_cuda and got.dtype == torch.float32
+    np.testing.assert_array_equal(got.cpu().numpy(), x.toarray())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (benchmarks/on_gpu.sh runs it)")
 def test_cuda_fit_is_deterministic_and_restores_the_global_flag(sim):
     x = get_variant(sim, "raw")
     cfg = TrainConfig(max_epochs=3, kl_warmup_epochs=1, patience=0, batch_size=128, device="cuda", progress=False)

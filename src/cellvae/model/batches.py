@@ -35,7 +35,7 @@ def as_tensor_rows(x, rows, device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(block, dtype=np.float32)).to(device)
 
 
-def on_device(x, device: torch.device, *, share: float = 0.25):
+def on_device(x, device: torch.device, *, share: float = 0.25, block: int = 4096):
     """``x`` as a dense float32 tensor on a CUDA ``device`` if it fits, else ``x`` unchanged.
 
     Parameters
@@ -46,6 +46,8 @@ def on_device(x, device: torch.device, *, share: float = 0.25):
         Where training runs; on a CPU nothing is copied.
     share
         Largest share of the GPU's free memory that the dense matrix may take.
+    block
+        Rows densified on the host at a time, so host memory never holds the dense matrix.
 
     Returns
     -------
@@ -57,8 +59,12 @@ def on_device(x, device: torch.device, *, share: float = 0.25):
     free, _ = torch.cuda.mem_get_info(device)
     if x.shape[0] * x.shape[1] * 4 > share * free:
         return x
-    dense = x.toarray() if sp.issparse(x) else np.asarray(x)
-    return torch.from_numpy(np.ascontiguousarray(dense, dtype=np.float32)).to(device)
+    out = torch.empty(x.shape, dtype=torch.float32, device=device)
+    for start in range(0, x.shape[0], block):
+        rows = x[start:start + block]
+        rows = rows.toarray() if sp.issparse(rows) else rows
+        out[start:start + block] = torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32))
+    return out
 
 
 def minibatches(n: int, batch_size: int, rng: np.random.Generator | None):
