@@ -74,7 +74,7 @@ class GraphStep:
     module
         The VAE, on the GPU.
     opt
-        Its Adam, created with ``capturable=True``.
+        Its Adam, with ``capturable=True`` in every parameter group (:func:`graph_step` sets it).
     x
         The whole cells x genes matrix as a dense tensor on the GPU.
     b
@@ -121,14 +121,12 @@ class GraphStep:
             module.train()
             _restore(module, opt, saved)
             torch.cuda.set_rng_state(rng, dev)
-            self.acc.zero_()
 
     def _gather(self):
         return self.x.index_select(0, self.idx), None if self.b is None else self.b.index_select(0, self.idx)
 
     def _add(self, out) -> None:
-        parts = [out.loss.detach(), out.elbo.detach().sum(), out.recon.detach().sum(), out.kl.detach().sum()]
-        self.acc.add_(torch.stack(parts).double() * self.scale)  # as the eager loop sums them
+        self.acc.add_(out.sums().double() * self.scale)  # as the eager loop sums them
 
     def _train_body(self) -> None:
         out = self.module(*self._gather(), beta=self.beta)
@@ -205,7 +203,7 @@ def graph_step(module, opt, x, b, *, size: int, grad_clip: float, eval_beta: flo
     """
     if not (enabled and isinstance(x, torch.Tensor) and x.is_cuda and n_train >= size):
         return None
-    for group in opt.param_groups:  # a resumed optimiser state may carry capturable=False
+    for group in opt.param_groups:  # step() may run inside a capture (Adam's state stays on the GPU)
         group["capturable"] = True
     stream = torch.cuda.current_stream(x.device)
     try:

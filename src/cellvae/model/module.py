@@ -31,6 +31,16 @@ class LossOutput:
         """(n,) per-cell ELBO = -(recon + KL), always with beta = 1 (Eq. T2)."""
         return -(self.recon + self.kl)
 
+    def sums(self) -> torch.Tensor:
+        """The loss and the minibatch's summed ELBO, reconstruction and KL, detached.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(4,)``: loss, sum of ``elbo``, sum of ``recon``, sum of ``kl``.
+        """
+        return torch.stack([self.loss, self.elbo.sum(), self.recon.sum(), self.kl.sum()]).detach()
+
 
 def _mlp(n_in: int, cfg: VAEConfig, dropout: float) -> nn.Sequential:
     layers: list[nn.Module] = []

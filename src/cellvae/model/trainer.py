@@ -130,8 +130,7 @@ def _run_epoch(module, x, b, idx, cfg, beta, device, rng, opt=None, step=None):
         bb = None if b is None else b[torch.from_numpy(sel).to(device)]
         with torch.set_grad_enabled(opt is not None):
             out = module(xb, bb, beta=beta)
-            parts = torch.stack([out.loss.detach(), out.elbo.detach().sum(), out.recon.detach().sum(),
-                                 out.kl.detach().sum()]).tolist()  # one device sync per step
+            parts = out.sums().tolist()  # one device sync per step
             if not math.isfinite(parts[0]):
                 raise FloatingPointError(float(xb.max()))
             if opt is not None:
@@ -146,7 +145,7 @@ def _run_epoch(module, x, b, idx, cfg, beta, device, rng, opt=None, step=None):
     return {k: v / max(len(idx), 1) for k, v in tot.items()}
 
 
-def adam(module: VAE, cfg: TrainConfig, *, capturable: bool = False) -> torch.optim.Adam:
+def adam(module: VAE, cfg: TrainConfig) -> torch.optim.Adam:
     """Adam with the fused kernel (one pass over all parameters) where torch has one.
 
     Parameters
@@ -155,19 +154,17 @@ def adam(module: VAE, cfg: TrainConfig, *, capturable: bool = False) -> torch.op
         The model, already on its device.
     cfg
         Supplies ``lr`` and ``weight_decay``.
-    capturable
-        Let ``step()`` run inside a CUDA graph capture (its state then stays on the device).
 
     Returns
     -------
     torch.optim.Adam
         Fused on CPU and CUDA (torch >= 2.4); the default implementation elsewhere.
     """
-    kw = {"lr": cfg.lr, "weight_decay": cfg.weight_decay, **({"capturable": True} if capturable else {})}
+    params = list(module.parameters())
     try:
-        return torch.optim.Adam(list(module.parameters()), fused=True, **kw)
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
     except (RuntimeError, ValueError, TypeError):  # an older torch, or a device without it
-        return torch.optim.Adam(list(module.parameters()), **kw)
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
 def validation_seed(cfg: TrainConfig) -> int:
@@ -235,7 +232,7 @@ def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfi
     module.to(device)
     b = None if batch is None else torch.as_tensor(np.asarray(batch, dtype=np.int64), device=device)
     tr, va = split_validation(x.shape[0], cfg.validation_fraction, validation_seed(cfg))
-    opt = adam(module, cfg, capturable=cfg.cuda_graph and device.type == "cuda")
+    opt = adam(module, cfg)
     rng = np.random.default_rng(cfg.seed)
     ident = run_identity(module, cfg, x) if checkpoint is not None else ""
     x = on_device(x, device)
