@@ -42,16 +42,20 @@ class Findings:
         return self.n_collapsed == self.n_original
 
     @property
+    def n_mixing_seeds(self) -> int:
+        """How many of the plain NB's seed scores are finite (a seed whose run failed has NaN)."""
+        return int(np.isfinite(np.asarray(self.mixing_plain, float)).sum())
+
+    @property
     def mixing_bounds(self) -> tuple[float, float] | None:
         """The plain NB's two-sided prediction interval over its seeds (:data:`FPR`/2 each side).
 
         None with fewer than two finite seed scores or no finite NB +batch score: then
         nothing is judged.
         """
-        plain = np.asarray(self.mixing_plain, float)
-        if np.isfinite(plain).sum() < 2 or not np.isfinite(self.mixing_cond):
+        if self.n_mixing_seeds < 2 or not np.isfinite(self.mixing_cond):
             return None
-        return prediction_bounds(plain, fpr=FPR / 2)
+        return prediction_bounds(np.asarray(self.mixing_plain, float), fpr=FPR / 2)
 
     @property
     def mixing_change(self) -> int | None:
@@ -69,7 +73,7 @@ class Findings:
         str
             The score, the interval and the number of usable seed scores.
         """
-        n, bounds = int(np.isfinite(np.asarray(self.mixing_plain, float)).sum()), self.mixing_bounds
+        n, bounds = self.n_mixing_seeds, self.mixing_bounds
         if bounds is None:
             return f"batch mixing {self.mixing_cond:.3f}, {n} usable seed score(s) of the plain NB"
         lo, hi = bounds
