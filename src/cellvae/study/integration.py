@@ -40,7 +40,7 @@ TOTAL_WEIGHTS = (0.4, 0.6)
 MIXING, BIO = "Batch mixing", "Bio conservation"
 #: obs column of the data's own pseudotime.
 TIME_KEY = "GEX_pseudotime_order"
-_VERSION = 3  # 2: exact neighbours (pynndescent before); 3: cell-cycle conservation
+_VERSION = 4  # 2: exact neighbours (pynndescent before); 3: cell-cycle conservation; 4: padded kBET kernel
 
 
 def _bare(adata: ad.AnnData, keys: Mapping[str, str], batch_key: str, label_key: str,
