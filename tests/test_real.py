@@ -100,7 +100,10 @@ def test_mixing_change_flips_with_the_seed_spread():
     unjudged = _f(mixing_plain=(0.5, np.nan, np.nan))  # e.g. two seeds diverged
     assert unjudged.mixing_change is None and _f(mixing_cond=np.nan).mixing_change is None
     text = findings.compare_findings(_f(), unjudged, main_name="x")[-1]
-    assert "not judged" in text and "1 usable seed score" in text
+    assert "not judged (1 usable seed score(s), two needed)" in text
+    text = findings.compare_findings(_f(), _f(mixing_cond=np.nan), main_name="x")[-1]
+    assert "not judged (no NB +batch score)" in text and "batch mixing not scored" in text
+    assert "seed score(s), two needed" not in text  # all three seed scores are there: that is not the reason
 
 
 def test_batch_check_flags_the_pca_below_the_null_bound(monkeypatch):

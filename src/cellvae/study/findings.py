@@ -65,6 +65,22 @@ class Findings:
             return None
         return 1 if self.mixing_cond > bounds[1] else -1 if self.mixing_cond < bounds[0] else 0
 
+    def mixing_verdict(self) -> str:
+        """Whether conditioning on batch changes batch mixing beyond the seed spread, or why not judged.
+
+        Returns
+        -------
+        str
+            From :attr:`mixing_change`; when it is None, the reason: no finite NB +batch score,
+            or fewer than two finite seed scores of the plain NB.
+        """
+        if self.mixing_change is None:
+            why = ("no NB +batch score" if not np.isfinite(self.mixing_cond)
+                   else f"{self.n_mixing_seeds} usable seed score(s), two needed")
+            return f"not judged ({why})"
+        return {1: "mixing improves beyond the seed-to-seed spread", 0: "mixing stays within the seed-to-seed spread",
+                -1: "mixing worsens beyond the seed-to-seed spread"}[self.mixing_change]
+
     def mixing_text(self) -> str:
         """NB +batch's batch mixing against the plain NB's interval, for a sentence.
 
@@ -75,7 +91,8 @@ class Findings:
         """
         n, bounds = self.n_mixing_seeds, self.mixing_bounds
         if bounds is None:
-            return f"batch mixing {self.mixing_cond:.3f}, {n} usable seed score(s) of the plain NB"
+            cond = f"{self.mixing_cond:.3f}" if np.isfinite(self.mixing_cond) else "not scored"
+            return f"batch mixing {cond}, {n} usable seed score(s) of the plain NB"
         lo, hi = bounds
         return f"batch mixing {self.mixing_cond:.3f} against the plain NB's {lo:.3f} to {hi:.3f} over {n} seeds"
 
@@ -114,12 +131,6 @@ def findings(results: list[RunResult], nb: RunResult, cond: RunResult, zinb: Run
 
 def _agree(a, b) -> str:
     return "the two agree" if a == b else "**the two differ**"
-
-
-def _mixing(change: int | None) -> str:
-    return {1: "mixing improves beyond the seed-to-seed spread", -1: "mixing worsens beyond the seed-to-seed spread",
-            0: "mixing stays within the seed-to-seed spread",
-            None: "not judged (fewer than two seed scores)"}[change]
 
 
 def compare_findings(main: Findings, real: Findings, *, main_name: str) -> list[str]:
@@ -161,7 +172,7 @@ def compare_findings(main: Findings, real: Findings, *, main_name: str) -> list[
         + pair(yes(main.pca_flagged, "detected", "not detected"), yes(real.pca_flagged, "detected", "not detected")),
         f"*Conditioning on batch* ({main.mixing_text()} on the {main_name}; {real.mixing_text()} on real cells; "
         f"{1 - FPR:.0%} prediction intervals): "
-        + pair(_mixing(main.mixing_change), _mixing(real.mixing_change)),
+        + pair(main.mixing_verdict(), real.mixing_verdict()),
     ]
 
 

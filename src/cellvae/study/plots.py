@@ -256,17 +256,15 @@ def metric_bars(table: pd.DataFrame, *, columns=("batch correction", "bio conser
     columns
         The score columns drawn as bars.
     """
-    long = table.reset_index(names="embedding").melt(id_vars=[c for c in ("embedding", "seed") if c in
-                                                              table.reset_index(names="embedding")],
-                                                     value_vars=list(columns), var_name="score")
+    wide = table.reset_index(names="embedding")
+    long = wide.melt(id_vars=[c for c in ("embedding", "seed") if c in wide], value_vars=list(columns), var_name="score")
     fig, ax = plt.subplots(figsize=(WIDTH, 3.8))
     sns.barplot(long, x="embedding", y="value", hue="score", ax=ax, errorbar="sd")
     ax.set_ylabel("score (0 worst, 1 best)")
     ax.set_xlabel("embedding")
     ax.set_ylim(0, 1)
     ax.tick_params(axis="x", rotation=25)
-    for t in ax.get_xticklabels():
-        t.set_horizontalalignment("right")
+    plt.setp(ax.get_xticklabels(), horizontalalignment="right")
     sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1.0), title=None)
     return fig
 
@@ -290,8 +288,7 @@ def metric_heatmap(table: pd.DataFrame, *, columns=None):
     ax.set_ylabel("embedding")
     ax.tick_params(axis="x", rotation=35)
     ax.tick_params(axis="y", rotation=0)
-    for lab in ax.get_xticklabels():
-        lab.set_horizontalalignment("right")
+    plt.setp(ax.get_xticklabels(), horizontalalignment="right")
     return fig
 
 

@@ -11,10 +11,10 @@ import pandas as pd
 from ..data import ENV_VAR, prepare, read_h5ad
 from ..data.simulate import describe, simulate_bmmc
 
-#: The book's default simulated data.  3,500 cells x 1,000 HVGs (of 5,000 simulated genes, and
+#: The book's default simulated data.  3,000 cells x 1,000 HVGs (of 5,000 simulated genes, and
 #: as many genes as the shipped real starter) is the size at which every run of the book trains
 #: to convergence, with three seeds for the architecture choice, in a cold build under the
-#: 20-minute limit on two CPU cores (4,000 cells took 21.3 minutes); it leaves ~290 cells per
+#: 20-minute limit on two CPU cores (4,000 cells took 21.3 minutes); it leaves ~250 cells per
 #: site x donor batch.  Seeds and convergence were given the compute before data size.
 BOOK_SIM = dict(n_cells=3_000, n_genes=5_000, site_effect=0.4, donor_effect=0.2, seed=0)
 BOOK_HVGS_SIM = 1_000
@@ -195,3 +195,23 @@ def scope_sentence(adata: ad.AnnData) -> str:
                 "90,000 cells x 5,000 genes).")
     return (f"This build ran the main chapters on {adata.uns['source']}: {adata.n_obs:,} real cells. What a "
             "file of this size and design cannot separate is said in each chapter's design notes.")
+
+
+def legend_note(n_types: int) -> str:
+    """How :func:`~cellvae.study.plots.embedding_grid` shows ``n_types`` cell types, for a caption.
+
+    Parameters
+    ----------
+    n_types
+        Cell types in the figure.
+
+    Returns
+    -------
+    str
+        E.g. ``"9 types, legend below"``; past :data:`~cellvae.study.plots.MAX_LEGEND` types the
+        grid draws no legend, and the note says so.
+    """
+    from .plots import MAX_LEGEND
+
+    return f"{n_types} types, " + ("too many for a legend, so the colours show separation only"
+                                   if n_types > MAX_LEGEND else "legend below")
