@@ -230,3 +230,14 @@ def test_padded_kbet_equals_the_unpadded_kernel_and_kbet_per_label(monkeypatch):
     with fast_scoring():
         shimmed = kbet_per_label(graph, bat, lab)
     assert shimmed == plain and 0 < plain < 1
+
+
+def test_null_size_text_follows_the_data():
+    import anndata as ad
+
+    sim = ad.AnnData(np.zeros((30, 4)), uns={"simulation": {"n_genes": 40}})
+    assert cal.size_text(sim) == "30 cells, 40 simulated genes, 4 HVGs"
+    real = ad.AnnData(np.zeros((30, 4)), obs=pd.DataFrame({"batch": ["s1d1", "s1d2"] * 15},
+                                                          index=[f"c{i}" for i in range(30)]))
+    text = cal.size_text(real)
+    assert "8 simulated genes, 4 HVGs, in the batches s1d1, s1d2" in text and "at most" not in text

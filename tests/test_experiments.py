@@ -136,9 +136,11 @@ def test_beta_summary_finds_collapse(monkeypatch):
 
     tab = pd.DataFrame({"beta": [0.25, 1.0, 4.0, 16.0], "active units": [10, 10, 6, 1]})
     s = summaries.beta_summary(tab)
-    assert s["au_beta1"] == 10 and s["collapse_beta"] == "16" and s["au_beta_max"] == 1
+    assert s["au_beta1"] == 10 and s["collapse_beta"] == "starts at beta = 16" and s["au_beta_max"] == 1
     monkeypatch.setattr(summaries, "SWEEP_COLLAPSE_SHARE", 0.7)  # 6 of 10 units is now a collapse
-    assert summaries.beta_summary(tab)["collapse_beta"] == "4"
+    assert summaries.beta_summary(tab)["collapse_beta"] == "starts at beta = 4"
+    monkeypatch.setattr(summaries, "SWEEP_COLLAPSE_SHARE", 0.05)  # 1 of 10 is not below 0.5: none
+    assert summaries.beta_summary(tab)["collapse_beta"] == "happens at none of the betas tried (up to 16)"
 
 
 def test_mc_agreement_flips_with_the_gap():

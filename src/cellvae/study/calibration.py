@@ -27,7 +27,7 @@ import pandas as pd
 from .._io import atomic_path, cache_dir
 from ..data import fingerprint
 from .baselines import harmony
-from .controls import FPR, control_data, matched_controls, prediction_bounds
+from .controls import CONTROL_MAX_CELLS, FPR, control_data, matched_controls, prediction_bounds
 from .grid import RunSpec
 from .integration import BIO, MIXING, benchmark
 from .metrics import PCA_KEY, pca
@@ -133,6 +133,26 @@ def like(adata: ad.AnnData) -> dict:
     truth = adata.uns.get("simulation", {})
     return {"n_cells": adata.n_obs, "n_genes": int(truth.get("n_genes", BOOK_SIM["n_genes"])),
             "hvgs": adata.n_vars}
+
+
+def size_text(adata: ad.AnnData) -> str:
+    """What the nulls are matched to, for a sentence: cells, genes, HVGs and, on a real file, batches.
+
+    Parameters
+    ----------
+    adata
+        The book data.
+
+    Returns
+    -------
+    str
+        E.g. ``"3,000 cells, 5,000 simulated genes, 1,000 HVGs"``.
+    """
+    size = like(adata)
+    out = f"{size['n_cells']:,} cells, {size['n_genes']:,} simulated genes, {size['hvgs']:,} HVGs"
+    if "batches" in size:
+        out += f", in the batches {', '.join(size['batches'])}"
+    return out + (f"; at most {CONTROL_MAX_CELLS:,} cells in them" if adata.n_obs > CONTROL_MAX_CELLS else "")
 
 
 def _embed(sim: ad.AnnData, latent: np.ndarray | None) -> dict[str, str]:

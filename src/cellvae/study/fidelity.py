@@ -279,13 +279,13 @@ def fidelity_figure(sim, real, *, sim_donor_key: str = "batch", real_donor_key: 
         ax["z"].scatter(st["mean"], st["zero"], s=3, alpha=0.3, color=c, rasterized=True)
         ax["p"].scatter(st["mean"], st["phi"].clip(1e-2), s=3, alpha=0.3, color=c, rasterized=True)
         top = m["top"][i]
-        ax["t"].bar(np.arange(2) + 0.4 * i, [top[1], top[10]], width=0.4, color=c, label=name)
+        ax["t"].bar(np.arange(len(TOP_KS)) + 0.4 * i, [top[k] for k in TOP_KS], width=0.4, color=c, label=name)
     for a in (ax["z"], ax["p"]):
         a.set_xscale("log")
         a.set_xlabel("gene mean count")
     ax["z"].set_ylabel("zero fraction")
     ax["p"].set(yscale="log", ylabel="overdispersion (floor 0.01)")
-    ax["t"].set_xticks([0.2, 1.2], ["top 1", "top 10"])
+    ax["t"].set_xticks(np.arange(len(TOP_KS)) + 0.2, [f"top {k}" for k in TOP_KS])
     ax["t"].set(ylabel="share of top-1000 counts", xlabel="genes")
     fig.legend(loc="outside upper center", ncol=2)
     lib = pd.DataFrame({"simulator": m["lib"][0], "real": m["lib"][1]}).dropna()

@@ -229,17 +229,18 @@ def beta_summary(sweep: pd.DataFrame) -> dict:
     Returns
     -------
     dict
-        Glue values ``au_beta1``, ``au_beta_max``, ``beta_max`` and ``collapse_beta``: the
-        smallest beta > 1 whose active units fall below :data:`SWEEP_COLLAPSE_SHARE` of those
-        at beta = 1, or a phrase saying none did; ``collapse_share`` is that share.
+        Glue values ``au_beta1``, ``au_beta_max``, ``beta_max`` and ``collapse_beta``: a
+        clause naming the smallest beta > 1 whose active units fall below
+        :data:`SWEEP_COLLAPSE_SHARE` of those at beta = 1 ("starts at beta = 16"), or saying
+        that none did; ``collapse_share`` is that share.
     """
     sweep = sweep.sort_values("beta")
     au1 = int(sweep.loc[sweep["beta"] == 1.0, "active units"].iloc[0])
     collapsed = sweep[(sweep["beta"] > 1) & (sweep["active units"] < au1 * SWEEP_COLLAPSE_SHARE)]
     return {"au_beta1": au1, "collapse_share": f"{SWEEP_COLLAPSE_SHARE:.0%}",
             "au_beta_max": int(sweep["active units"].iloc[-1]), "beta_max": f"{sweep['beta'].iloc[-1]:g}",
-            "collapse_beta": f"{collapsed['beta'].iloc[0]:g}" if len(collapsed) else
-                             f"none of the values tried (up to {sweep['beta'].iloc[-1]:g})"}
+            "collapse_beta": f"starts at beta = {collapsed['beta'].iloc[0]:g}" if len(collapsed) else
+                             f"happens at none of the betas tried (up to {sweep['beta'].iloc[-1]:g})"}
 
 
 def mc_agreement(closed, mc, mc_se, *, limit: float = 3.0) -> str:
