@@ -227,17 +227,25 @@ def test_padded_kbet_equals_the_unpadded_kernel_and_kbet_per_label(monkeypatch):
     with monkeypatch.context() as m:  # the same diffusion neighbours (pynndescent compiles for ~30 s)
         m.setattr(nearest_neighbors, "pynndescent", fastscore._exact_as_pynndescent)
         plain = kbet_per_label(graph, bat, lab)
+    from scib_metrics.metrics import _kbet as kbet_module
+
     with fast_scoring():
+        assert kbet_module._kbet is not _kbet  # the padded wrapper is in place ...
         shimmed = kbet_per_label(graph, bat, lab)
+    assert kbet_module._kbet is _kbet  # ... and scib-metrics' own kernel is back after
     assert shimmed == plain and 0 < plain < 1
+    with pytest.raises(RuntimeError), fast_scoring():
+        raise RuntimeError("a metric failed")
+    assert kbet_module._kbet is _kbet
 
 
-def test_null_size_text_follows_the_data():
+def test_null_size_text_follows_the_data(monkeypatch):
     import anndata as ad
 
     sim = ad.AnnData(np.zeros((30, 4)), uns={"simulation": {"n_genes": 40}})
     assert cal.size_text(sim) == "30 cells, 40 simulated genes, 4 HVGs"
     real = ad.AnnData(np.zeros((30, 4)), obs=pd.DataFrame({"batch": ["s1d1", "s1d2"] * 15},
                                                           index=[f"c{i}" for i in range(30)]))
-    text = cal.size_text(real)
-    assert "8 simulated genes, 4 HVGs, in the batches s1d1, s1d2" in text and "at most" not in text
+    assert cal.size_text(real) == "30 cells in the batches s1d1, s1d2, 8 simulated genes, 4 HVGs"
+    monkeypatch.setattr(cal, "CONTROL_MAX_CELLS", 20)
+    assert cal.size_text(real).startswith("20 cells (at most 20) in the batches")

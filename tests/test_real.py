@@ -103,6 +103,9 @@ def test_mixing_change_flips_with_the_seed_spread():
     assert "not judged (1 usable seed score(s), two needed)" in text
     text = findings.compare_findings(_f(), _f(mixing_cond=np.nan), main_name="x")[-1]
     assert "not judged (no NB +batch score)" in text and "batch mixing not scored" in text
+    both = findings.compare_findings(_f(mixing_cond=np.nan), unjudged, main_name="x")[-1]
+    assert "the two agree" in both  # unjudged on both, for different reasons: the outcomes agree
+    assert "mixing worsens beyond" in findings.compare_findings(_f(mixing_cond=0.2), _f(), main_name="x")[-1]
     assert "seed score(s), two needed" not in text  # all three seed scores are there: that is not the reason
 
 

@@ -146,13 +146,17 @@ def size_text(adata: ad.AnnData) -> str:
     Returns
     -------
     str
-        E.g. ``"3,000 cells, 5,000 simulated genes, 1,000 HVGs"``.
+        E.g. ``"3,000 cells, 5,000 simulated genes, 1,000 HVGs"``; on a real file, about as
+        many cells as it holds in the batches it is matched to.
     """
     size = like(adata)
-    out = f"{size['n_cells']:,} cells, {size['n_genes']:,} simulated genes, {size['hvgs']:,} HVGs"
-    if "batches" in size:
-        out += f", in the batches {', '.join(size['batches'])}"
-    return out + (f"; at most {CONTROL_MAX_CELLS:,} cells in them" if adata.n_obs > CONTROL_MAX_CELLS else "")
+    genes = f"{size['n_genes']:,} simulated genes, {size['hvgs']:,} HVGs"
+    if "batches" not in size:
+        return f"{size['n_cells']:,} cells, {genes}"
+    # a real file: the simulation is larger, and the cells of the named batches are kept
+    cap = f" (at most {CONTROL_MAX_CELLS:,})" if adata.n_obs > CONTROL_MAX_CELLS else ""
+    return (f"{min(adata.n_obs, CONTROL_MAX_CELLS):,} cells{cap} in the batches {', '.join(size['batches'])}, "
+            f"{genes}")
 
 
 def _embed(sim: ad.AnnData, latent: np.ndarray | None) -> dict[str, str]:

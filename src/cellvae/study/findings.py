@@ -150,8 +150,8 @@ def compare_findings(main: Findings, real: Findings, *, main_name: str) -> list[
         A change in batch mixing counts only when NB +batch falls outside the plain NB's
         prediction interval over its training seeds (:attr:`Findings.mixing_bounds`).
     """
-    def pair(m, r):
-        return f"{m} on the {main_name}, {r} on real cells: {_agree(m, r)}."
+    def pair(m, r, same=None):  # same: the outcomes compared, when the texts say more than the outcome
+        return f"{m} on the {main_name}, {r} on real cells: {_agree(*(same or (m, r)))}."
 
     def yes(flag, pos, neg):
         return pos if flag else neg
@@ -172,7 +172,7 @@ def compare_findings(main: Findings, real: Findings, *, main_name: str) -> list[
         + pair(yes(main.pca_flagged, "detected", "not detected"), yes(real.pca_flagged, "detected", "not detected")),
         f"*Conditioning on batch* ({main.mixing_text()} on the {main_name}; {real.mixing_text()} on real cells; "
         f"{1 - FPR:.0%} prediction intervals): "
-        + pair(main.mixing_verdict(), real.mixing_verdict()),
+        + pair(main.mixing_verdict(), real.mixing_verdict(), same=(main.mixing_change, real.mixing_change)),
     ]
 
 

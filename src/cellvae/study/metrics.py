@@ -34,7 +34,7 @@ BIO_METRICS = ("NMI", "ARI", "silhouette label", "cLISI")
 MIXING_METRICS = ("iLISI", "kBET")
 #: The obsm key of the unintegrated baseline written by :func:`pca`.
 PCA_KEY = "X_pca"
-_METRICS_VERSION = 4  # 3: exact neighbours (pynndescent before); 4: k-means on a copy
+_METRICS_VERSION = 5  # 3: exact neighbours (pynndescent before); 4: k-means on a copy; 5: padded kBET kernel
 
 
 def _rep(adata: ad.AnnData, key: str) -> np.ndarray:
