@@ -247,5 +247,5 @@ def test_null_size_text_follows_the_data(monkeypatch):
     real = ad.AnnData(np.zeros((30, 4)), obs=pd.DataFrame({"batch": ["s1d1", "s1d2"] * 15},
                                                           index=[f"c{i}" for i in range(30)]))
     assert cal.size_text(real) == "30 cells in the batches s1d1, s1d2, 8 simulated genes, 4 HVGs"
-    monkeypatch.setattr(cal, "CONTROL_MAX_CELLS", 20)
+    monkeypatch.setattr("cellvae.study.controls.CONTROL_MAX_CELLS", 20)  # the cap that matched_cells applies
     assert cal.size_text(real).startswith("20 cells (at most 20) in the batches")

@@ -27,7 +27,7 @@ import pandas as pd
 from .._io import atomic_path, cache_dir
 from ..data import fingerprint
 from .baselines import harmony
-from .controls import CONTROL_MAX_CELLS, FPR, control_data, matched_controls, prediction_bounds
+from .controls import FPR, control_data, matched_cells, matched_controls, prediction_bounds
 from .grid import RunSpec
 from .integration import BIO, MIXING, benchmark
 from .metrics import PCA_KEY, pca
@@ -154,9 +154,9 @@ def size_text(adata: ad.AnnData) -> str:
     if "batches" not in size:
         return f"{size['n_cells']:,} cells, {genes}"
     # a real file: the simulation is larger, and the cells of the named batches are kept
-    cap = f" (at most {CONTROL_MAX_CELLS:,})" if adata.n_obs > CONTROL_MAX_CELLS else ""
-    return (f"{min(adata.n_obs, CONTROL_MAX_CELLS):,} cells{cap} in the batches {', '.join(size['batches'])}, "
-            f"{genes}")
+    cells = matched_cells(adata)
+    cap = f" (at most {cells:,})" if cells < adata.n_obs else ""  # the cap, when it binds
+    return f"{cells:,} cells{cap} in the batches {', '.join(size['batches'])}, {genes}"
 
 
 def _embed(sim: ad.AnnData, latent: np.ndarray | None) -> dict[str, str]:

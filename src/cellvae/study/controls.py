@@ -89,6 +89,21 @@ def control_data(*, site_effect: float, donor_effect: float, seed: int = 0, batc
     return prepare(raw, n_top_genes=min(hvgs, kw["n_genes"]), seed=seed)
 
 
+def matched_cells(adata: ad.AnnData) -> int:
+    """Cells of a real file that its matched controls hold: all of them, at most :data:`CONTROL_MAX_CELLS`.
+
+    Parameters
+    ----------
+    adata
+        The book data.
+
+    Returns
+    -------
+    int
+    """
+    return min(adata.n_obs, CONTROL_MAX_CELLS)
+
+
 def matched_controls(adata: ad.AnnData) -> dict:
     """Control settings matched to a real file's cells, batches and HVGs; none for simulated data.
 
@@ -112,6 +127,5 @@ def matched_controls(adata: ad.AnnData) -> dict:
     # at least two batches, or the controls' batch metrics are undefined; stand-ins in the simulator's order
     names += [b for b in BATCHES if b not in names][:max(0, max(2, len(own)) - len(names))]
     share = sum(BATCHES[b] for b in names) / sum(BATCHES.values())
-    cells = min(adata.n_obs, CONTROL_MAX_CELLS)
-    return {"batches": tuple(names), "n_cells": int(np.ceil(cells / share)), "n_genes": 2 * adata.n_vars,
+    return {"batches": tuple(names), "n_cells": int(np.ceil(matched_cells(adata) / share)), "n_genes": 2 * adata.n_vars,
             "hvgs": adata.n_vars}
