@@ -184,6 +184,21 @@ def test_hvgs_are_scanpys_seurat_flavour(sim_raw):
     np.testing.assert_array_equal(data.select_hvgs(a, 60), np.flatnonzero(logx.var["highly_variable"]))
 
 
+def test_hvgs_are_marked_in_var_as_scanpy_does(sim_raw):
+    import scanpy as sc
+
+    a = data.prepare(sim_raw, n_top_genes=400)
+    assert a.var["highly_variable"].dtype == bool and a.var["highly_variable"].all()  # kept genes only
+    idx = data.select_hvgs(a, 60)
+    hv = a.var["highly_variable"]
+    assert hv.dtype == bool and hv.sum() == 60 and list(hv.index) == list(a.var_names)
+    np.testing.assert_array_equal(np.flatnonzero(hv), idx)
+    logx = sc.AnnData(data.normalise(a, log=True), var=pd.DataFrame(index=a.var_names))
+    sc.pp.highly_variable_genes(logx, flavor="seurat", n_top_genes=60)
+    np.testing.assert_array_equal(hv.to_numpy(), logx.var["highly_variable"].to_numpy())
+    assert data.select_hvgs(a, a.n_vars).size == a.n_vars and a.var["highly_variable"].all()
+
+
 @pytest.mark.parametrize("n_top", [50, 500, 999])
 def test_chunked_hvgs_are_scanpys_on_the_real_starter(starter_path, n_top):
     import scanpy as sc

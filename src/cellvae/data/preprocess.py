@@ -24,33 +24,41 @@ VARIANTS = ("raw", "preprocessed", "processed")
 
 
 def select_hvgs(adata: ad.AnnData, n_top_genes: int) -> np.ndarray:
-    """Indices of the top ``n_top_genes`` highly variable genes, in gene order.
+    """Mark the top ``n_top_genes`` highly variable genes in ``var['highly_variable']``.
 
     The selection of ``scanpy.pp.highly_variable_genes(flavor="seurat")`` on
     log1p(counts / size factor), which is what the original study ran (scanpy's default on
     the file's log-normalised ``X``).  scanpy copies the whole matrix twice for it (the
     log data, then their ``expm1``); :func:`seurat_dispersions` computes the same per-gene
     statistics over blocks of cells instead, and a test checks that the genes chosen are
-    scanpy's.
+    scanpy's.  As scanpy does, the choice is written to ``adata.var['highly_variable']``
+    (bool, replacing any such column); their indices are also returned, for subsetting.
 
     Parameters
     ----------
     adata
-        Cells x genes with raw counts in ``layers['counts']``.
+        Cells x genes with raw counts in ``layers['counts']``; ``var`` gains (or has
+        replaced) the ``highly_variable`` column.
     n_top_genes
         How many genes to keep; all genes when it is at least ``adata.n_vars``.
 
     Returns
     -------
     numpy.ndarray
-        Sorted integer indices into ``adata.var_names``.
+        Sorted integer indices into ``adata.var_names`` of the genes marked True,
+        ``np.flatnonzero(adata.var['highly_variable'])``.
     """
     if n_top_genes >= adata.n_vars:
-        return np.arange(adata.n_vars)
-    norm = seurat_dispersions(adata.layers["counts"], size_factors(adata))
-    disp = np.sort(norm[~np.isnan(norm)])[::-1]
-    cut = disp[min(n_top_genes, disp.size) - 1]
-    return np.flatnonzero(np.nan_to_num(norm, nan=-np.inf) >= cut)
+        keep = np.arange(adata.n_vars)
+    else:
+        norm = seurat_dispersions(adata.layers["counts"], size_factors(adata))
+        disp = np.sort(norm[~np.isnan(norm)])[::-1]
+        cut = disp[min(n_top_genes, disp.size) - 1]
+        keep = np.flatnonzero(np.nan_to_num(norm, nan=-np.inf) >= cut)
+    mark = np.zeros(adata.n_vars, dtype=bool)
+    mark[keep] = True
+    adata.var["highly_variable"] = mark
+    return keep
 
 
 def size_factors(adata: ad.AnnData) -> np.ndarray:
@@ -220,8 +228,10 @@ def prepare(
     -------
     anndata.AnnData
         New AnnData with obs harmonised to the GEO schema, float32 CSR counts in
-        ``layers['counts']`` (and, as the same matrix, in ``X``), ``obs['split']`` and the
-        settings plus :func:`fingerprint` in ``uns['cellvae']``.
+        ``layers['counts']`` (and, as the same matrix, in ``X``), ``obs['split']``, the
+        settings plus :func:`fingerprint` in ``uns['cellvae']``, and only the selected genes,
+        so ``var['highly_variable']`` (written by :func:`select_hvgs`) is True throughout,
+        as after ``adata[:, adata.var['highly_variable']]`` in scanpy.
 
     Raises
     ------

@@ -5,6 +5,7 @@
 - :mod:`cellvae.model.trainer`: the minibatch loop; knows nothing of AnnData.
 - :mod:`cellvae.model.evaluate`: per-cell ELBO, IWAE, active units, posterior predictive draws.
 - :mod:`cellvae.model.checkpoint`: atomic, validated checkpoints.
+- :mod:`cellvae.model.layout`: the AnnData layout (layer, batch column, genes) a CellVAE binds to.
 - :mod:`cellvae.model.vae`: :class:`CellVAE`, the thin AnnData-facing model.
 """
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import inspect
 from dataclasses import asdict, dataclass, fields
 
 LIKELIHOODS = ("gaussian", "gaussian_fixed", "nb", "zinb")
@@ -135,6 +137,78 @@ def default(cls, name: str):
         if f.name == name:
             return f.default
     raise ConfigError(f"{cls.__name__} has no field {name!r}")
+
+
+def keyword_options(fn) -> list[str]:
+    """The keyword-only parameter names of ``fn``, in signature order: its valid options.
+
+    Parameters
+    ----------
+    fn
+        A function or method.
+
+    Returns
+    -------
+    list of str
+        The names, without ``*args`` or ``**kwargs``.
+    """
+    return [p.name for p in inspect.signature(fn).parameters.values() if p.kind is p.KEYWORD_ONLY]
+
+
+def config_from(cls, values: dict, **fixed):
+    """Build ``cls`` from the entries of ``values`` that are its fields, plus ``fixed``.
+
+    So a function with one explicit parameter per field passes them on as ``locals()``
+    without listing them twice.
+
+    Parameters
+    ----------
+    cls
+        :class:`VAEConfig` or :class:`TrainConfig`.
+    values
+        Name -> value; names that are not fields of ``cls`` are ignored.
+    **fixed
+        Fields set here rather than taken from ``values``.
+
+    Returns
+    -------
+    object
+        An instance of ``cls``.
+
+    Raises
+    ------
+    ConfigError
+        On an invalid value.
+    """
+    names = {f.name for f in fields(cls)} - set(fixed)
+    return cls(**{k: v for k, v in values.items() if k in names}, **fixed)
+
+
+def reject_unknown(fn, unknown: dict) -> None:
+    """Raise one :class:`ConfigError` line naming unknown keyword options and the valid ones.
+
+    What a function with explicit keyword-only options does with its guarded ``**unknown``,
+    so a misspelt option is a ``ConfigError`` (a ``ValueError``), not Python's ``TypeError``.
+
+    Parameters
+    ----------
+    fn
+        The function or method that got ``unknown``; its keyword-only parameters
+        (:func:`keyword_options`) are the valid options, and its name starts the message.
+    unknown
+        The keyword arguments that matched no parameter; nothing happens when empty.
+
+    Raises
+    ------
+    ConfigError
+        If ``unknown`` is not empty.
+    """
+    if not unknown:
+        return
+    owner, valid, bad = fn.__qualname__.removesuffix(".__init__"), keyword_options(fn), sorted(unknown)
+    close = [f"{b!r} -> {m[0]!r}" for b in bad if (m := difflib.get_close_matches(b, valid, n=1))]
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    raise ConfigError(f"{owner}: unknown option(s) {bad}{hint}; valid options: {', '.join(valid)}")
 
 
 def from_dict(cls, d: dict):

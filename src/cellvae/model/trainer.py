@@ -25,7 +25,7 @@ import torch
 from tqdm import tqdm
 
 from .batches import as_tensor_rows, minibatches, on_device, split_validation
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig, reject_unknown
 from .graphstep import deterministic, graph_step
 from .module import VAE
 from .resume import LoopState, load_state, run_identity, save_state
@@ -183,7 +183,7 @@ def validation_seed(cfg: TrainConfig) -> int:
 
 
 def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfig | None = None,
-          checkpoint: str | os.PathLike | None = None) -> TrainResult:
+          checkpoint: str | os.PathLike | None = None, **unknown) -> TrainResult:
     """Fit ``module`` to the rows of ``x`` (cells x genes, CSR or dense).
 
     Adam with KL warm-up, gradient clipping and early stopping on the validation
@@ -206,6 +206,9 @@ def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfi
         Optimiser, schedule, early stopping, seed and device; ``None`` uses the defaults.
     checkpoint
         Path of the resume snapshot (:mod:`cellvae.model.resume`); None writes none.
+    **unknown
+        Not accepted: training options go in ``config`` (``config=TrainConfig(max_epochs=5)``);
+        any other keyword raises :class:`~cellvae.model.ConfigError`.
 
     Returns
     -------
@@ -215,6 +218,8 @@ def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfi
 
     Raises
     ------
+    ConfigError
+        On an unknown keyword, such as a :class:`TrainConfig` field passed outside ``config``.
     ValueError
         If ``x`` does not have ``module.cfg.n_input`` columns, or the validation split
         would leave fewer than 2 training cells.
@@ -223,6 +228,11 @@ def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfi
     ResumeMismatch
         If ``checkpoint`` holds a snapshot of another model, config or data.
     """
+    misplaced = sorted(set(unknown) & set(TrainConfig.__dataclass_fields__))
+    if misplaced:
+        raise ConfigError(f"train: {misplaced} go in config=TrainConfig({misplaced[0]}=...); "
+                          "valid options: batch, config, checkpoint")
+    reject_unknown(train, unknown)
     cfg = config or TrainConfig()
     if x.shape[1] != module.cfg.n_input:
         raise ValueError(f"x has {x.shape[1]} genes but the model expects {module.cfg.n_input}")

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 import anndata as ad
 import numpy as np
-import pandas as pd
-import scipy.sparse as sp
+import torch
 
-from ..data import DataError, check_counts, fingerprint
+from ..data import DataError, fingerprint
 from .checkpoint import load_checkpoint, save_checkpoint
-from .config import COUNT_LIKELIHOODS, ConfigError, TrainConfig, VAEConfig, default
+from .config import ConfigError, TrainConfig, VAEConfig, config_from, default, reject_unknown
 from .evaluate import active_units, evaluate, iwae, latent_mean, posterior_predictive
+from .layout import check_layout, model_inputs
 from .module import VAE
-from .trainer import TrainResult, seed_everything, train
+from .trainer import TrainResult, train
+
+_vae, _train = partial(default, VAEConfig), partial(default, TrainConfig)  # each default: config.py
 
 
 class CellVAE:
     """A VAE bound to an AnnData layout (genes, layer and batch categories).
+
+    Each model option is keyword-only and defaults to its :class:`~cellvae.model.VAEConfig` field;
+    ``n_input`` and ``n_batch`` are no options: they come from ``adata`` and ``batch_key``.
 
     Parameters
     ----------
@@ -31,79 +37,118 @@ class CellVAE:
         obs column whose categories condition the decoder (and the encoder when
         ``encode_batch=True``); ``None`` for an unconditional VAE.
     seed
-        Seeds the weight initialisation (training has its own ``seed``).
-    **model_kwargs
-        Any :class:`~cellvae.model.VAEConfig` field except ``n_input`` and ``n_batch``, which
-        come from ``adata``: ``likelihood`` (``"nb"``, ``"zinb"``, ``"gaussian"``,
-        ``"gaussian_fixed"``), ``n_latent``, ``n_hidden``, ...  Unset fields keep the
-        config's defaults.
+        Seeds the weight initialisation (training has its own ``seed``).  The global
+        random state (torch, numpy, :mod:`random`) is left as it was.
+    n_latent
+        Dimension of z.
+    n_hidden
+        Width of every hidden layer.
+    n_layers
+        Hidden layers in the encoder and in the decoder.
+    dropout
+        Dropout after each encoder hidden layer, in [0, 1).
+    norm
+        ``"batch"``, ``"layer"`` or ``"none"`` after each hidden linear map.
+    likelihood
+        p(x|z): ``"nb"``, ``"zinb"``, ``"gaussian"`` (learned variance) or ``"gaussian_fixed"``.
+    fixed_var
+        Variance of ``"gaussian_fixed"``.
+    input_transform
+        ``"log1p"``, ``"none"`` or ``"auto"`` (log1p for count likelihoods, else none).
+    encode_batch
+        Also feed the batch one-hot to the encoder (a conditional VAE); needs ``batch_key``.
+    beta
+        Weight on the KL term: loss = recon + beta * KL.
+    reduction
+        ``"sum"`` (the ELBO), ``"mean"``, ``"mean_recon"`` or ``"mean_kl"`` (see ``VAEConfig``).
+    **unknown
+        Not accepted: any other keyword raises :class:`ConfigError` naming the valid options.
 
     Raises
     ------
     DataError
         If the layer or batch column is missing, or counts are not raw counts.
     ConfigError
-        If a model option is invalid.
+        If a model option is unknown or invalid.
     """
 
     def __init__(self, adata: ad.AnnData, *, layer: str | None = None,
-                 batch_key: str | None = None, seed: int = 0, **model_kwargs):
+                 batch_key: str | None = None, seed: int = 0,
+                 n_latent: int = _vae("n_latent"), n_hidden: int = _vae("n_hidden"),
+                 n_layers: int = _vae("n_layers"), dropout: float = _vae("dropout"),
+                 norm: str = _vae("norm"), likelihood: str = _vae("likelihood"),
+                 fixed_var: float = _vae("fixed_var"), input_transform: str = _vae("input_transform"),
+                 encode_batch: bool = _vae("encode_batch"), beta: float = _vae("beta"),
+                 reduction: str = _vae("reduction"), **unknown):
+        options = dict(locals())  # the parameters, before any other local is bound
+        if {"n_input", "n_batch"} & set(unknown):
+            raise ConfigError("CellVAE: n_input and n_batch come from adata (genes, batch_key categories)")
+        reject_unknown(CellVAE.__init__, unknown)
         self.layer, self.batch_key = layer, batch_key
-        likelihood = model_kwargs.get("likelihood", default(VAEConfig, "likelihood"))
-        self.batch_categories = self._setup(adata, likelihood)
-        seed_everything(seed)
-        self.module = VAE(VAEConfig(n_input=adata.n_vars, n_batch=len(self.batch_categories),
-                                    **model_kwargs))
+        self.batch_categories = check_layout(adata, layer, batch_key, likelihood)
+        cfg = config_from(VAEConfig, options, n_input=adata.n_vars, n_batch=len(self.batch_categories))
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(seed)
+            self.module = VAE(cfg)
         self.var_names = list(adata.var_names)
         self.fingerprint = fingerprint(adata, layer) if layer else None
         self.result: TrainResult | None = None
         self._adata: ad.AnnData | None = None
 
-    def _setup(self, adata: ad.AnnData, likelihood: str) -> list[str]:
-        """Validate the layer and batch column; return the batch categories."""
-        if self.layer is not None and self.layer not in adata.layers:
-            raise DataError(f"no layers['{self.layer}']; found layers {sorted(adata.layers)}")
-        if likelihood in COUNT_LIKELIHOODS:
-            check_counts(self._matrix(adata))
-        if self.batch_key is None:
-            return []
-        if self.batch_key not in adata.obs:
-            raise DataError(f"batch_key '{self.batch_key}' is not an obs column")
-        return [str(c) for c in pd.Categorical(adata.obs[self.batch_key]).categories]
-
-    def _matrix(self, adata: ad.AnnData):
-        x = adata.X if self.layer is None else adata.layers[self.layer]
-        return sp.csr_matrix(x, dtype=np.float32) if sp.issparse(x) else np.asarray(x, np.float32)
-
     def _inputs(self, adata: ad.AnnData | None):
-        adata = self._adata if adata is None else adata
-        if adata is None:
-            raise DataError("no AnnData bound to this model: pass adata")
-        if list(adata.var_names) != self.var_names:
-            raise DataError("adata's genes differ from the genes the model was set up with")
-        batch = None
-        if self.batch_key:
-            codes = pd.Categorical(adata.obs[self.batch_key].astype(str), categories=self.batch_categories).codes
-            if (codes < 0).any():
-                raise DataError(f"obs['{self.batch_key}'] has categories the model has not seen")
-            batch = codes.astype(np.int64)
-        return self._matrix(adata), batch
+        return model_inputs(self._adata if adata is None else adata, self.layer, self.batch_key,
+                            self.var_names, self.batch_categories)
 
     def train(self, adata: ad.AnnData, *, checkpoint: str | os.PathLike | None = None,
-              **train_kwargs) -> TrainResult:
-        """Fit on ``adata``; keyword arguments are :class:`~cellvae.config.TrainConfig` fields.
+              max_epochs: int = _train("max_epochs"), batch_size: int = _train("batch_size"),
+              lr: float = _train("lr"), weight_decay: float = _train("weight_decay"),
+              kl_warmup_epochs: int = _train("kl_warmup_epochs"), grad_clip: float = _train("grad_clip"),
+              patience: int = _train("patience"), min_rel_gain: float = _train("min_rel_gain"),
+              validation_fraction: float = _train("validation_fraction"), seed: int = _train("seed"),
+              split_seed: int | None = _train("split_seed"), device: str = _train("device"),
+              progress: bool = _train("progress"), checkpoint_every: int = _train("checkpoint_every"),
+              cuda_graph: bool = _train("cuda_graph"), **unknown) -> TrainResult:
+        """Fit on ``adata``; every option defaults to its :class:`~cellvae.model.TrainConfig` field.
 
         Parameters
         ----------
         adata
-            Cells with the genes, in order, the model was set up with; it stays bound as
-            the default for :meth:`get_latent` and :meth:`evaluate`.
+            Cells with the model's genes, in order; bound as the default of later calls.
         checkpoint
-            Resume snapshot path: written while training, resumed from if present,
-            deleted when training finishes (see :func:`cellvae.model.train`).
-        **train_kwargs
-            ``max_epochs``, ``batch_size``, ``lr``, ``kl_warmup_epochs``, ``patience``,
-            ``seed``, ``device``, ...; unset fields keep the config's defaults.
+            Resume snapshot: written, resumed from, then deleted (:func:`cellvae.model.train`).
+        max_epochs
+            Hard cap on passes over the training cells.
+        batch_size
+            Cells per minibatch.
+        lr
+            Adam learning rate.
+        weight_decay
+            Adam L2 penalty.
+        kl_warmup_epochs
+            Epochs over which the KL weight ramps from 0 to the model's ``beta``.
+        grad_clip
+            Max global gradient norm; 0 disables clipping.
+        patience
+            Epochs without a validation gain before stopping; 0 never stops early.
+        min_rel_gain
+            A gain smaller than this share of the validation loss counts as none.
+        validation_fraction
+            Share of the cells held out for early stopping.
+        seed
+            Seeds training (globally: torch, numpy and :mod:`random`, as
+            :func:`cellvae.model.train` does) and, unless ``split_seed`` is set, the split.
+        split_seed
+            Seeds the validation split alone; ``None`` uses ``seed``.
+        device
+            ``"auto"`` (cuda, then mps, then cpu) or a torch device string.
+        progress
+            Show a tqdm bar with the running loss.
+        checkpoint_every
+            Epochs between resume snapshots (with ``checkpoint``).
+        cuda_graph
+            On CUDA, replay full minibatches' steps from captured graphs.
+        **unknown
+            Not accepted: any other keyword raises :class:`ConfigError` naming the valid options.
 
         Returns
         -------
@@ -113,19 +158,19 @@ class CellVAE:
         Raises
         ------
         DataError
-            If no AnnData is given or bound, its genes differ from the model's, or its
-            batch column has categories the model has not seen.
+            As :meth:`get_latent`.
         ConfigError
-            If a training option is invalid.
+            If a training option is unknown or invalid.
         TrainingDiverged
             If the loss becomes NaN or inf.
         ResumeMismatch
             If ``checkpoint`` belongs to another model, config or data.
         """
+        reject_unknown(CellVAE.train, unknown)
+        cfg = config_from(TrainConfig, locals())  # the parameters: nothing else is bound yet
         self._adata = adata
         x, batch = self._inputs(adata)
-        self.result = train(self.module, x, batch=batch, config=TrainConfig(**train_kwargs),
-                            checkpoint=checkpoint)
+        self.result = train(self.module, x, batch=batch, config=cfg, checkpoint=checkpoint)
         return self.result
 
     def get_latent(self, adata: ad.AnnData | None = None, *, key: str | None = None) -> np.ndarray:
@@ -162,8 +207,7 @@ class CellVAE:
         Parameters
         ----------
         adata
-            Cells with the genes, in order, the model was set up with; ``None`` uses the
-            AnnData last passed to :meth:`train` or :meth:`load`.
+            As in :meth:`get_latent`.
         iwae_k
             Importance samples per cell for the IWAE bound; 0 skips it.
         seed
@@ -178,8 +222,7 @@ class CellVAE:
         Raises
         ------
         DataError
-            If no AnnData is given or bound, its genes differ from the model's, or its
-            batch column has categories the model has not seen.
+            As :meth:`get_latent`.
         """
         x, batch = self._inputs(adata)
         ev = evaluate(self.module, x, batch=batch, seed=seed)
@@ -196,8 +239,7 @@ class CellVAE:
         Parameters
         ----------
         adata
-            Cells with the genes, in order, the model was set up with; ``None`` uses the
-            AnnData last passed to :meth:`train` or :meth:`load`.
+            As in :meth:`get_latent`.
         n_samples
             Replicates per cell.
         seed
@@ -244,8 +286,7 @@ class CellVAE:
         path
             A file written by :meth:`save`.
         adata
-            Optional AnnData to bind as the default for :meth:`get_latent` and
-            :meth:`evaluate`.
+            Optional AnnData to bind as the default for :meth:`get_latent` and :meth:`evaluate`.
 
         Returns
         -------
