@@ -1,6 +1,7 @@
 # Two entry points, both usable on a fresh machine with Python 3.11:
 #   make book   -> sets up .venv, builds the HTML report into _build/html
 #   make test   -> sets up .venv, runs unit tests, the notebook checks (nbval) and the browser test
+#   make test-fast -> the unit tests alone: no book build, no slow training (a few minutes)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ CHAPTERS := intro eda theory results batch_effects real_cells conclusions
 # Trained models and results are cached here, shared by the book build and the nbval run.
 export CELLVAE_CACHE ?= $(CURDIR)/_build/cellvae-cache
 
-.PHONY: install book test notebooks lint clean
+.PHONY: install book test test-fast notebooks lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +38,10 @@ notebooks: install
 
 test: notebooks
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest tests _build/nbval --nbval-lax --nbval-current-env -p no:cacheprovider
+
+# Unit tests only: what `make test` runs, less the book builds, the notebooks and the slow trainings.
+test-fast: install
+	$(BIN)/python -m pytest tests -m "not slow and not browser" -p no:cacheprovider
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

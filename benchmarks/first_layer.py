@@ -28,7 +28,7 @@ from cellvae.model import TrainConfig, VAEConfig
 from cellvae.model.batches import as_tensor_rows
 from cellvae.model.module import VAE
 from cellvae.model.trainer import adam
-from cellvae.study.report import book_data
+from cellvae.study.runner.bookdata import book_data
 
 
 class SparseInputLinear(torch.autograd.Function):

@@ -22,8 +22,8 @@ from cellvae.data import get_variant
 from cellvae.model import VAEConfig
 from cellvae.model.module import VAE
 from cellvae.model.trainer import train
-from cellvae.study.grid import BOOK_TRAIN
-from cellvae.study.report import book_data
+from cellvae.study.runner.bookdata import book_data
+from cellvae.study.runner.grid import BOOK_TRAIN
 
 
 def fit(x, start: str) -> dict:

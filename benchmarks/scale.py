@@ -64,7 +64,7 @@ def write_data(path: str, cells: int, genes: int) -> None:
 
 def eda(adata) -> None:
     """The EDA chapter's summaries on every variant."""
-    from cellvae.study import eda as e
+    from cellvae.study.chapters import eda as e
 
     e.value_summary(adata)
     for v in ("raw", "preprocessed", "processed"):

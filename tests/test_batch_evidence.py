@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cellvae.study import calibration as cal
-from cellvae.study import conclusions as cc
-from cellvae.study import integration as integ
-from cellvae.study import verdicts as vd
-from cellvae.study.integration import BIO, MIXING
+from cellvae.study.calls import calibration as cal
+from cellvae.study.calls import verdicts as vd
+from cellvae.study.chapters import conclusions as cc
+from cellvae.study.scoring import integration as integ
+from cellvae.study.scoring.integration import BIO, MIXING
 
 
 def test_threshold_is_a_prediction_bound_that_moves_with_the_null():
@@ -22,7 +22,7 @@ def test_threshold_is_a_prediction_bound_that_moves_with_the_null():
     assert cal.threshold(np.r_[null, null]) > t                         # more seeds, tighter t quantile
     with pytest.raises(ValueError, match="at least two"):
         cal.threshold([0.8, np.nan])
-    from cellvae.study.controls import prediction_bounds
+    from cellvae.study.calls.controls import prediction_bounds
 
     lo, hi = prediction_bounds(null)
     assert lo == t and hi - null.mean() == pytest.approx(null.mean() - lo)  # symmetric about the mean
@@ -117,6 +117,7 @@ def test_scaling_matches_the_benchmarkers_min_max_scaler():
     assert np.allclose(s["Total"], 0.4 * s["Batch correction"] + 0.6 * s["Bio conservation"])
 
 
+@pytest.mark.slow
 def test_trajectory_conservation_tells_order_from_noise():
     rng = np.random.default_rng(0)
     time = np.r_[np.zeros(50), rng.uniform(0.01, 1, 300)]  # zeros lie outside the trajectory
@@ -128,7 +129,7 @@ def test_trajectory_conservation_tells_order_from_noise():
 
 
 def test_missing_baselines_say_so(monkeypatch):
-    from cellvae.study import baselines
+    from cellvae.study.scoring import baselines
 
     assert baselines.installed("cellvae") and not baselines.installed("no_such_module_here")
     monkeypatch.setattr(baselines, "installed", lambda m: False)
@@ -146,8 +147,8 @@ def test_shuffled_labels_keep_the_counts():
 
 @pytest.mark.slow
 def test_null_threshold_changes_with_size_and_random_is_never_well_integrated(tmp_path, monkeypatch):
-    from cellvae.study.controls import control_data
-    from cellvae.study.metrics import pca
+    from cellvae.study.calls.controls import control_data
+    from cellvae.study.scoring.metrics import pca
 
     monkeypatch.setenv("CELLVAE_CACHE", str(tmp_path))
     thr, last = {}, None
@@ -170,21 +171,22 @@ def test_null_threshold_changes_with_size_and_random_is_never_well_integrated(tm
     assert vd.judge(t.loc["random", MIXING], t.loc["random", BIO], mix_threshold=tm, bio_threshold=tb) != vd.WELL
     assert t.loc["random", BIO] < tb <= t.loc["PCA", BIO] + 0.05
     # a corrupt cached score is detected and recomputed
-    files = list((tmp_path / "benchmark").glob("*.json"))
+    files = list((tmp_path / "benchmark").glob("*.npz"))
     assert files
     for f in files:
-        f.write_text("{not json")
+        f.write_bytes(b"not an npz")
     again = integ.benchmark(sim, {"random": "X_random", "PCA": "X_pca"}, mask=test, full=False)
     assert np.allclose(again[MIXING], t[MIXING])
 
 
+@pytest.mark.slow
 def test_prefetched_scores_equal_serial_ones(tmp_path, monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 
     from cellvae.data import prepare, simulate_bmmc
-    from cellvae.study.evidence import train_sample
-    from cellvae.study.metrics import pca
-    from cellvae.study.prefetch import prefetch
+    from cellvae.study.chapters.batch_effects import train_sample
+    from cellvae.study.scoring.metrics import pca
+    from cellvae.study.scoring.prefetch import prefetch
 
     monkeypatch.setenv("CELLVAE_CACHE", str(tmp_path / "a"))
     a = prepare(simulate_bmmc(1000, 300, seed=1), n_top_genes=200, seed=0)
@@ -207,8 +209,8 @@ def test_padded_kbet_equals_the_unpadded_kernel_and_kbet_per_label(monkeypatch):
     from scib_metrics import kbet_per_label, nearest_neighbors
     from scib_metrics.metrics._kbet import _kbet
 
-    from cellvae.study import fastscore
-    from cellvae.study.fastscore import exact_neighbors, fast_scoring, padded_kbet
+    from cellvae.study.scoring import fastscore
+    from cellvae.study.scoring.fastscore import exact_neighbors, fast_scoring, padded_kbet
 
     rng = np.random.default_rng(0)
     for n, k, nb in ((10, 10, 2), (137, 23, 5), (300, 11, 12)):
@@ -247,5 +249,5 @@ def test_null_size_text_follows_the_data(monkeypatch):
     real = ad.AnnData(np.zeros((30, 4)), obs=pd.DataFrame({"batch": ["s1d1", "s1d2"] * 15},
                                                           index=[f"c{i}" for i in range(30)]))
     assert cal.size_text(real) == "30 cells in the batches s1d1, s1d2, 8 simulated genes, 4 HVGs"
-    monkeypatch.setattr("cellvae.study.controls.CONTROL_MAX_CELLS", 20)  # the cap that matched_cells applies
+    monkeypatch.setattr("cellvae.study.calls.controls.CONTROL_MAX_CELLS", 20)  # the cap that matched_cells applies
     assert cal.size_text(real).startswith("20 cells (at most 20) in the batches")

@@ -5,7 +5,7 @@ import pytest
 
 from cellvae.data.calibration import CC_G2M_GENES, CC_S_GENES
 from cellvae.data.simulate import simulate_bmmc
-from cellvae.study.cellcycle import cell_cycle_conservation, cycle_scores, marker_text, pcr
+from cellvae.study.scoring.cellcycle import cell_cycle_conservation, cycle_scores, marker_text, pcr
 
 
 def test_pcr_matches_scib_metrics():

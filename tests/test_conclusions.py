@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cellvae.study import conclusions as cc
-from cellvae.study.cache import RunResult
-from cellvae.study.grid import family_spec, variant_of
-from cellvae.study.selection import choose_model
+from cellvae.study.calls.selection import choose_model
+from cellvae.study.chapters import conclusions as cc
+from cellvae.study.runner.cache import RunResult
+from cellvae.study.runner.grid import family_spec, variant_of
 
 
 def _choice(best="M4", second="M1", gap=1.3, sd=0.2):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cellvae.study.metrics import scib_scores
+from cellvae.study.scoring.metrics import scib_scores
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +33,7 @@ def test_umap_above_scanpys_dense_neighbour_limit_is_cached(tmp_path):
     import numpy as np
     import pandas as pd
 
-    from cellvae.study.metrics import umap
+    from cellvae.study.scoring.metrics import umap
 
     n = 8300
     rng = np.random.default_rng(0)
@@ -46,8 +46,8 @@ def test_umap_above_scanpys_dense_neighbour_limit_is_cached(tmp_path):
 
 
 def test_controls_are_matched_to_a_real_file():
-    from cellvae.study.controls import control_data, matched_controls
-    from cellvae.study.real import starter_data
+    from cellvae.study.calls.controls import control_data, matched_controls
+    from cellvae.study.chapters.real_cells import starter_data
 
     real = starter_data()
     m = matched_controls(real)

@@ -64,7 +64,7 @@ def test_readme_one_liner_prints_600_cells():
 
 
 def test_the_book_reads_the_shipped_starter_through_cellvae_data(monkeypatch):
-    from cellvae.study.report import book_data
+    from cellvae.study.runner.bookdata import book_data
 
     monkeypatch.setenv("CELLVAE_DATA", str(datasets.starter_path()))
     a = book_data()
@@ -73,7 +73,7 @@ def test_the_book_reads_the_shipped_starter_through_cellvae_data(monkeypatch):
 
 
 def test_a_change_of_data_empties_the_execution_cache(tmp_path, monkeypatch):
-    from cellvae.study.datasource import data_identity, refresh
+    from cellvae.study.book.ext_datasource import data_identity, refresh
 
     cache = tmp_path / ".jupyter_cache"
     monkeypatch.delenv("CELLVAE_DATA", raising=False)
@@ -86,7 +86,7 @@ def test_a_change_of_data_empties_the_execution_cache(tmp_path, monkeypatch):
     assert data_identity().startswith(f"file {datasets.starter_path()}")
     assert refresh(cache, data_identity()) and not cache.exists()  # other data: emptied
     assert not refresh(cache, data_identity())
-    from cellvae.study import cache as run_cache
+    from cellvae.study.runner import cache as run_cache
 
     cache.mkdir()
     monkeypatch.setattr(run_cache, "tree_digest", lambda sources: "edited")  # the package's code changed
@@ -97,7 +97,7 @@ def test_the_sphinx_hooks_reread_every_page_until_a_build_of_the_new_data_comple
     import pickle
     from types import SimpleNamespace
 
-    from cellvae.study import datasource
+    from cellvae.study.book import ext_datasource as datasource
 
     env = SimpleNamespace(found_docs={"intro", "eda", "results"})  # what the hooks touch of Sphinx's env
     cache = tmp_path / "_build" / ".jupyter_cache"
@@ -123,7 +123,7 @@ def test_the_sphinx_hooks_reread_every_page_until_a_build_of_the_new_data_comple
 def test_the_book_reads_its_chapters_in_parallel_only_after_a_complete_grid(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
-    from cellvae.study import parallelbook
+    from cellvae.study.book import ext_parallel as parallelbook
 
     monkeypatch.setenv("CELLVAE_CACHE", str(tmp_path / "runs"))
     monkeypatch.delenv("CELLVAE_DATA", raising=False)

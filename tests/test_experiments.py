@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from cellvae.model import TrainConfig, VAEConfig
-from cellvae.study import grid, selection, summaries
-from cellvae.study import runs as ex
-from cellvae.study.cache import data_key
+from cellvae.study.calls import collapse, selection
+from cellvae.study.runner import grid
+from cellvae.study.runner import runs as ex
+from cellvae.study.runner.cache import data_key
+from cellvae.study.runner.tables import results_table
 
 BASE = grid.RunSpec(arch="T", family="nb/raw", variant="raw",
                     model=VAEConfig(n_latent=3, n_hidden=16, likelihood="nb"),
@@ -89,7 +91,7 @@ def test_divergence_is_recorded_not_raised(sim, cache):
     spec = _spec(likelihood="gaussian", family="gaussian/raw", lr=1e8, batch_size=64)
     res = ex.run_all(sim, [spec], cache=cache, progress=False)[0]
     assert "diverged" in res.metrics["status"] and res.latent is None
-    assert ex.results_table([res])["status"].iloc[0].startswith("gaussian likelihood diverged")
+    assert results_table([res])["status"].iloc[0].startswith("gaussian likelihood diverged")
 
 
 def test_choose_model_on_trained_runs_uses_validation(sim, cache):
@@ -102,7 +104,7 @@ def test_choose_model_on_trained_runs_uses_validation(sim, cache):
     assert choice.gap >= 0 and choice.ranking["gap to best"].iloc[0] == 0
     g = choice.glue()
     assert g["best_model"] == choice.best.spec.arch and "cannot be judged" in g["gap_verdict"]  # one seed
-    tab = ex.results_table(res)
+    tab = results_table(res)
     np.testing.assert_allclose(tab["test ELBO"], -(tab["test recon"] + tab["test KL"]), rtol=1e-6)
     assert set(tab["stopped"]) <= {"early_stopping", "max_epochs"}
 
@@ -135,17 +137,17 @@ def test_beta_summary_finds_collapse(monkeypatch):
     import pandas as pd
 
     tab = pd.DataFrame({"beta": [0.25, 1.0, 4.0, 16.0], "active units": [10, 10, 6, 1]})
-    s = summaries.beta_summary(tab)
+    s = collapse.beta_summary(tab)
     assert s["au_beta1"] == 10 and s["collapse_beta"] == "starts at beta = 16" and s["au_beta_max"] == 1
-    monkeypatch.setattr(summaries, "SWEEP_COLLAPSE_SHARE", 0.7)  # 6 of 10 units is now a collapse
-    assert summaries.beta_summary(tab)["collapse_beta"] == "starts at beta = 4"
-    monkeypatch.setattr(summaries, "SWEEP_COLLAPSE_SHARE", 0.05)  # 1 of 10 is not below 0.5: none
-    assert summaries.beta_summary(tab)["collapse_beta"] == "happens at none of the betas tried (up to 16)"
+    monkeypatch.setattr(collapse, "SWEEP_COLLAPSE_SHARE", 0.7)  # 6 of 10 units is now a collapse
+    assert collapse.beta_summary(tab)["collapse_beta"] == "starts at beta = 4"
+    monkeypatch.setattr(collapse, "SWEEP_COLLAPSE_SHARE", 0.05)  # 1 of 10 is not below 0.5: none
+    assert collapse.beta_summary(tab)["collapse_beta"] == "happens at none of the betas tried (up to 16)"
 
 
 def test_mc_agreement_flips_with_the_gap():
-    assert "within 1.0 Monte Carlo" in summaries.mc_agreement([1.0, 2.0], [1.1, 2.0], [0.1, 0.1])
-    assert "more than sampling noise" in summaries.mc_agreement([1.0, 2.0], [1.5, 2.0], [0.1, 0.1])
+    assert "within 1.0 Monte Carlo" in collapse.mc_agreement([1.0, 2.0], [1.1, 2.0], [0.1, 0.1])
+    assert "more than sampling noise" in collapse.mc_agreement([1.0, 2.0], [1.5, 2.0], [0.1, 0.1])
 
 
 def test_interrupted_run_is_not_cached(sim, cache, monkeypatch):
@@ -174,7 +176,7 @@ def test_data_key_changes_with_split_subset_and_columns(sim):
 
 
 def test_edited_source_changes_the_key(sim, monkeypatch):
-    from cellvae.study import cache as cache_mod
+    from cellvae.study.runner import cache as cache_mod
 
     before = data_key(sim)
     monkeypatch.setattr(cache_mod, "source_digest", lambda: "edited")

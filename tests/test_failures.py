@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from cellvae.data import get_variant
-from cellvae.study import failures
-from cellvae.study.cache import RunResult
+from cellvae.study.calls import raw_gaussians
+from cellvae.study.runner.cache import RunResult
 
 
 def test_specs_cover_both_decoders_and_losses_with_and_without_clipping():
-    specs = failures.raw_gaussian_specs()
+    specs = raw_gaussians.raw_gaussian_specs()
     fams = ["gaussian/raw", "gaussian-averaged/raw", "fixed-variance/raw", "original/raw"]
     assert [(s.family, s.train.grad_clip > 0) for s in specs] == [(f, c) for c in (True, False) for f in fams]
     assert {(s.model.likelihood, s.model.reduction) for s in specs} == {
@@ -20,24 +20,24 @@ def test_specs_cover_both_decoders_and_losses_with_and_without_clipping():
 
 
 def test_sentence_says_whether_a_trained_run_collapsed():
-    specs = failures.raw_gaussian_specs()
+    specs = raw_gaussians.raw_gaussian_specs()
     ok = {"status": "ok", "test_elbo": -1e3, "epochs": 20}
-    tab = failures.raw_table([RunResult(specs[0], {**ok, "test_kl": 0.1, "active_units": 0}),
+    tab = raw_gaussians.raw_table([RunResult(specs[0], {**ok, "test_kl": 0.1, "active_units": 0}),
                               RunResult(specs[1], {**ok, "test_kl": 18.0, "active_units": 7})])
-    parts = failures.raw_sentence(tab, baseline=-2e3).split(";")
+    parts = raw_gaussians.raw_sentence(tab, baseline=-2e3).split(";")
     assert "(it collapsed)" in parts[0] and "(it kept latent units)" in parts[1]
 
 
 def test_sentence_reports_divergence_and_compares_with_the_baseline():
-    specs = failures.raw_gaussian_specs()
+    specs = raw_gaussians.raw_gaussian_specs()
     res = [RunResult(specs[0], {"status": "gaussian likelihood diverged (non-finite loss) at epoch 3"}),
            RunResult(specs[1], {"status": "ok", "test_elbo": -1e6, "test_kl": 18.0, "active_units": 10, "epochs": 20})]
-    tab = failures.raw_table(res)
+    tab = raw_gaussians.raw_table(res)
     assert list(tab["outcome"]) == ["diverged", "trained"]
-    text = failures.raw_sentence(tab, baseline=-190.0)
+    text = raw_gaussians.raw_sentence(tab, baseline=-190.0)
     assert "diverged, and the trainer stopped it with" in text and "at epoch 3" in text
     assert "worse than the per-gene Gaussian" in text
-    assert "better than the per-gene Gaussian" in failures.raw_sentence(tab, baseline=-2e6)
+    assert "better than the per-gene Gaussian" in raw_gaussians.raw_sentence(tab, baseline=-2e6)
 
 
 def test_baseline_is_the_per_gene_gaussian_log_density(sim):
@@ -45,4 +45,4 @@ def test_baseline_is_the_per_gene_gaussian_log_density(sim):
     tr = (sim.obs["split"] == "train").to_numpy()
     mu, var = x[tr].mean(0), np.maximum(x[tr].var(0), 1e-6)
     want = (-0.5 * (np.log(2 * np.pi * var) + (x[~tr] - mu) ** 2 / var)).sum(1).mean()
-    assert failures.gene_gaussian_baseline(sim) == pytest.approx(want, rel=1e-6)
+    assert raw_gaussians.gene_gaussian_baseline(sim) == pytest.approx(want, rel=1e-6)

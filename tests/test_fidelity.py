@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from cellvae.data.simulate import simulate_bmmc
 from cellvae.datasets import bmmc_starter
-from cellvae.study.fidelity import fidelity_figure, fidelity_table, gex_counts
+from cellvae.study.chapters.fidelity import fidelity_figure, fidelity_table, gex_counts
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_figure(real):
 def test_fidelity_sentence_names_the_rows_outside():
     import pandas as pd
 
-    from cellvae.study.fidelity import fidelity_sentence
+    from cellvae.study.chapters.fidelity import fidelity_sentence
 
     tab = pd.DataFrame({"property": ["a", "b"], "distance": [0.1, 0.9], "bound": [0.5, 0.5]})
     tab["within bound"] = tab["distance"] <= tab["bound"]

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from cellvae.model import TrainConfig, VAEConfig
-from cellvae.study import grid
-from cellvae.study.cache import RunCache
-from cellvae.study.cli import executor_for
-from cellvae.study.runs import run_all
+from cellvae.study.book.cli import executor_for
+from cellvae.study.runner import grid
+from cellvae.study.runner.cache import RunCache
+from cellvae.study.runner.runs import run_all
 
 BASE = grid.RunSpec(arch="T", family="nb/raw", variant="raw",
                     model=VAEConfig(n_latent=3, n_hidden=16, likelihood="nb"),
@@ -62,17 +62,17 @@ def test_serial_progress_lines(sim, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_local_pool_equals_serial_and_only_starts_for_missing_runs(sim, tmp_path, monkeypatch):
-    from cellvae.study import local
+    from cellvae.study.runner import pool
 
     serial = run_all(sim, SPECS[:2], cache=RunCache(tmp_path / "serial"), progress=False, jobs=1)
     pools = []
-    real_pool = local.local_pool
+    real_pool = pool.local_pool
 
     def spy(n):
         pools.append(n)
         return real_pool(n)
 
-    monkeypatch.setattr("cellvae.study.runs.local_pool", spy)
+    monkeypatch.setattr("cellvae.study.runner.runs.local_pool", spy)
     par = run_all(sim, SPECS[:2], cache=RunCache(tmp_path / "pool"), progress=False, jobs=2)
     assert pools == [2] and not any(r.cached for r in par)
     for a, b in zip(serial, par):
@@ -84,7 +84,7 @@ def test_local_pool_equals_serial_and_only_starts_for_missing_runs(sim, tmp_path
 
 
 def test_default_jobs_reads_the_environment(monkeypatch):
-    from cellvae.study.local import default_jobs
+    from cellvae.study.runner.pool import default_jobs
 
     monkeypatch.setenv("CELLVAE_JOBS", "3")
     assert default_jobs() == 3
@@ -97,7 +97,7 @@ def test_default_jobs_reads_the_environment(monkeypatch):
 
 
 def test_grid_rejects_nonsense_jobs(capsys):
-    from cellvae.study import cli
+    from cellvae.study.book import cli
 
     with pytest.raises(SystemExit):
         cli.main(["--jobs", "0"])
@@ -110,11 +110,12 @@ def test_executor_for_serial_is_none():
 
 
 def test_grid_command_trains_then_serves_from_cache(sim, monkeypatch, capsys):
-    from cellvae.study import cli, report
+    from cellvae.study.book import cli
+    from cellvae.study.runner import bookdata
 
     sim = sim.copy()
     sim.uns["source"] = "the test simulation"
-    monkeypatch.setattr(report, "book_data", lambda: sim)
+    monkeypatch.setattr(bookdata, "book_data", lambda: sim)
     monkeypatch.setattr(cli, "report_specs", lambda: SPECS)
     monkeypatch.setattr(grid, "BETAS", (1.0, 4.0))
     assert cli.main(["--no-controls"]) == 0
@@ -123,7 +124,7 @@ def test_grid_command_trains_then_serves_from_cache(sim, monkeypatch, capsys):
     assert "held-out ELBO" in out.out + out.err and "runs ready" in out.out
     assert cli.main(["--no-controls"]) == 0  # second time: every run from the cache
     assert "cached" in capsys.readouterr().out
-    from cellvae.study import parallelbook
+    from cellvae.study.book import ext_parallel as parallelbook
 
     assert not parallelbook.grid_complete()  # the controls were skipped: the book still computes them
 
@@ -173,7 +174,7 @@ def test_make_book_shows_progress_over_runs_within_a_minute(tmp_path):
 
 
 def test_longest_first_starts_log_data_gaussians_then_wide_models():
-    from cellvae.study import cli
+    from cellvae.study.book import cli
 
     specs = grid.report_specs()
     order = cli.longest_first(specs)

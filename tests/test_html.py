@@ -90,7 +90,7 @@ def test_page_renders(built, browser, page):
         assert state["nImgs"] > 0 or page in ("theory", "conclusions"), f"{page}: no figures"
 
 
-#: The content column at the browser's 1280-px width; cellvae.study.plots sizes text for it.
+#: The content column at the browser's 1280-px width; cellvae.study.figures.plots sizes text for it.
 MIN_COLUMN_PX = 660
 
 _LAYOUT_JS = """
@@ -120,7 +120,7 @@ def test_tables_and_figures_fit_the_column(built, browser, page):
     stretched = [i for i in lay["imgs"] if i["natural"] + 1 < i["shown"]]
     assert not stretched, f"{page}: figures shown wider than their pixels: {stretched}"
     # Shown at full size, or at least MIN_COLUMN_PX wide: the scale at which
-    # cellvae.study.plots.displayed_points keeps every figure's text at 9 pt or more.
+    # cellvae.study.figures.plots.displayed_points keeps every figure's text at 9 pt or more.
     shrunk = [i for i in lay["imgs"] if i["shown"] + 1 < min(i["natural"], MIN_COLUMN_PX)]
     assert not shrunk, f"{page}: figures shrunk below the {MIN_COLUMN_PX}-px column: {shrunk}"
     assert not lay["remote"], f"{page}: loaded from the network: {lay['remote']}"

@@ -10,7 +10,13 @@ from scipy import stats
 
 from cellvae import CellVAE
 from cellvae.model.distributions import sample_nb, sample_zinb
-from cellvae.study.ppc import ERRORS, count_statistics, gaussian_to_counts, ppc_errors, ppc_table
+from cellvae.study.runner.ppc import (
+    ERRORS,
+    count_statistics,
+    gaussian_to_counts,
+    ppc_errors,
+    ppc_table,
+)
 
 
 def test_nb_and_zinb_draws_have_the_right_moments():
@@ -84,7 +90,7 @@ def test_gaussian_model_replicates_go_back_to_counts(sim):
 
 
 def test_zero_inflation_verdict_flips_on_the_errors_and_the_likelihood():
-    from cellvae.study.ppc import ZERO_GAIN, zero_inflation_verdict
+    from cellvae.study.calls.zero_inflation import ZERO_GAIN, zero_inflation_verdict
 
     nb, better, same = ({"zero fraction MAE": v} for v in (0.05, 0.05 * (1 - ZERO_GAIN) - 1e-4, 0.045))
     yes, text = zero_inflation_verdict(nb, better, ll_gain=3.0, ll_se=0.1, simulated=False)
@@ -103,7 +109,8 @@ def test_zero_inflation_verdict_flips_on_the_errors_and_the_likelihood():
 def test_run_ppc_scores_held_out_cells_and_the_figure_is_labelled(sim):
     from cellvae.data import get_variant
     from cellvae.model import VAE, VAEConfig
-    from cellvae.study.ppc import ppc_bars, run_ppc
+    from cellvae.study.figures.ppc import ppc_bars
+    from cellvae.study.runner.ppc import run_ppc
 
     torch.manual_seed(0)
     module = VAE(VAEConfig(n_input=sim.n_vars, n_latent=3, n_hidden=16, likelihood="nb"))
@@ -121,7 +128,7 @@ def test_run_ppc_scores_held_out_cells_and_the_figure_is_labelled(sim):
 def test_zero_inflation_finding_of_runs_uses_the_paired_held_out_likelihood():
     from types import SimpleNamespace
 
-    from cellvae.study.ppc import zero_inflation_finding
+    from cellvae.study.calls.zero_inflation import zero_inflation_finding
 
     errs = {"zero fraction MAE": 0.05}
     nb = SimpleNamespace(metrics={"ppc": errs}, iwae_cells=np.full(50, -800.0))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from cellvae.study.cache import RunResult
-from cellvae.study.grid import family_spec, variant_of
-from cellvae.study.selection import choose_model, converged_sentence
+from cellvae.study.calls.selection import choose_model, converged_sentence
+from cellvae.study.runner.cache import RunResult
+from cellvae.study.runner.grid import family_spec, variant_of
 
 
 def _run(arch, seed, val, test, family="nb/raw", stopped="early_stopping"):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cellvae.study import eda, summaries
+from cellvae.study.calls import collapse
+from cellvae.study.chapters import eda
 
 
 def _orig_table(m1_kl=0.01, elbo_kl=9.0, gd_kl=0.02, recon=(2000.0, 2001.0)):
@@ -22,21 +23,21 @@ def _orig_table(m1_kl=0.01, elbo_kl=9.0, gd_kl=0.02, recon=(2000.0, 2001.0)):
 
 
 def test_collapse_summary_reads_table():
-    s = summaries.collapse_summary(_orig_table(), 2000)
+    s = collapse.collapse_summary(_orig_table(), 2000)
     assert s["orig_collapsed"] == "2 of 2" and "at most 0 active latent units" in s["orig_collapse_detail"]
     assert s["nb_au_range"] == "10 to 48"
     assert "at beta = G/d = 200, the KL weight that averaging implies, M1 collapses" in s["ablations"]
     assert "with the summed ELBO with the same fixed-variance decoder on log data, M1 does not collapse" in s["ablations"]
     assert "not the fixed-variance decoder, causes the collapse" in s["ablations"]
-    s = summaries.collapse_summary(_orig_table(m1_kl=5.0), 2000)
+    s = collapse.collapse_summary(_orig_table(m1_kl=5.0), 2000)
     assert s["orig_collapsed"] == "1 of 2" and "the equivalence does not hold" in s["ablations"]
     assert "differ by only" in s["orig_reading"] and "only the KL and the active units" in s["orig_reading"]
-    s = summaries.collapse_summary(_orig_table(m1_kl=5.0, recon=(2000.0, 2600.0)), 2000)
+    s = collapse.collapse_summary(_orig_table(m1_kl=5.0, recon=(2000.0, 2600.0)), 2000)
     assert "so the models are not all alike" in s["orig_reading"]
 
 
 def test_ablation_reading_flips_with_each_run():
-    r = summaries.ablation_reading
+    r = collapse.ablation_reading
     assert r(None, True, True) == "" and r(True, True, None) == ""
     assert "not the fixed-variance decoder, causes the collapse" in r(True, False, True)
     assert "collapses even at the ELBO's weight" in r(True, True, True)
@@ -45,7 +46,7 @@ def test_ablation_reading_flips_with_each_run():
 
 
 def test_averaging_reading_flips_with_each_run():
-    r = summaries.averaging_reading
+    r = collapse.averaging_reading
     assert r(True, None, False) == "" and r(True, True, None) == ""
     assert r(False, True, False) == "" and r(None, True, False) == ""  # no collapse to explain
     assert "the 1/G on the reconstruction, not the 1/d on the KL, causes it" in r(True, True, False)
@@ -54,7 +55,7 @@ def test_averaging_reading_flips_with_each_run():
     t = pd.concat([_orig_table(), pd.DataFrame({
         "family": ["recon-averaged", "KL-averaged"], "model": ["M1", "M1"], "latent": [10, 10], "beta": [1.0, 1.0],
         "test recon": [2000.0, 1400.0], "test KL": [0.01, 12.0], "active units": [0, 10]})], ignore_index=True)
-    s = summaries.collapse_summary(t, 2000)["ablations"]
+    s = collapse.collapse_summary(t, 2000)["ablations"]
     assert "with only the reconstruction averaged over genes (beta_eff = G), M1 collapses" in s
     assert "with only the KL averaged over latent dimensions (beta_eff = 1/d), M1 does not collapse" in s
     assert s.endswith("not the 1/d on the KL, causes it.")
@@ -102,7 +103,7 @@ def test_blockwise_eda_summaries_equal_the_whole_matrix(sim, monkeypatch):
 def _all_figures(sim):
     import pandas as pd
 
-    from cellvae.study import plots
+    from cellvae.study.figures import plots
 
     rng = np.random.default_rng(0)
     xy = rng.normal(size=(sim.n_obs, 2))
@@ -130,7 +131,7 @@ def test_figures_are_labelled_and_readable_at_page_width(sim):
     import matplotlib
 
     matplotlib.use("Agg")
-    from cellvae.study import plots
+    from cellvae.study.figures import plots
 
     for name, fig in _all_figures(sim).items():
         for ax in fig.axes:
@@ -148,7 +149,7 @@ def test_displayed_points_flags_small_text():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from cellvae.study import plots
+    from cellvae.study.figures import plots
 
     fig, ax = plt.subplots(figsize=(14, 3), dpi=110)
     ax.set_xlabel("tiny", fontsize=8)
@@ -161,7 +162,7 @@ def test_importing_and_plotting_leave_global_matplotlib_state_alone(sim):
 
     matplotlib.use("Agg")
     before = dict(matplotlib.rcParams)
-    import cellvae.study.plots  # noqa: F401
+    import cellvae.study.figures.plots  # noqa: F401
 
     assert dict(matplotlib.rcParams) == before
     figs = _all_figures(sim)
@@ -173,7 +174,7 @@ def test_importing_and_plotting_leave_global_matplotlib_state_alone(sim):
 def test_design_sentence_follows_the_design():
     import pandas as pd
 
-    from cellvae.study.eda import design_sentence
+    from cellvae.study.chapters.eda import design_sentence
 
     def design(counts, sites):
         tab = pd.DataFrame(counts, index=[f"donor{i + 1}" for i in range(len(counts))], columns=sites)
@@ -189,7 +190,7 @@ def test_design_sentence_follows_the_design():
 
 
 def test_collapse_reading_follows_the_numbers():
-    assert "each has collapsed" in summaries.collapse_reading(5, 5, 0.001)
-    assert "still differ by 5.0%" in summaries.collapse_reading(5, 5, 0.05)
-    assert "2 of 5 models have collapsed" in summaries.collapse_reading(2, 5, 0.001)
-    assert "No model has collapsed" in summaries.collapse_reading(0, 5, 0.2)
+    assert "each has collapsed" in collapse.collapse_reading(5, 5, 0.001)
+    assert "still differ by 5.0%" in collapse.collapse_reading(5, 5, 0.05)
+    assert "2 of 5 models have collapsed" in collapse.collapse_reading(2, 5, 0.001)
+    assert "No model has collapsed" in collapse.collapse_reading(0, 5, 0.2)

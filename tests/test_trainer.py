@@ -196,6 +196,7 @@ def test_resume_refuses_another_run_and_survives_a_corrupt_snapshot(sim, tmp_pat
     assert len(res.history) == 4 and not snap.exists()
 
 
+@pytest.mark.slow
 def test_posterior_collapse_is_detected(sim):
     """A huge beta collapses q(z|x) onto the prior; a healthy NB model keeps its units."""
     x = get_variant(sim, "raw")

@@ -26,7 +26,7 @@ import pandas as pd
 
 from cellvae.data.calibration import CELL_TYPES
 from cellvae.datasets import bmmc_starter
-from cellvae.study.fidelity import donor_spread, gex_counts, top_shares
+from cellvae.study.chapters.fidelity import donor_spread, gex_counts, top_shares
 
 
 def measure(adata) -> dict[str, float]:

@@ -1,16 +1,16 @@
 """The study: the report's own code, which the book's chapters import.
 
-- :mod:`~cellvae.study.grid`: the experiment grid and the report's training budget;
-- :mod:`~cellvae.study.runs`: the run cache and the runner;
-- :mod:`~cellvae.study.local`: one torch thread per run, and a local process pool;
-- :mod:`~cellvae.study.metrics`: scanpy embeddings and scib-metrics scores;
-- :mod:`~cellvae.study.controls`: null and injected batch-effect controls;
-- :mod:`~cellvae.study.batch`: the embeddings the batch chapter compares;
-- :mod:`~cellvae.study.eda`: the exploration chapter's summaries;
-- :mod:`~cellvae.study.summaries`: the sentences the book glues in;
-- :mod:`~cellvae.study.plots`: the figures (seaborn on matplotlib, in a style context);
-- :mod:`~cellvae.study.report`: which data the book runs on, and glue helpers;
-- :mod:`~cellvae.study.mathjax`: a Sphinx extension serving MathJax from the install.
+It is cut into six layers, lowest first; a module imports only its own layer and those below
+(``tests/test_architecture.py`` checks this), and ARCHITECTURE.md at the repository root is
+the map:
+
+- :mod:`~cellvae.study.runner`: the run specs, the run cache, the runs, the pool, the book's
+  data and the one cache helper (:mod:`~cellvae.study.runner.store`);
+- :mod:`~cellvae.study.scoring`: embeddings and scIB scores, and the integration baselines;
+- :mod:`~cellvae.study.calls`: controls, nulls, verdicts, the model choice and collapse;
+- :mod:`~cellvae.study.figures`: the figures, drawn in one style;
+- :mod:`~cellvae.study.chapters`: one module per chapter that needs more than a call;
+- :mod:`~cellvae.study.book`: glue helpers, the Sphinx extensions and ``cellvae-grid``.
 
 The study imports the library (:mod:`cellvae.data`, :mod:`cellvae.model`); the library
 never imports the study.

@@ -1,0 +1,126 @@
+"""Helpers the report's pages share: gluing values, tables and figures into the page."""
+
+from __future__ import annotations
+
+import anndata as ad
+
+
+def table_style(df, *, formats: dict | None = None):
+    """A results table for the page: one decimal for nats, no index column.
+
+    Parameters
+    ----------
+    df
+        A table of results.
+    formats
+        Column -> format string overrides.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+    """
+    fmt = {c: "{:.1f}" for c in df.select_dtypes("float").columns}
+    fmt |= {"IWAE s.e.": "{:.2f}", "seconds": "{:.0f}", "active units": "{:.0f}", "epochs": "{:.0f}"}
+    fmt |= formats or {}
+    return df.style.format({k: v for k, v in fmt.items() if k in df}).hide(axis="index")
+
+
+def glue_all(values: dict) -> None:
+    """Glue each value under its key without displaying it (myst-nb).
+
+    Parameters
+    ----------
+    values
+        Glue name -> value (a number, string or other displayable object).
+    """
+    from myst_nb import glue
+
+    for k, v in values.items():
+        glue(k, v, display=False)
+
+
+def glue_md(values: dict) -> None:
+    """Glue strings as Markdown, for ``{glue:md}`` (bold, links and lists render).
+
+    Parameters
+    ----------
+    values
+        Glue name -> Markdown source string.
+    """
+    from IPython.display import Markdown
+    from myst_nb import glue
+
+    for k, v in values.items():
+        glue(k, Markdown(v), display=False)
+
+
+def glue_figure(name: str, fig) -> None:
+    """Glue a matplotlib figure for a ``{glue:figure}`` directive, then close it.
+
+    Parameters
+    ----------
+    name
+        The glue name the directive refers to.
+    fig
+        A matplotlib Figure; it is closed after gluing.
+    """
+    import matplotlib.pyplot as plt
+    from myst_nb import glue
+
+    glue(name, fig, display=False)
+    plt.close(fig)
+
+
+def banner(adata: ad.AnnData) -> None:
+    """Glue ``data_source`` for the note at the top of every page.
+
+    Parameters
+    ----------
+    adata
+        Data from :func:`book_data`, whose ``uns['source']`` is glued.
+    """
+    glue_all({"data_source": adata.uns["source"]})
+
+
+def scope_sentence(adata: ad.AnnData) -> str:
+    """What the build's data can show, for the conclusions' "does not show" section.
+
+    Parameters
+    ----------
+    adata
+        Data from :func:`book_data`.
+
+    Returns
+    -------
+    str
+        For simulated data: that its numbers test the pipeline and diagnostics, not BMMC,
+        and how to run on the GEO file.  For a real file: its name and size.
+    """
+    if "simulation" in adata.uns:
+        return ("This build ran the main chapters on simulated data, whose cell types, lineages and batch "
+                "effects are drawn from a parametric model: their numbers show that the pipeline and the "
+                "diagnostics work, not what the real BMMC data contain. Setting `CELLVAE_DATA` to the GEO "
+                "file reruns every chapter on the real data (a GPU is advisable for the model grid at "
+                "90,000 cells x 5,000 genes).")
+    return (f"This build ran the main chapters on {adata.uns['source']}: {adata.n_obs:,} real cells. What a "
+            "file of this size and design cannot separate is said in each chapter's design notes.")
+
+
+def legend_note(n_types: int) -> str:
+    """How :func:`~cellvae.study.figures.plots.embedding_grid` shows ``n_types`` cell types, for a caption.
+
+    Parameters
+    ----------
+    n_types
+        Cell types in the figure.
+
+    Returns
+    -------
+    str
+        E.g. ``"9 types, legend below"``; past :data:`~cellvae.study.figures.plots.MAX_LEGEND` types the
+        grid draws no legend, and the note says so.
+    """
+    from ..figures.plots import MAX_LEGEND
+
+    return f"{n_types} types, " + ("too many for a legend, so the colours show separation only"
+                                   if n_types > MAX_LEGEND else "legend below")

@@ -1,0 +1,189 @@
+"""The conclusions chapter's four paragraphs, each verdict decided by a computed condition.
+
+Every word that states a result ("distinguishable", "collapse", "diverged", "flagged",
+"smaller", "the same") is chosen by comparing numbers; tests/test_conclusions.py flips each one
+by changing its input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..calls.collapse import SAME_RECON, is_collapsed, original_collapse
+from ..calls.selection import ModelChoice
+
+
+def n_weights(n_genes: int, latent: int, hidden: int) -> int:
+    """Weights of the encoder and decoder matrices of a one-hidden-layer VAE on ``n_genes`` genes.
+
+    Parameters
+    ----------
+    n_genes, latent, hidden
+        Input genes, latent units and hidden width.
+
+    Returns
+    -------
+    int
+        ``n_genes * hidden`` (encoder in) ``+ hidden * 2 * latent`` (mean and variance)
+        ``+ latent * hidden + hidden * n_genes`` (decoder); biases and per-gene
+        dispersions are the same for every architecture and left out.
+    """
+    return 2 * n_genes * hidden + 3 * latent * hidden
+
+
+def model_sentence(choice: ModelChoice, n_genes: int) -> str:
+    """The model choice (on validation, over seeds), whether the runner-up can be told apart, and which is smaller.
+
+    Parameters
+    ----------
+    choice
+        :func:`~cellvae.study.calls.selection.choose_model` output.
+    n_genes
+        Genes in the data, for the weight counts.
+
+    Returns
+    -------
+    str
+    """
+    b, s = choice.best.spec, choice.second.spec
+    wb, ws = (n_weights(n_genes, x.model.n_latent, x.model.n_hidden) for x in (b, s))
+    g = choice.glue()
+    head = (f"**Model choice.** {b.arch} (latent {b.model.n_latent}, hidden {b.model.n_hidden}) with a negative "
+            f"binomial decoder has the best validation likelihood {g['n_seeds']}; on test cells it scores "
+            f"{g['best_iwae']} ± {g['best_sd']} nats per cell (IWAE, mean ± s.d. over seeds). The runner-up "
+            f"{s.arch} is {choice.gap:.2f} nats worse on validation cells: {choice.verdict()}.")
+    if choice.distinguishable:
+        return head
+    small = b.arch if wb <= ws else s.arch
+    return head + (f" Of the two, {small} is the smaller ({min(wb, ws):,} against {max(wb, ws):,} weights), so "
+                   "it is at least as good a choice.")
+
+
+def collapse_sentence(table: pd.DataFrame, n_genes: int) -> str:
+    """How many architectures collapse under the original objective, and whether that made them look alike.
+
+    Parameters
+    ----------
+    table
+        :func:`~cellvae.study.runner.tables.results_table` with the ``original`` and ``nb/raw`` families.
+    n_genes
+        Genes in the data.
+
+    Returns
+    -------
+    str
+    """
+    orig, nb = table[table["family"] == "original"], table[table["family"] == "nb/raw"]
+    collapsed, n_orig, spread = original_collapse(table, n_genes)
+    if spread < SAME_RECON:
+        why = ("that is why every model looked the same" if collapsed == n_orig else
+               "by that number alone they look alike, and only the KL and the active units tell them apart")
+        alike = f"and their per-element reconstructions differ by only {spread:.1%}: {why}"
+    else:
+        alike = (f"and their per-element reconstructions differ by {spread:.1%}, so not every model looks the same "
+                 "under this objective")
+    col = orig[[is_collapsed(k, a) for k, a in zip(orig["test KL"], orig["active units"])]]
+    detail = (f" (those: KL at most {col['test KL'].max():.2g} nats, at most {int(col['active units'].max())} "
+              "active units)" if len(col) else "")
+    nb_col = sum(is_collapsed(k, a) for k, a in zip(nb["test KL"], nb["active units"]))
+    nb_txt = (f"none of the same architectures collapses, keeping {int(nb['active units'].min())}-"
+              f"{int(nb['active units'].max())} active units" if nb_col == 0 else
+              f"{nb_col} of its {len(nb)} runs (every seed) collapse too")
+    return (f"**Posterior collapse.** Under the original's objective (fixed-variance Gaussian, loss averaged over "
+            f"{n_genes} genes, i.e. beta_eff = genes / latent) {collapsed} of {n_orig} architectures collapse"
+            f"{detail}, {alike}. Under the NB ELBO {nb_txt}.")
+
+
+def likelihood_sentence(table: pd.DataFrame, arch: str) -> str:
+    """Whether the count models trained without divergence, and what the Gaussian bounds measure.
+
+    Parameters
+    ----------
+    table
+        :func:`~cellvae.study.runner.tables.results_table` with the ``nb/raw`` and Gaussian families.
+    arch
+        The chosen architecture.
+
+    Returns
+    -------
+    str
+    """
+    nb = table[table["family"] == "nb/raw"]
+    bad = int((nb["status"] != "ok").sum())
+    trained = ("every NB run trained without diverging" if bad == 0 else
+               f"{bad} of {len(nb)} NB runs diverged")
+
+    def iwae(fam):
+        row = table[(table["family"] == fam) & (table["model"] == arch)]
+        return row["test IWAE"].iloc[0] if len(row) else np.nan
+
+    return (f"**Likelihood choice.** On raw counts {trained}, and the NB bound is a held-out log-likelihood in "
+            f"nats of counts given the library size ({iwae('nb/raw'):.1f} per cell for {arch}). The Gaussian "
+            f"decoders were trained on transformed data, and their bounds ({iwae('gaussian/preprocessed'):.1f} on "
+            f"scaled, {iwae('gaussian/processed'):.1f} on log data) are densities on those transformations: "
+            "the two compare only after the log1p change of variables (results, Table 2d), and neither compares "
+            "with the count model, whose bound is a probability of integer counts.")
+
+
+def batch_sentence(ev, truth: dict | None) -> str:
+    """Whether a batch effect is detected, by the calibrated joint rule, and what judged it.
+
+    Parameters
+    ----------
+    ev
+        :class:`~cellvae.study.chapters.batch_effects.Evidence` of the batch chapter.
+    truth
+        The simulation's parameters, or None for real data.
+
+    Returns
+    -------
+    str
+    """
+    v = ev.verdicts
+    pca = v.loc["PCA"]
+    if not np.isfinite(pca["batch mixing"]):
+        return ("**Batch effects cannot be measured.** The batch metrics are undefined here (a single batch, or "
+                "batches too small to score): neither the presence nor the absence of a batch effect is shown.")
+    flagged = pca["batch mixing"] < pca["mixing threshold"]
+    truth_txt = (f" (the simulation's true site and donor effects are {truth['site_effect']:g} and "
+                 f"{truth['donor_effect']:g})" if truth else "")
+    controls = ("random embedding", "shuffled labels")
+    others = ", ".join(f"{n} *{v.loc[n, 'verdict']}*" for n in v.index if n != "PCA" and n not in controls)
+    rnd = v.loc["random embedding", "verdict"] if "random embedding" in v.index else None
+    guard = ("" if rnd is None else " The rule does not reward an embedding without structure: the random one is "
+             f"called *{rnd}*." if rnd != "well integrated" else
+             " **The rule calls the random embedding well integrated, so it cannot be trusted here.**")
+    return (f"**Batch effects {'are detected' if flagged else 'are not detected'}.** On held-out cells the "
+            f"unintegrated PCA's batch mixing is {pca['batch mixing']:.3f} against a null threshold of "
+            f"{pca['mixing threshold']:.3f}, calibrated on simulations of this data's size without batch effects"
+            f"{truth_txt}. The other embeddings: {others}.{guard} PCA's {ev.limit_text('PCA')}.")
+
+
+def conclusions(choice: ModelChoice, table: pd.DataFrame, ev, *, n_genes: int,
+                truth: dict | None) -> list[str]:
+    """The report's conclusions, each a paragraph computed from the results.
+
+    Parameters
+    ----------
+    choice
+        The model choice from :func:`~cellvae.study.calls.selection.choose_model`.
+    table
+        :func:`~cellvae.study.runner.tables.results_table` with the ``original``, ``nb/raw``,
+        ``gaussian/preprocessed`` and ``gaussian/processed`` families.
+    ev
+        As for :func:`batch_sentence`.
+    n_genes
+        Genes in the data.
+    truth
+        The simulation's parameters (``site_effect``, ``donor_effect``), or None for real data.
+
+    Returns
+    -------
+    list of str
+        Four Markdown paragraphs: model choice, posterior collapse, likelihood choice and
+        batch effects.
+    """
+    arch = choice.best.spec.arch
+    return [model_sentence(choice, n_genes), collapse_sentence(table, n_genes), likelihood_sentence(table, arch),
+            batch_sentence(ev, truth)]

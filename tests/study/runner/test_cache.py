@@ -1,0 +1,83 @@
+"""The run cache's key covers the code that shapes a trained run, and nothing else.
+
+Each test copies the package, edits one file of the copy, and compares the training digest
+(:func:`cellvae.study.runner.cache.source_digest`'s input) before and after.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cellvae.study.runner import cache
+
+PKG = Path(cache.__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def package(tmp_path, monkeypatch):
+    """A copy of the cellvae package that :func:`cache.tree_digest` reads."""
+    copy = tmp_path / "cellvae"
+    shutil.copytree(PKG, copy, ignore=shutil.ignore_patterns("__pycache__", "*.h5ad"))
+    monkeypatch.setattr(cache, "PACKAGE", copy)
+    return copy
+
+
+def digest() -> str:
+    return cache.tree_digest(cache.TRAINING_SOURCES, code_only=True)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path.name}: the test needs updating"
+    path.write_text(text.replace(old, new, 1))
+
+
+# (file, text, replacement): edits that change no trained run.
+KEEPS = [
+    ("study/runner/progress.py", "held-out ELBO", "held-out evidence bound"),       # a sentence
+    ("study/runner/tables.py", '"test IWAE"', '"held-out IWAE"'),                   # a column name
+    ("study/figures/ppc.py", 'ax.set_xlabel("error (0 best)")', 'ax.set_xlabel("error")'),  # a figure
+    ("study/runner/runs.py", '"""The runner:', '"""The study\'s runner:'),           # a docstring
+    ("model/trainer.py", "\nfrom __future__ import annotations\n",
+     "\nfrom __future__ import annotations  # a comment\n"),                          # a comment
+    ("study/chapters/conclusions.py", "The", "A"),                                   # a chapter
+]
+# edits that change what a run computes.
+RETRAINS = [
+    ("model/distributions.py", "def log_nb(", "def log_nb_renamed("),              # the NB likelihood
+    ("model/module.py", "    def loss(self,", "    def loss_edited(self,"),                  # the loss
+    ("model/trainer.py", "def train(", "def train_edited("),                       # the trainer
+    ("study/runner/grid.py", "BOOK_IWAE_K = 20", "BOOK_IWAE_K = 21"),              # a budget value
+    ("data/preprocess.py", "def get_variant(", "def get_variant_edited("),         # a data variant
+]
+
+
+@pytest.mark.parametrize(("rel", "old", "new"), KEEPS, ids=[k[0] for k in KEEPS])
+def test_editing_words_keeps_every_cached_run(package, rel, old, new):
+    before = digest()
+    edit(package / rel, old, new)
+    assert digest() == before
+
+
+@pytest.mark.parametrize(("rel", "old", "new"), RETRAINS, ids=[r[0] for r in RETRAINS])
+def test_editing_training_code_retrains(package, rel, old, new):
+    before = digest()
+    edit(package / rel, old, new)
+    assert digest() != before
+
+
+def test_code_digest_ignores_docstrings_comments_and_layout_only():
+    base = 'def f(x):\n    """Doc."""\n    return x + 1\n'
+    same = 'def f(x):  # note\n    """Other doc."""\n\n    return (x +\n            1)\n'
+    assert cache.code_digest(base) == cache.code_digest(same)
+    assert cache.code_digest(base) != cache.code_digest(base.replace("+ 1", "+ 2"))
+    assert cache.code_digest(base) != cache.code_digest(base.replace('"""Doc."""', 'y = "Doc."'))
+
+
+def test_the_loss_code_is_in_the_key():
+    assert "model" in cache.TRAINING_SOURCES
+    for rel in cache.TRAINING_SOURCES:
+        assert (PKG / rel).exists(), rel
