@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's GPU figures: benchmarks/throughput.py and benchmarks/vs_scvi.py on CUDA, and the
+# The GPU figures in docs/measurements.md: benchmarks/throughput.py and benchmarks/vs_scvi.py on CUDA, and the
 # trainer's and model's tests on a machine where device="auto" picks the GPU.  From the repo root,
 # in an environment with a CUDA torch, cellvae's dependencies and the [bench] extra:
 #     bash benchmarks/on_gpu.sh 2>&1 | tee gpu.log
@@ -11,7 +11,7 @@ step() { echo "::: $*"; local t=$SECONDS; "$@" || { echo "::: FAILED ($?): $*"; 
 step nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
 step python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(), \
 '| CPU threads', torch.get_num_threads())"
-step timeout 150 python3 -m pytest -q -p no:cacheprovider -rs tests/test_trainer.py tests/test_module.py
+step timeout 150 python3 -m pytest -q -p no:cacheprovider -rs tests/model
 for b in 128 512; do step timeout 150 python3 benchmarks/vs_scvi.py --device cuda --batch "$b"; done
 for b in 128 512; do
   step timeout 90 python3 benchmarks/throughput.py --device cuda --hidden 256 --latent 10 --batch "$b" \

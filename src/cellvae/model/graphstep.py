@@ -2,7 +2,7 @@
 
 On a GPU a minibatch of a few hundred cells is bound by kernel launches, not arithmetic: the
 step's couple of hundred small kernels each take longer to launch from Python than to run
-(README, "On a GPU").  :class:`GraphStep` captures forward, backward, gradient clipping and
+(docs/measurements.md, "On a GPU").  :class:`GraphStep` captures forward, backward, gradient clipping and
 Adam's update once, for full minibatches, and replays them; the minibatch is gathered inside
 the graph from the matrix already on the GPU (:func:`~cellvae.model.batches.on_device`).
 

@@ -19,7 +19,15 @@ from ..calls.selection import ModelChoice
 from ..calls.verdicts import detection_limit, judge, limit_sentence, threshold_of, verdict_table
 from ..runner.runs import RunResult
 from ..scoring.baselines import harmony, scvi_baseline
-from ..scoring.integration import BIO, MIXING, benchmark, random_embedding, shuffle_labels
+from ..scoring.integration import (
+    BATCH_COLS,
+    BIO,
+    BIO_COLS,
+    MIXING,
+    benchmark,
+    random_embedding,
+    shuffle_labels,
+)
 from ..scoring.metrics import PCA_KEY
 from ..scoring.prefetch import prefetch
 
@@ -214,6 +222,46 @@ def batch_evidence(adata: ad.AnnData, results: list[RunResult], *, executor=None
 def _mix(ev: Evidence, scope: str, name: str) -> float:
     s = ev.scoped[(ev.scoped["scope"] == scope) & (ev.scoped["embedding"] == name)]
     return float(s["batch mixing"].iloc[0]) if len(s) else np.nan
+
+
+#: Short names for the columns of the page's two metric tables (the Benchmarker's are long).
+SHORT_NAMES = {"Graph connectivity": "graph conn.", "PCR comparison": "PCR comp.", "Silhouette batch": "sil. batch",
+               "Isolated labels": "isolated", "KMeans NMI": "NMI", "KMeans ARI": "ARI",
+               "Silhouette label": "sil. label", "Trajectory conservation": "trajectory",
+               "Cell-cycle conservation": "cell cycle", "KBET": "kBET"}
+
+
+def metric_tables(ev: Evidence) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The page's Tables 4a and 4b: batch correction and bio conservation, unscaled, short names.
+
+    Parameters
+    ----------
+    ev
+        :func:`batch_evidence` output.
+
+    Returns
+    -------
+    batch, bio : pandas.DataFrame
+        One row per embedding; the columns of ``BATCH_COLS`` and ``BIO_COLS``.
+    """
+    return tuple(ev.table[list(cols)].rename(columns=SHORT_NAMES) for cols in (BATCH_COLS, BIO_COLS))
+
+
+def data_points(ev: Evidence) -> dict[str, dict[str, float]]:
+    """This data's own batch mixing per scope, for PCA and our NB: the dose figure's markers.
+
+    Parameters
+    ----------
+    ev
+        :func:`batch_evidence` output.
+
+    Returns
+    -------
+    dict
+        Scope -> {"PCA": mixing, "NB VAE": mixing}.
+    """
+    return {sc: {"PCA": _mix(ev, sc, "PCA"), "NB VAE": _mix(ev, sc, "our NB")}
+            for sc in sorted(ev.scoped["scope"].unique())}
 
 
 def glue(ev: Evidence) -> dict:

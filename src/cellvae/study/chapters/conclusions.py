@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..calls.collapse import SAME_RECON, is_collapsed, original_collapse
 from ..calls.selection import ModelChoice
+from ..scoring.integration import AGGREGATES
 
 
 def n_weights(n_genes: int, latent: int, hidden: int) -> int:
@@ -187,3 +188,25 @@ def conclusions(choice: ModelChoice, table: pd.DataFrame, ev, *, n_genes: int,
     arch = choice.best.spec.arch
     return [model_sentence(choice, n_genes), collapse_sentence(table, n_genes), likelihood_sentence(table, arch),
             batch_sentence(ev, truth)]
+
+
+def summary_table(ev, arch: str) -> pd.DataFrame:
+    """Table 7: the chosen model, its +batch version and PCA, with the held-out bound.
+
+    Parameters
+    ----------
+    ev
+        :func:`~cellvae.study.chapters.batch_effects.batch_evidence` output.
+    arch
+        The chosen architecture's name.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The Benchmarker's unscaled aggregates on test cells, and the test IWAE (NaN for PCA).
+    """
+    summary = ev.table.loc[["PCA", "our NB", "our NB +batch"], list(AGGREGATES)].copy()
+    summary.index = ["PCA (log data)", f"{arch} NB", f"{arch} NB +batch"]
+    iw = {f"{arch} NB": ev.nb.metrics["test_iwae"], f"{arch} NB +batch": ev.cond.metrics["test_iwae"]}
+    summary["test IWAE: log p(x | l), or log p(x | s, l) for +batch"] = [iw.get(k, np.nan) for k in summary.index]
+    return summary
