@@ -10,7 +10,7 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     """Every test writes its cache under a temp dir, never the user's, and trains serially.
 
     Runs are small here, so spawning a pool would cost more than it saves; the pool has its
-    own test (tests/test_grid.py).
+    own test (tests/study/runner/test_pool.py).
     """
     monkeypatch.setenv("CELLVAE_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
     monkeypatch.setenv("CELLVAE_JOBS", "1")

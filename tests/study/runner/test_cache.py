@@ -1,6 +1,6 @@
-"""The run cache's key covers the code that shapes a trained run, and nothing else.
+"""The run cache's key: it follows the data, and the code that shapes a trained run and nothing else.
 
-Each test copies the package, edits one file of the copy, and compares the training digest
+The source-digest tests copy the package, edit one file of the copy, and compare the training digest
 (:func:`cellvae.study.runner.cache.source_digest`'s input) before and after.
 """
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from cellvae.study.runner import cache
+from cellvae.study.runner.cache import data_key
 
 PKG = Path(cache.__file__).resolve().parents[2]
 
@@ -81,3 +82,27 @@ def test_the_loss_code_is_in_the_key():
     assert "model" in cache.TRAINING_SOURCES
     for rel in cache.TRAINING_SOURCES:
         assert (PKG / rel).exists(), rel
+
+
+def test_data_key_changes_with_split_subset_and_columns(sim):
+    base = data_key(sim)
+    assert data_key(sim) == base
+    other_split = sim.copy()
+    other_split.obs["split"] = other_split.obs["split"].to_numpy()[::-1]
+    assert data_key(other_split) != base
+    relabelled = sim.copy()
+    relabelled.obs["batch"] = relabelled.obs["batch"].to_numpy()[::-1]
+    assert data_key(relabelled) != base
+    subset = sim[: sim.n_obs - 1].copy()  # keeps the parent's uns['cellvae']['fingerprint']
+    assert data_key(subset) != base
+    recounted = sim.copy()
+    recounted.layers["counts"] = recounted.layers["counts"] * 2  # same obs, other counts
+    assert data_key(recounted) != base
+
+
+def test_edited_source_changes_the_key(sim, monkeypatch):
+    from cellvae.study.runner import cache as cache_mod
+
+    before = data_key(sim)
+    monkeypatch.setattr(cache_mod, "source_digest", lambda: "edited")
+    assert data_key(sim) != before

@@ -1,7 +1,7 @@
 """The conclusions chapter's four paragraphs, each verdict decided by a computed condition.
 
 Every word that states a result ("distinguishable", "collapse", "diverged", "flagged",
-"smaller", "the same") is chosen by comparing numbers; tests/test_conclusions.py flips each one
+"smaller", "the same") is chosen by comparing numbers; tests/study/chapters/test_conclusions.py flips each one
 by changing its input.
 """
 

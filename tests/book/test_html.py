@@ -1,0 +1,144 @@
+"""Build the book and open every page in headless Chromium (Debian's chromium + chromedriver)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = ROOT / "_build" / "html"
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+PAGES = [TOC["root"]] + [c["file"] for c in TOC["chapters"]]
+PAGES_WITH_TABLES = ["eda", "theory", "results", "batch_effects", "real_cells", "conclusions"]
+# The run cache the Makefile exports, read before conftest's per-test isolation replaces it, so
+# this build and the nbval run after it share trained models (one cold build per CI run, not two).
+RUN_CACHE = os.environ.get("CELLVAE_CACHE", str(ROOT / "_build" / "cellvae-cache"))
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def built():
+    """Run `jupyter-book build book` as the README says, from the repo root."""
+    jb = Path(sys.executable).with_name("jupyter-book")
+    env = {**os.environ, "CELLVAE_CACHE": RUN_CACHE}
+    env.pop("CELLVAE_JOBS", None)  # as a user builds it: runs in a pool over every core
+    proc = subprocess.run([str(jb), "build", "book"], cwd=ROOT, env=env, capture_output=True, text=True)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-4000:]
+    assert "Execution Failed" not in log and "CellExecutionError" not in log, log[-4000:]
+    return log
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (CHROMIUM and DRIVER):
+        pytest.skip("headless Chromium not installed (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=1280,2000",
+                 # No network: every non-file request goes to a dead proxy and fails.
+                 "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"):
+        opts.add_argument(flag)
+    drv = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    drv.set_page_load_timeout(60)
+    yield drv
+    drv.quit()
+
+
+def test_every_page_exists(built):
+    for page in PAGES:
+        assert (HTML / f"{page}.html").is_file(), page
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders(built, browser, page):
+    browser.get((HTML / f"{page}.html").as_uri())
+    state = browser.execute_script("""
+        const imgs = Array.from(document.querySelectorAll('main img'));
+        return {
+          ready: document.readyState,
+          title: document.title,
+          nImgs: imgs.length,
+          broken: imgs.filter(i => !(i.complete && i.naturalWidth > 0 && i.naturalHeight > 0))
+                      .map(i => i.getAttribute('src')),
+          tables: document.querySelectorAll('main table').length,
+          errors: document.querySelectorAll('.highlight-ipythontb, .output.error, .output.traceback').length,
+          text: document.querySelector('main').innerText,
+        };""")
+    assert state["ready"] == "complete"
+    assert not state["broken"], f"{page}: images failed to load: {state['broken']}"
+    assert state["errors"] == 0, f"{page}: execution errors rendered"
+    assert "Traceback (most recent call last)" not in state["text"]
+    assert "This page ran on" in state["text"], f"{page}: no data-source note"
+    assert "data_source" not in state["text"], f"{page}: an unresolved glue key"
+    if page in PAGES_WITH_TABLES:
+        assert state["tables"] > 0, f"{page}: no tables"
+    if page != "intro":
+        assert state["nImgs"] > 0 or page in ("theory", "conclusions"), f"{page}: no figures"
+
+
+#: The content column at the browser's 1280-px width; cellvae.study.figures.plots sizes text for it.
+MIN_COLUMN_PX = 660
+
+_LAYOUT_JS = """
+const main = document.querySelector('main');
+const art = document.querySelector('article.bd-article') || main;
+const cs = getComputedStyle(art);
+const column = art.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+return {
+  column: column,
+  tables: Array.from(main.querySelectorAll('table')).map(t => ({
+      width: t.scrollWidth, head: t.innerText.slice(0, 60)})),
+  imgs: Array.from(main.querySelectorAll('img')).map(i => ({
+      src: i.getAttribute('src'), natural: i.naturalWidth,
+      shown: i.getBoundingClientRect().width})),
+  remote: performance.getEntriesByType('resource').map(r => r.name)
+      .filter(u => u.startsWith('http:') || u.startsWith('https:')),
+};"""
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_tables_and_figures_fit_the_column(built, browser, page):
+    browser.get((HTML / f"{page}.html").as_uri())
+    lay = browser.execute_script(_LAYOUT_JS)
+    assert lay["column"] >= MIN_COLUMN_PX, f"{page}: content column is {lay['column']} px"
+    wide = [t for t in lay["tables"] if t["width"] > lay["column"] + 1]
+    assert not wide, f"{page}: tables wider than the {lay['column']:.0f}-px column: {wide}"
+    stretched = [i for i in lay["imgs"] if i["natural"] + 1 < i["shown"]]
+    assert not stretched, f"{page}: figures shown wider than their pixels: {stretched}"
+    # Shown at full size, or at least MIN_COLUMN_PX wide: the scale at which
+    # cellvae.study.figures.plots.displayed_points keeps every figure's text at 9 pt or more.
+    shrunk = [i for i in lay["imgs"] if i["shown"] + 1 < min(i["natural"], MIN_COLUMN_PX)]
+    assert not shrunk, f"{page}: figures shrunk below the {MIN_COLUMN_PX}-px column: {shrunk}"
+    assert not lay["remote"], f"{page}: loaded from the network: {lay['remote']}"
+
+
+def test_math_renders_offline(built, browser):
+    import time
+
+    browser.get((HTML / "theory.html").as_uri())
+    state = {}
+    for _ in range(60):  # MathJax typesets asynchronously after load
+        state = browser.execute_script("""
+            const t = document.querySelector('main').innerText;
+            return {mjx: document.querySelectorAll('main mjx-container').length,
+                    raw: t.includes('\\\\(') || t.includes('\\\\[')};""")
+        if state["mjx"] and not state["raw"]:
+            break
+        time.sleep(0.5)
+    assert state["mjx"] > 10, f"MathJax did not typeset the theory chapter: {state}"
+    assert not state["raw"], "raw \\( or \\[ is visible on the theory page"
+    assert (HTML / "_static" / "mathjax" / "tex-chtml.js").is_file()

@@ -1,0 +1,44 @@
+"""Tables and figure inputs that the batch and conclusions chapters read from their modules."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from cellvae.study.chapters.batch_effects import SHORT_NAMES, data_points, metric_tables
+from cellvae.study.chapters.conclusions import summary_table
+from cellvae.study.scoring.integration import AGGREGATES, BATCH_COLS, BIO_COLS
+
+
+def test_data_points_pick_each_scopes_pca_and_nb_mixing():
+    scoped = pd.DataFrame({"scope": ["site within donor"] * 2 + ["donor within site"] * 2,
+                           "embedding": ["PCA", "our NB", "our NB", "PCA"],
+                           "batch mixing": [0.1, 0.2, 0.3, 0.4]})
+    pts = data_points(SimpleNamespace(scoped=scoped))
+    assert pts == {"donor within site": {"PCA": 0.4, "NB VAE": 0.3},
+                   "site within donor": {"PCA": 0.1, "NB VAE": 0.2}}
+    no_nb = data_points(SimpleNamespace(scoped=scoped[scoped["embedding"] == "PCA"]))
+    assert np.isnan(no_nb["site within donor"]["NB VAE"])  # not scored: a gap, never a crash
+
+
+def test_metric_tables_split_and_shorten_the_columns():
+    cols = list(dict.fromkeys(list(BATCH_COLS) + list(BIO_COLS)))
+    table = pd.DataFrame(np.arange(2 * len(cols), dtype=float).reshape(2, -1), index=["PCA", "our NB"],
+                         columns=cols)
+    batch, bio = metric_tables(SimpleNamespace(table=table))
+    assert list(batch.columns) == [SHORT_NAMES.get(c, c) for c in BATCH_COLS]
+    assert list(bio.columns) == [SHORT_NAMES.get(c, c) for c in BIO_COLS]
+    assert batch.loc["our NB"].iloc[0] == table.loc["our NB", BATCH_COLS[0]]
+
+
+def test_summary_table_names_the_rows_and_leaves_pca_without_a_bound():
+    rows = ["PCA", "our NB", "our NB +batch", "Harmony"]
+    table = pd.DataFrame(0.5, index=rows, columns=list(AGGREGATES))
+    ev = SimpleNamespace(table=table, nb=SimpleNamespace(metrics={"test_iwae": -260.0}),
+                         cond=SimpleNamespace(metrics={"test_iwae": -259.0}))
+    s = summary_table(ev, "M3")
+    assert list(s.index) == ["PCA (log data)", "M3 NB", "M3 NB +batch"]
+    iwae = s.iloc[:, -1]
+    assert np.isnan(iwae.iloc[0]) and iwae.iloc[1:].tolist() == [-260.0, -259.0]

@@ -1,0 +1,73 @@
+"""Each verdict of the conclusions flips when its input does."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from cellvae.study.calls import verdicts as vd
+from cellvae.study.calls.selection import choose_model
+from cellvae.study.chapters import conclusions as cc
+from cellvae.study.runner.cache import RunResult
+from cellvae.study.runner.grid import family_spec, variant_of
+
+
+def _choice(best="M4", second="M1", gap=1.3, sd=0.2):
+    def runs(arch, centre):
+        return [RunResult(variant_of(family_spec(arch, "nb/raw"), seed=k),
+                          {"status": "ok", "val_iwae": centre + d, "test_iwae": -517.0, "active_units": 10})
+                for k, d in enumerate((-sd, 0.0, sd))]
+    return choose_model(runs(best, -500.0) + runs(second, -500.0 - gap))
+
+
+def test_model_sentence_distinguishable_or_names_the_smaller():
+    assert "the two are distinguishable" in cc.model_sentence(_choice(), 2000)
+    assert "over 3 seeds" in cc.model_sentence(_choice(), 2000)
+    tied = cc.model_sentence(_choice(gap=0.1), 2000)
+    assert "not distinguishable" in tied and "M1 is the smaller" in tied  # M1 (hidden 256) < M4 (512)
+    assert "M2 is the smaller" in cc.model_sentence(_choice(best="M2", second="M5", gap=0.1), 2000)
+
+
+def _table(orig_kl=(0.01, 0.02), orig_au=(0, 0), orig_recon=(2000.0, 2001.0), nb_status=("ok", "ok")):
+    return pd.DataFrame({
+        "family": ["original"] * 2 + ["nb/raw"] * 2 + ["gaussian/preprocessed", "gaussian/processed"],
+        "model": ["M1", "M2", "M1", "M2", "M1", "M1"],
+        "test recon": [*orig_recon, 700.0, 690.0, 1.0, 1.0], "test KL": [*orig_kl, 13.0, 14.0, 5.0, 5.0],
+        "active units": [*orig_au, 10, 48, 10, 10], "test IWAE": [-1.0, -1.0, -700.0, -690.0, -9e4, -1600.0],
+        "status": ["ok", "ok", *nb_status, "ok", "ok"]})
+
+
+def test_collapse_sentence_flips_with_collapse_and_spread():
+    assert "that is why every model looked the same" in cc.collapse_sentence(_table(), 2000)
+    partly = cc.collapse_sentence(_table(orig_kl=(0.01, 20.0), orig_au=(0, 30)), 2000)
+    assert "1 of 2 architectures collapse" in partly and "only the KL and the active units tell them" in partly
+    assert "KL at most 0.01 nats, at most 0 active units" in partly  # the collapsed run's, not the other's
+    apart = cc.collapse_sentence(_table(orig_kl=(0.01, 20.0), orig_au=(0, 30), orig_recon=(2000.0, 2400.0)), 2000)
+    assert "1 of 2 architectures collapse" in apart and "not every model looks the same" in apart
+    none = cc.collapse_sentence(_table(orig_kl=(9.0, 20.0), orig_au=(8, 30)), 2000)
+    assert "0 of 2 architectures collapse," in none and "at most" not in none
+    spread = cc.collapse_sentence(_table(orig_recon=(2000.0, 2400.0)), 2000)
+    assert "2 of 2" in spread and "not every model looks the same" in spread
+    assert "none of the same architectures collapses" in spread
+
+
+def test_likelihood_sentence_counts_divergence():
+    assert "every NB run trained without diverging" in cc.likelihood_sentence(_table(), "M1")
+    assert "1 of 2 NB runs diverged" in cc.likelihood_sentence(_table(nb_status=("ok", "nan loss")), "M1")
+
+
+def _ev(pca=0.6, rnd=vd.NO_STRUCTURE):
+    v = pd.DataFrame({"batch mixing": [pca, 0.9, 0.95], "mixing threshold": [0.7, 0.7, 0.7],
+                      "verdict": ["x", vd.WELL, rnd]}, index=["PCA", "our NB", "random embedding"])
+    return SimpleNamespace(verdicts=v, limit_text=lambda kind: "detection limit: site effect 0.1, donor effect 0.2")
+
+
+def test_conclusion_batch_sentence_flips():
+    s = cc.batch_sentence(_ev(), {"site_effect": 0.4, "donor_effect": 0.2})
+    assert "Batch effects are detected" in s and "true site and donor effects are 0.4 and 0.2" in s
+    assert "random one is called *no structure*" in s
+    assert "Batch effects are not detected" in cc.batch_sentence(_ev(pca=0.8), None)
+    assert "cannot be trusted" in cc.batch_sentence(_ev(rnd=vd.WELL), None)
+    assert "cannot be measured" in cc.batch_sentence(_ev(pca=np.nan), None)

@@ -1,0 +1,61 @@
+"""The side-by-side of simulated and real findings: agree or differ from the values."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cellvae.study.chapters import side_by_side
+from cellvae.study.runner.cache import RunResult
+
+
+def _f(**kw):
+    base = dict(n_collapsed=5, n_original=5, nb_au=(10, 50), zinb_better=False, mixing_plain=(0.5, 0.51, 0.49),
+                mixing_cond=0.8, pca_flagged=True, n_genes=2000)
+    return side_by_side.Findings(**(base | kw))
+
+
+def test_compare_findings_says_agree_or_differ_from_the_values():
+    same = side_by_side.compare_findings(_f(), _f(), main_name="simulated data")
+    assert len(same) == 5 and all("the two agree" in s for s in same)
+    diff = side_by_side.compare_findings(_f(), _f(n_collapsed=2, zinb_better=True, pca_flagged=False,
+                                              mixing_cond=0.52, nb_au=(1, 3)), main_name="simulated data")
+    assert all("differ" in s for s in diff)
+    assert "mixing stays within the seed-to-seed spread on real cells" in diff[-1]
+    assert "0.450 to 0.550 over 3 seeds" in diff[-1]  # 0.5 -/+ t(0.975, 2) * 0.01 * sqrt(4/3) = 0.5 -/+ 0.050
+
+
+def test_mixing_change_flips_with_the_seed_spread():
+    assert _f().mixing_change == 1
+    assert _f(mixing_cond=0.2).mixing_change == -1
+    assert _f(mixing_cond=0.53).mixing_change == 0
+    assert _f(mixing_cond=0.53, mixing_plain=(0.5, 0.5001, 0.4999)).mixing_change == 1  # a tighter spread
+    assert "improves beyond" in side_by_side.compare_findings(_f(), _f(), main_name="x")[-1]
+    unjudged = _f(mixing_plain=(0.5, np.nan, np.nan))  # e.g. two seeds diverged
+    assert unjudged.mixing_change is None and _f(mixing_cond=np.nan).mixing_change is None
+    text = side_by_side.compare_findings(_f(), unjudged, main_name="x")[-1]
+    assert "not judged (1 usable seed score(s), two needed)" in text
+    text = side_by_side.compare_findings(_f(), _f(mixing_cond=np.nan), main_name="x")[-1]
+    assert "not judged (no NB +batch score)" in text and "batch mixing not scored" in text
+    both = side_by_side.compare_findings(_f(mixing_cond=np.nan), unjudged, main_name="x")[-1]
+    assert "the two agree" in both  # unjudged on both, for different reasons: the outcomes agree
+    assert "mixing worsens beyond" in side_by_side.compare_findings(_f(mixing_cond=0.2), _f(), main_name="x")[-1]
+    assert "seed score(s), two needed" not in text  # all three seed scores are there: that is not the reason
+
+
+def test_findings_count_collapse_and_zero_inflation():
+    from cellvae.study.runner.grid import family_spec, zinb_of
+
+    def run(spec, **m):
+        return RunResult(spec=spec, metrics=m, iwae_cells=np.zeros(4))
+
+    ppc = {"zero fraction MAE": 0.02}
+    res = [run(family_spec("M1", "original"), test_kl=0.01, active_units=0),
+           run(family_spec("M2", "original"), test_kl=20.0, active_units=30),
+           run(family_spec("M1", "nb/raw"), active_units=10, ppc=ppc),
+           run(family_spec("M2", "nb/raw"), active_units=45, ppc=ppc)]
+    zinb = run(zinb_of(family_spec("M1", "nb/raw")), active_units=10, ppc={"zero fraction MAE": 0.019})
+    f = side_by_side.findings(res, res[2], res[2], zinb, (np.array([0.4, 0.41, 0.39]), 0.5), False, simulated=False,
+                          n_genes=1000)
+    assert (f.n_collapsed, f.n_original, f.nb_au) == (1, 2, (10, 45))
+    assert not f.all_collapsed and not f.zinb_better
+    assert f.mixing_plain == (0.4, 0.41, 0.39) and f.mixing_cond == 0.5 and f.mixing_change == 1
