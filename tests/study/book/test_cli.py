@@ -87,6 +87,27 @@ def test_grid_command_trains_then_serves_from_cache(sim, monkeypatch, capsys):
     assert not parallelbook.grid_complete()  # the controls were skipped: the book still computes them
 
 
+def test_a_complete_grid_is_not_checked_again_unless_forced(tmp_path, monkeypatch, capsys):
+    from cellvae.study.book import cli
+    from cellvae.study.book import ext_parallel as parallelbook
+    from cellvae.study.runner import bookdata
+
+    monkeypatch.setenv("CELLVAE_CACHE", str(tmp_path))
+    monkeypatch.delenv("CELLVAE_DATA", raising=False)
+
+    def no_data():
+        raise RuntimeError("the grid read the data")
+
+    monkeypatch.setattr(bookdata, "book_data", no_data)
+    parallelbook.mark_grid_complete()
+    assert cli.main([]) == 0 and "every run and score is cached" in capsys.readouterr().out
+    with pytest.raises(RuntimeError, match="read the data"):
+        cli.main(["--force"])  # checks every cache: it reads the data first
+    (tmp_path / parallelbook.STAMP).write_text("other code")
+    with pytest.raises(RuntimeError, match="read the data"):
+        cli.main([])
+
+
 ROOT = Path(__file__).resolve().parents[3]
 
 

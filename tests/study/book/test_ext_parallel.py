@@ -43,3 +43,24 @@ def test_the_book_reads_its_chapters_in_parallel_only_after_a_complete_grid(tmp_
     parallelbook._create_cache(SimpleNamespace(parallel=2, env=SimpleNamespace(mystnb_config=nb),
                                                outdir=str(tmp_path / "_build" / "html")))
     assert cache.is_dir() and any(cache.iterdir())
+
+
+def test_rewording_text_keeps_the_grid_complete_and_a_logic_edit_does_not(tmp_path, monkeypatch):
+    import shutil
+
+    from cellvae.study.book import ext_parallel as parallelbook
+    from cellvae.study.runner import cache
+
+    copy = tmp_path / "cellvae"
+    shutil.copytree(cache.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.h5ad"))
+    monkeypatch.setattr(cache, "PACKAGE", copy)
+    monkeypatch.delenv("CELLVAE_DATA", raising=False)
+    before = parallelbook.grid_identity()
+    f = copy / "study" / "calls" / "selection.py"
+    text = f.read_text()
+    assert '"distinguishable")' in text
+    f.write_text(text.replace('"distinguishable")', '"told apart")'))  # a sentence
+    assert parallelbook.grid_identity() == before
+    g = copy / "study" / "runner" / "grid.py"
+    g.write_text(g.read_text().replace("SEEDS = (0, 1, 2)", "SEEDS = (0, 1, 2, 3)"))  # another run
+    assert parallelbook.grid_identity() != before

@@ -25,7 +25,7 @@ from ..runner.cache import RunCache
 from ..runner.grid import batch_pair, report_specs, sweep_specs, zinb_of
 from ..runner.pool import default_jobs, local_pool
 from ..runner.runs import run_all, shared_copy
-from .ext_parallel import mark_grid_complete
+from .ext_parallel import grid_complete, mark_grid_complete
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="local processes for runs not yet cached (default: $CELLVAE_JOBS, else one "
                         "per CPU core); 1 trains serially")
     p.add_argument("--no-controls", action="store_true", help="skip the batch-effect controls")
+    p.add_argument("--force", action="store_true",
+                   help="check every run and score even when the last complete grid had this data and code")
     return p
 
 
@@ -214,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--jobs must be at least 1, got {a.jobs}")
     from ..runner.bookdata import book_data
 
+    if not (a.force or a.no_controls) and grid_complete():
+        print("cellvae-grid: every run and score is cached: the last complete grid ran on this data with "
+              "this code (text edits aside); --force checks them again", flush=True)
+        return 0
     t0 = time.perf_counter()
     adata = book_data()
     print(f"cellvae-grid: {adata.uns['source']}", flush=True)

@@ -41,19 +41,31 @@ def data_identity() -> str:
         when they read the same data the same way with the same code.
     """
     from ... import __version__
-    from ..runner.bookdata import BOOK_HVGS_GEO, BOOK_HVGS_SIM, BOOK_SIM
     from ..runner.cache import tree_digest
 
-    code = f"cellvae={__version__} source={tree_digest(('',))}"
+    return f"{data_source()} cellvae={__version__} source={tree_digest(('',))}"
+
+
+def data_source() -> str:
+    """Which data a build now runs on, as one line (:func:`data_identity` without the code).
+
+    Returns
+    -------
+    str
+        ``file <path> <size> <mtime>`` for ``$CELLVAE_DATA``, else ``simulator`` with
+        :data:`~cellvae.study.runner.bookdata.BOOK_SIM` and the HVG count.
+    """
+    from ..runner.bookdata import BOOK_HVGS_GEO, BOOK_HVGS_SIM, BOOK_SIM
+
     path = os.environ.get(ENV_VAR)
     if not path:
-        return f"simulator {sorted(BOOK_SIM.items())} hvgs={BOOK_HVGS_SIM} {code}"
+        return f"simulator {sorted(BOOK_SIM.items())} hvgs={BOOK_HVGS_SIM}"
     p = Path(path).expanduser().resolve()
     try:
         st = p.stat()
     except OSError:
-        return f"file {p} (unreadable) {code}"  # the chapter then reports the loader's error
-    return f"file {p} {st.st_size} {st.st_mtime_ns} hvgs<={BOOK_HVGS_GEO} {code}"
+        return f"file {p} (unreadable)"  # the chapter then reports the loader's error
+    return f"file {p} {st.st_size} {st.st_mtime_ns} hvgs<={BOOK_HVGS_GEO}"
 
 
 def refresh(cache_dir: Path, identity: str) -> bool:

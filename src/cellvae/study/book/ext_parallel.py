@@ -38,16 +38,25 @@ STAMP = "grid-complete.txt"
 
 
 def grid_identity() -> str:
-    """The book's data and the package source (:func:`~cellvae.study.book.ext_datasource.data_identity`).
+    """The book's data and what the package's code does, less its text.
+
+    The code counts as syntax trees without docstrings, comments or the text of string
+    constants (:func:`~cellvae.study.runner.cache.code_digest` with ``strings=False``):
+    rewording a sentence, a caption or a column name leaves the grid complete, so the
+    chapters still run in parallel and ``cellvae-grid`` need not check every cache again.
+    An edit that did change which runs or scores a chapter reads costs time, never a wrong
+    number: every cache is keyed by content, and a chapter computes what it misses.
 
     Returns
     -------
     str
-        Equal for two calls exactly when the data and every ``.py`` file of cellvae are.
+        Equal for two calls exactly when the data, the version and that code are.
     """
-    from .ext_datasource import data_identity
+    from ... import __version__
+    from ..runner.cache import tree_digest
+    from .ext_datasource import data_source
 
-    return data_identity()
+    return f"{data_source()} cellvae={__version__} code={tree_digest(('',), code_only=True, strings=False)}"
 
 
 def mark_grid_complete() -> None:

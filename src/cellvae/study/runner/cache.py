@@ -48,25 +48,32 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
-def code_digest(source: str) -> str:
+def code_digest(source: str, *, strings: bool = True) -> str:
     """sha256 of what Python code does: its syntax tree without docstrings, comments or layout.
 
     Parameters
     ----------
     source
         Python source text.
+    strings
+        Count string constants (the text of sentences, labels, f-strings' literal parts);
+        False blanks them, so rewording any text keeps the digest.
 
     Returns
     -------
     str
         64 hex digits; equal for two sources that differ only in docstrings, comments,
-        blank lines or formatting.
+        blank lines or formatting (and, without ``strings``, the text of string constants).
     """
     tree = _strip_docstrings(ast.parse(source))
+    if not strings:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                node.value = ""
     return hashlib.sha256(ast.dump(tree, include_attributes=False).encode()).hexdigest()
 
 
-def tree_digest(sources: tuple[str, ...], *, code_only: bool = False) -> str:
+def tree_digest(sources: tuple[str, ...], *, code_only: bool = False, strings: bool = True) -> str:
     """sha256 of the ``.py`` files under ``sources`` (paths relative to the cellvae package).
 
     Parameters
@@ -76,6 +83,8 @@ def tree_digest(sources: tuple[str, ...], *, code_only: bool = False) -> str:
     code_only
         Hash each file's :func:`code_digest` instead of its bytes, so docstrings and
         comments do not count.
+    strings
+        With ``code_only``, whether string constants count (see :func:`code_digest`).
 
     Returns
     -------
@@ -86,7 +95,7 @@ def tree_digest(sources: tuple[str, ...], *, code_only: bool = False) -> str:
     for rel in sources:
         p = PACKAGE / rel
         for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
-            body = code_digest(f.read_text()).encode() if code_only else f.read_bytes()
+            body = code_digest(f.read_text(), strings=strings).encode() if code_only else f.read_bytes()
             h.update(f.relative_to(PACKAGE).as_posix().encode() + b"\0" + body)
     return h.hexdigest()[:16]
 
