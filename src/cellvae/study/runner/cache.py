@@ -29,12 +29,13 @@ from .grid import RunSpec
 from .store import read_entry, write_entry
 
 #: The code that shapes a trained run, relative to the cellvae package: the model, the trainer,
-#: the data variants a run trains on, and this runner.  Data loading and simulation are left out:
-#: what they produce is covered by the data's fingerprint in :func:`data_key`.  Sentences,
-#: tables and figures live in other modules, so editing them keeps every cached run.
+#: the data variants a run trains on, and the runner that trains and evaluates it.  Data loading
+#: and simulation are left out: what they produce is covered by the data's fingerprint in
+#: :func:`data_key`.  So is this module, which only names and stores results (a damaged or
+#: foreign entry fails its checksum or spec check and is retrained).  Sentences, tables and
+#: figures live in other modules, so editing them keeps every cached run.
 TRAINING_SOURCES = ("model", "data/preprocess.py", "data/blocks.py", "study/runner/grid.py",
-                    "study/runner/runs.py", "study/runner/cache.py", "study/runner/ppc.py",
-                    "study/runner/pool.py")
+                    "study/runner/runs.py", "study/runner/ppc.py", "study/runner/pool.py")
 PACKAGE = Path(__file__).resolve().parents[2]
 
 
