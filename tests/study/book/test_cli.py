@@ -11,20 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tinyruns import SPECS
 
-from cellvae.model import TrainConfig, VAEConfig
 from cellvae.study.book.cli import executor_for
 from cellvae.study.runner import grid
 from cellvae.study.runner.cache import RunCache
 from cellvae.study.runner.runs import run_all
-
-BASE = grid.RunSpec(arch="T", family="nb/raw", variant="raw",
-                    model=VAEConfig(n_latent=3, n_hidden=16, likelihood="nb"),
-                    train=TrainConfig(max_epochs=2, batch_size=256, patience=0, kl_warmup_epochs=1,
-                                      progress=False), iwae_k=3)
-
-
-SPECS = [grid.variant_of(BASE, arch=f"T{i}", n_latent=2 + i, seed=i) for i in range(4)]
 
 
 @pytest.mark.slow
@@ -74,7 +66,7 @@ def test_grid_command_trains_then_serves_from_cache(sim, monkeypatch, capsys):
     sim = sim.copy()
     sim.uns["source"] = "the test simulation"
     monkeypatch.setattr(bookdata, "book_data", lambda: sim)
-    monkeypatch.setattr(cli, "report_specs", lambda: SPECS)
+    monkeypatch.setattr(grid, "report_specs", lambda: SPECS)
     monkeypatch.setattr(grid, "BETAS", (1.0, 4.0))
     assert cli.main(["--no-controls"]) == 0
     out = capsys.readouterr()

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from tinyruns import tiny
 
-from cellvae.model import TrainConfig, VAEConfig
 from cellvae.study.calls import selection
 from cellvae.study.calls.selection import choose_model, converged_sentence
-from cellvae.study.runner import grid
 from cellvae.study.runner import runs as ex
 from cellvae.study.runner.cache import RunResult
 from cellvae.study.runner.grid import family_spec, variant_of
@@ -76,14 +75,7 @@ def test_converged_sentence_counts_what_stopped_each_run():
     assert "none at the 300-epoch cap and 1 diverged" in converged_sentence(t, max_epochs=300)
 
 
-BASE = grid.RunSpec(arch="T", family="nb/raw", variant="raw",
-                    model=VAEConfig(n_latent=3, n_hidden=16, likelihood="nb"),
-                    train=TrainConfig(max_epochs=2, batch_size=256, patience=0, kl_warmup_epochs=1,
-                                      progress=False), iwae_k=3)
 
-
-def _spec(**kw):
-    return grid.variant_of(BASE, **kw)
 
 
 @pytest.fixture
@@ -92,7 +84,7 @@ def cache(tmp_path):
 
 
 def test_choose_model_on_trained_runs_uses_validation(sim, cache):
-    specs = [_spec(arch="A", n_latent=2), _spec(arch="B", n_latent=4), _spec(arch="C", n_latent=6)]
+    specs = [tiny(arch="A", n_latent=2), tiny(arch="B", n_latent=4), tiny(arch="C", n_latent=6)]
     res = ex.run_all(sim, specs, cache=cache, progress=False)
     assert all(np.isfinite(r.metrics["val_iwae"]) for r in res)
     choice = selection.choose_model(res, family="nb/raw")

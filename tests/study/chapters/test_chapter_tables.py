@@ -7,7 +7,13 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from cellvae.study.chapters.batch_effects import SHORT_NAMES, data_points, metric_tables
+from cellvae.study.chapters.batch_tables import (
+    SHORT_NAMES,
+    data_points,
+    metric_tables,
+    scope_table,
+    stops_text,
+)
 from cellvae.study.chapters.conclusions import summary_table
 from cellvae.study.scoring.integration import AGGREGATES, BATCH_COLS, BIO_COLS
 
@@ -42,3 +48,18 @@ def test_summary_table_names_the_rows_and_leaves_pca_without_a_bound():
     assert list(s.index) == ["PCA (log data)", "M3 NB", "M3 NB +batch"]
     iwae = s.iloc[:, -1]
     assert np.isnan(iwae.iloc[0]) and iwae.iloc[1:].tolist() == [-260.0, -259.0]
+
+
+def test_scope_table_names_each_scope_and_keeps_the_flag():
+    scoped = pd.DataFrame({"scope": ["site within donor", "donor within site"], "embedding": ["PCA", "PCA"],
+                           "batch mixing": [0.1, 0.9], "mixing threshold": [0.5, 0.5], "flagged": [True, False]})
+    labels = {"site within donor": "site within donor 1", "donor within site": "donor within site 2"}
+    t = scope_table(SimpleNamespace(scoped=scoped, labels=labels))
+    assert list(t.columns) == ["batch mixing", "threshold", "flagged"]
+    assert t.loc[("site within donor 1", "PCA"), "flagged"] and not t.loc[("donor within site 2", "PCA"), "flagged"]
+
+
+def test_stops_text_says_how_each_run_ended_and_names_a_diverged_one():
+    ok = SimpleNamespace(metrics={"epochs": 120, "stopped": "early_stopping"})
+    ev = SimpleNamespace(nb=ok, cond=SimpleNamespace(metrics={"epochs": 3}))
+    assert stops_text(ev) == "NB: 120 epochs, stopped by early stopping; NB +batch: 3 epochs, stopped by divergence"

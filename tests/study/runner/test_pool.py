@@ -6,19 +6,11 @@ import os
 
 import numpy as np
 import pytest
+from tinyruns import SPECS
 
-from cellvae.model import TrainConfig, VAEConfig
 from cellvae.study.runner import grid
 from cellvae.study.runner.cache import RunCache
 from cellvae.study.runner.runs import run_all
-
-BASE = grid.RunSpec(arch="T", family="nb/raw", variant="raw",
-                    model=VAEConfig(n_latent=3, n_hidden=16, likelihood="nb"),
-                    train=TrainConfig(max_epochs=2, batch_size=256, patience=0, kl_warmup_epochs=1,
-                                      progress=False), iwae_k=3)
-
-
-SPECS = [grid.variant_of(BASE, arch=f"T{i}", n_latent=2 + i, seed=i) for i in range(4)]
 
 
 @pytest.mark.slow

@@ -6,22 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from tinyruns import SPECS, tiny
 
-from cellvae.model import TrainConfig, VAEConfig
-from cellvae.study.runner import grid
 from cellvae.study.runner import runs as ex
 from cellvae.study.runner.cache import RunCache, data_key
 from cellvae.study.runner.runs import run_all
 from cellvae.study.runner.tables import results_table
-
-BASE = grid.RunSpec(arch="T", family="nb/raw", variant="raw",
-                    model=VAEConfig(n_latent=3, n_hidden=16, likelihood="nb"),
-                    train=TrainConfig(max_epochs=2, batch_size=256, patience=0, kl_warmup_epochs=1,
-                                      progress=False), iwae_k=3)
-
-
-def _spec(**kw):
-    return grid.variant_of(BASE, **kw)
 
 
 @pytest.fixture
@@ -30,20 +20,20 @@ def cache(tmp_path):
 
 
 def test_cache_hit_and_miss(sim, cache):
-    first = ex.run_all(sim, [_spec()], cache=cache, progress=False)[0]
+    first = ex.run_all(sim, [tiny()], cache=cache, progress=False)[0]
     assert not first.cached and first.metrics["status"] == "ok"
-    again = ex.run_all(sim, [_spec()], cache=cache, progress=False)[0]
+    again = ex.run_all(sim, [tiny()], cache=cache, progress=False)[0]
     assert again.cached
     np.testing.assert_array_equal(again.latent, first.latent)
     assert again.metrics == first.metrics
-    changed = ex.run_all(sim, [_spec(n_hidden=17)], cache=cache, progress=False)[0]
+    changed = ex.run_all(sim, [tiny(n_hidden=17)], cache=cache, progress=False)[0]
     assert not changed.cached
     assert len(list(cache.root.glob("*.npz"))) == 2 and len(list(cache.root.glob("*.pt"))) == 2
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "tamper", "metric", "iwae"])
 def test_corrupt_entry_is_retrained(sim, cache, damage, capsys):
-    spec = _spec()
+    spec = tiny()
     first = ex.run_all(sim, [spec], cache=cache, progress=False)[0]
     path = cache.path(spec.key(data_key(sim)))
     if damage == "truncate":
@@ -73,7 +63,7 @@ def test_corrupt_entry_is_retrained(sim, cache, damage, capsys):
 
 
 def test_executor_seam(sim, cache):
-    specs = [_spec(), _spec(n_latent=2)]
+    specs = [tiny(), tiny(n_latent=2)]
     with ThreadPoolExecutor(max_workers=2) as pool:
         res = ex.run_all(sim, specs, cache=cache, executor=pool, progress=False)
     assert [r.spec for r in res] == specs
@@ -81,7 +71,7 @@ def test_executor_seam(sim, cache):
 
 
 def test_divergence_is_recorded_not_raised(sim, cache):
-    spec = _spec(likelihood="gaussian", family="gaussian/raw", lr=1e8, batch_size=64)
+    spec = tiny(likelihood="gaussian", family="gaussian/raw", lr=1e8, batch_size=64)
     res = ex.run_all(sim, [spec], cache=cache, progress=False)[0]
     assert "diverged" in res.metrics["status"] and res.latent is None
     assert results_table([res])["status"].iloc[0].startswith("gaussian likelihood diverged")
@@ -92,11 +82,10 @@ def test_interrupted_run_is_not_cached(sim, cache, monkeypatch):
 
     monkeypatch.setattr(ex, "train", lambda *a, **k: TrainResult(history=[{}], stopped="interrupted"))
     with pytest.raises(KeyboardInterrupt, match="interrupted after 1 epoch"):
-        ex.run_all(sim, [_spec()], cache=cache, progress=False)
+        ex.run_all(sim, [tiny()], cache=cache, progress=False)
     assert not list(cache.root.glob("*"))
 
 
-SPECS = [grid.variant_of(BASE, arch=f"T{i}", n_latent=2 + i, seed=i) for i in range(4)]
 
 
 def test_serial_progress_lines(sim, tmp_path, capsys):

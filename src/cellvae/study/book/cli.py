@@ -1,13 +1,15 @@
 """``cellvae-grid``: train, or load from the cache, every run the book needs, with progress.
 
 ``make book`` calls it before ``jupyter-book build book``, so the chapters only read the
-run cache.  By default runs not yet cached train in a local pool of processes, one per CPU
-core (``--jobs``; one torch thread each), one pool for the whole grid.  The results
-chapter's runs go first, with the real cells chapter's runs beside them; then the runs that
-depend on its model choice (the beta sweep, the batch pair, ZINB), with SCVI and the
-calibrated nulls beside them; last, every score the chapters read.  ``--workers N`` fans
-runs out over a local Dask cluster and ``--scheduler ADDRESS`` over an existing one; workers read the data by path from the run
-cache, which must be on a filesystem they share.
+run cache.  What to train and score is :data:`cellvae.study.chapters.plans.PLANS`, the
+chapters' own plans; this command only schedules them.  By default runs not yet cached
+train in a local pool of processes, one per CPU core (``--jobs``; one torch thread each),
+one pool for the whole grid.  The runs on the book's data that need no model choice go
+first, with the runs on the shipped starter beside them; then the runs that depend on the
+choice, with SCVI and the calibrated nulls beside them; each chapter's score tasks are
+queued as soon as the runs they need are ready.  ``--workers N`` fans runs out over a local
+Dask cluster and ``--scheduler ADDRESS`` over an existing one; workers read the data by path
+from the run cache, which must be on a filesystem they share.
 
 It is the study's command, not the library's: :mod:`cellvae.cli` never imports the study.
 """
@@ -18,13 +20,13 @@ import argparse
 import contextlib
 import os
 import sys
+import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
-from ..runner.cache import RunCache
-from ..runner.grid import batch_pair, report_specs, sweep_specs, zinb_of
+from ..runner import grid
 from ..runner.pool import default_jobs, local_pool
-from ..runner.runs import run_all, shared_copy
+from ..runner.runs import run_all
 from .ext_parallel import grid_complete, mark_grid_complete
 
 
@@ -112,7 +114,12 @@ def longest_first(specs: list) -> list:
 
 
 def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool = True) -> dict:
-    """Every run the book reads, trained or loaded, in the order the chapters need them.
+    """Every run the chapters' plans name, trained or loaded, and the scores they read, computed ahead.
+
+    The graph is :data:`cellvae.study.chapters.plans.PLANS`; this function only runs it.  The
+    rounds on the book's data go one after another (the follow-ups need the model choice); a
+    round on other data (the shipped starter) trains beside them; each plan's tasks are queued
+    in the pool as soon as the rounds they need are done.
 
     Parameters
     ----------
@@ -123,74 +130,66 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
     jobs
         Processes of the local pool (None: :func:`cellvae.study.runner.pool.default_jobs`).
     controls
-        Also compute the batch chapter's evidence: scvi-tools' SCVI, the calibrated null and
+        Also run the plans' main-process work: the batch chapter's SCVI, calibrated nulls and
         dose-response simulations (their VAE runs in the pool) and every score.
 
     Returns
     -------
     dict
-        ``results`` (the grid), ``followups`` (sweep, batch pair, the ZINB run, the Gaussians on raw counts and the real
-        cells chapter's runs on the starter) and the
-        number of runs.
+        ``results`` (the main grid), ``followups`` (every other run) and the number of runs.
     """
-    from ..calls.calibration import calibrate
-    from ..calls.original_study import equivalence_spec
-    from ..calls.raw_gaussians import raw_gaussian_specs
-    from ..calls.selection import choose_model
-    from ..chapters.batch_effects import batch_evidence
-    from ..chapters.real_cells import real_specs, seed_specs, starter_data, starter_task
-    from ..chapters.results import results_task
-    from ..chapters.side_by_side import findings_task
-    from ..scoring.baselines import scvi_from_path
+    from ..calls.plan import DATA, choice, ready_tasks, resolve, round_specs, run_task
+    from ..chapters.plans import PLANS
 
     with contextlib.ExitStack() as stack:
         if executor is None:  # one pool for the whole grid: workers start once and never wait for a round
             executor = stack.enter_context(local_pool(default_jobs() if jobs is None else jobs))
         kw = {"executor": executor, "jobs": 1, "verbose": True}  # no executor: serial
-        # With workers, a thread queues the starter's runs beside the main runs.
+        # With workers, a thread trains the other data's rounds beside the main ones.
         # Serially they wait: two trainings in one process would share torch's global RNG.
         side = stack.enter_context(ThreadPoolExecutor(2)) if executor is not None else None
+        done, queued, lock, t0 = set(), {}, threading.Lock(), time.perf_counter()
 
-        checks, t0 = [], time.perf_counter()
+        def finished(round_):  # a round is trained: queue the tasks it completes (from either thread)
+            with lock:
+                done.add(round_)
+                for t in ready_tasks(PLANS, done):
+                    if executor is not None and t not in queued:
+                        queued[t] = executor.submit(run_task, t.fn)
 
-        def starter():
-            print("cellvae-grid: the real cells chapter's runs on the shipped starter", flush=True)
-            out = run_all(starter_data(), real_specs() + seed_specs(), **kw, progress=False)
-            if executor is not None:  # its scIB check and UMAPs, so the chapter only reads them
-                checks.append(executor.submit(starter_task))
+        def other_data(name):
+            print(f"cellvae-grid: the runs on {name} data", flush=True)
+            out = run_all(DATA[name](), round_specs(PLANS, (name, False), None, None), **kw, progress=False)
+            finished((name, False))
             return out
 
-        beside = side.submit(starter) if side else None
-        first = report_specs()
-        rest = raw_gaussian_specs() + [equivalence_spec(adata.n_vars)]
-        order = longest_first(first + rest)
-        ran = dict(zip(map(id, order), run_all(adata, order, **kw)))
-        results = [ran[id(s)] for s in first]
-        best = choose_model(results, family="nb/raw").best.spec
+        others = sorted({g.data for p in PLANS for g in p.groups.values()} - {"book"})
+        beside = [side.submit(other_data, n) for n in others] if side else []
+        main = grid.report_specs()
+        first = round_specs(PLANS, ("book", False), adata, None)
+        order = longest_first(first)
+        ran = dict(zip((s.key("") for s in order), run_all(adata, order, **kw)))
+        results = [ran[s.key("")] for s in main]
+        finished(("book", False))
+        best = choice(adata, results)
         _stage(t0, f"model chosen on validation: {best.label}; the follow-ups next")
-        if executor is not None:
-            checks.append(executor.submit(results_task))
-
-        # SCVI, the calibrated nulls' runs and their scoring queue beside the follow-ups.  SCVI
-        # goes to a pool process, whose main thread Lightning can own; on Dask it waits for ours.
-        early = []
-        if side and controls:
-            if isinstance(executor, ProcessPoolExecutor):
-                path = shared_copy(adata, RunCache())
-                early.append(executor.submit(scvi_from_path, path, best))
-            early.append(side.submit(calibrate, adata, best, executor=executor))
-        followups = [ran[id(s)] for s in rest]
-        followups += run_all(adata, longest_first(sweep_specs(best) + list(batch_pair(best)) + [zinb_of(best)]), **kw)
-        if executor is not None:  # the real cells chapter's scores of the main latents (needs the batch pair)
-            checks.append(executor.submit(findings_task))
-        followups += beside.result() if beside else starter()
+        early = [f for p in PLANS if p.beside and side and controls for f in p.beside(adata, best, executor, side)]
+        followups = [ran[s.key("")] for s in first if s not in main]
+        followups += run_all(adata, longest_first(round_specs(PLANS, ("book", True), adata, best)), **kw)
+        finished(("book", True))
+        for f in beside:
+            followups += f.result()
+        if not side:
+            followups += [r for n in others for r in other_data(n)]
         _stage(t0, "follow-ups ready" + ("; waiting for SCVI and the calibrated nulls" if early else ""))
         for f in early:
             f.result()
         if controls:
-            _stage(t0, "batch evidence: the main table, controls and scopes scored in the pool")
-            batch_evidence(adata, results, executor=executor)
-        for f in checks:
+            for p in PLANS:
+                if p.last:
+                    _stage(t0, f"{p.chapter}: its main-process work, scored in the pool")
+                    resolve(p.last)(adata, results, executor=executor)
+        for f in queued.values():
             f.result()
         _stage(t0, "done")
     return {"results": results, "followups": followups, "n_runs": len(results) + len(followups)}

@@ -211,6 +211,22 @@ def collapse_table(results: list[RunResult], n_genes: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def collapse_counts(tab: pd.DataFrame) -> dict[str, int]:
+    """How many runs of :func:`collapse_table` collapsed, of how many.
+
+    Parameters
+    ----------
+    tab
+        :func:`collapse_table` output.
+
+    Returns
+    -------
+    dict
+        ``n_collapsed`` and ``n_orig``.
+    """
+    return {"n_collapsed": int(tab["collapsed"].sum()), "n_orig": len(tab)}
+
+
 def collapse_sentence(tab: pd.DataFrame) -> str:
     """Whether collapse under the original objective is consistent with beta_eff = G/d, and where width matters.
 

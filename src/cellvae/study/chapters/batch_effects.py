@@ -20,9 +20,7 @@ from ..calls.verdicts import detection_limit, judge, limit_sentence, threshold_o
 from ..runner.runs import RunResult
 from ..scoring.baselines import harmony, scvi_baseline
 from ..scoring.integration import (
-    BATCH_COLS,
     BIO,
-    BIO_COLS,
     MIXING,
     benchmark,
     random_embedding,
@@ -72,6 +70,21 @@ class Evidence:
             ``{"site": strength, "donor": strength}``, NaN where none is flagged.
         """
         return detection_limit(self.dose, self.thr, kind)
+
+    def verdict_of(self, name: str) -> str:
+        """The joint verdict of one row of the main table.
+
+        Parameters
+        ----------
+        name
+            A row name of :data:`ROWS`.
+
+        Returns
+        -------
+        str
+            ``"well integrated"``, ``"batch effect"``, ... or ``"not scored"`` if the row is absent.
+        """
+        return self.verdicts.loc[name, "verdict"] if name in self.verdicts.index else "not scored"
 
     def limit_text(self, kind: str) -> str:
         """The ``detection limit: ...`` sentence for one kind.
@@ -219,49 +232,25 @@ def batch_evidence(adata: ad.AnnData, results: list[RunResult], *, executor=None
                     scope_labels(adata), timing)
 
 
-def _mix(ev: Evidence, scope: str, name: str) -> float:
+def mixing_of(ev: Evidence, scope: str, name: str) -> float:
+    """One embedding's batch mixing on one scope.
+
+    Parameters
+    ----------
+    ev
+        :func:`batch_evidence` output.
+    scope
+        ``"site within donor"`` or ``"donor within site"``.
+    name
+        A row of :data:`SCOPE_ROWS`.
+
+    Returns
+    -------
+    float
+        NaN if that embedding was not scored on that scope.
+    """
     s = ev.scoped[(ev.scoped["scope"] == scope) & (ev.scoped["embedding"] == name)]
     return float(s["batch mixing"].iloc[0]) if len(s) else np.nan
-
-
-#: Short names for the columns of the page's two metric tables (the Benchmarker's are long).
-SHORT_NAMES = {"Graph connectivity": "graph conn.", "PCR comparison": "PCR comp.", "Silhouette batch": "sil. batch",
-               "Isolated labels": "isolated", "KMeans NMI": "NMI", "KMeans ARI": "ARI",
-               "Silhouette label": "sil. label", "Trajectory conservation": "trajectory",
-               "Cell-cycle conservation": "cell cycle", "KBET": "kBET"}
-
-
-def metric_tables(ev: Evidence) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The page's Tables 4a and 4b: batch correction and bio conservation, unscaled, short names.
-
-    Parameters
-    ----------
-    ev
-        :func:`batch_evidence` output.
-
-    Returns
-    -------
-    batch, bio : pandas.DataFrame
-        One row per embedding; the columns of ``BATCH_COLS`` and ``BIO_COLS``.
-    """
-    return tuple(ev.table[list(cols)].rename(columns=SHORT_NAMES) for cols in (BATCH_COLS, BIO_COLS))
-
-
-def data_points(ev: Evidence) -> dict[str, dict[str, float]]:
-    """This data's own batch mixing per scope, for PCA and our NB: the dose figure's markers.
-
-    Parameters
-    ----------
-    ev
-        :func:`batch_evidence` output.
-
-    Returns
-    -------
-    dict
-        Scope -> {"PCA": mixing, "NB VAE": mixing}.
-    """
-    return {sc: {"PCA": _mix(ev, sc, "PCA"), "NB VAE": _mix(ev, sc, "our NB")}
-            for sc in sorted(ev.scoped["scope"].unique())}
 
 
 def glue(ev: Evidence) -> dict:
@@ -289,7 +278,7 @@ def glue(ev: Evidence) -> dict:
                "rate, which is not evidence of none (see the detection limit below)."))
     rows = "; ".join(f"{n}: **{r['verdict']}**" for n, r in v.iterrows())
     rows += "".join(f"; {n}: {why}" for n, why in ev.missing.items())
-    rnd = v.loc["random embedding", "verdict"] if "random embedding" in v.index else "not scored"
+    rnd = ev.verdict_of("random embedding")
     sc = {r["embedding"]: r for _, r in ev.scoped.iterrows() if r["scope"] == "site within donor"}
     dc = {r["embedding"]: r for _, r in ev.scoped.iterrows() if r["scope"] == "donor within site"}
     lab = ev.labels
@@ -298,8 +287,8 @@ def glue(ev: Evidence) -> dict:
     donor = scope_sentence(dc["our NB"], what="donor effect", where=lab["donor within site"].replace("donor ", "", 1),
                            cond=dc.get("our NB +batch"))
     pos = (f"On the PCA curves this data's site effect sits "
-           f"{position(_mix(ev, 'site within donor', 'PCA'), ev.dose, effect='site', kind='PCA')}, and its donor "
-           f"effect {position(_mix(ev, 'donor within site', 'PCA'), ev.dose, effect='donor', kind='PCA')}.")
+           f"{position(mixing_of(ev, 'site within donor', 'PCA'), ev.dose, effect='site', kind='PCA')}, and its donor "
+           f"effect {position(mixing_of(ev, 'donor within site', 'PCA'), ev.dose, effect='donor', kind='PCA')}.")
     t = ev.timing["wall time (s)"]
     speed = ("scvi-tools is not installed here, so its speed is not compared." if not np.isfinite(t.iloc[0]) else
              f"SCVI trained for {t.iloc[0]:.0f} s ({ev.timing['epochs'].iloc[0]:.0f} epochs) against {t.iloc[1]:.0f} s "

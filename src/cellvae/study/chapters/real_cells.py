@@ -13,86 +13,24 @@ finding on real cells beside the same finding on the main chapters' data.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass
+from functools import cached_property
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 
-from ...data import prepare
-from ...datasets import bmmc_starter
-from ..calls.controls import FPR, prediction_bounds
 from ..calls.embeddings import seed_mixing
+from ..calls.selection import converged_sentence
+from ..calls.shuffled_null import batch_check
+from ..runner.bookdata import starter_data
 from ..runner.cache import RunResult, paired_difference
-from ..runner.grid import (
-    ARCHITECTURES,
-    BOOK_TRAIN,
-    SEEDS,
-    RunSpec,
-    family_spec,
-    variant_of,
-    zinb_of,
-)
 from ..runner.runs import run_all
-from ..scoring.metrics import PCA_KEY, cached_scib_scores, pca
+from ..runner.starter_grid import REAL_ARCH, STARTER_TRAIN, real_specs, seed_specs
+from ..runner.tables import results_table
 
-#: Training on 480 cells: an epoch is only ~3 Adam steps at batch 128, so the epoch budget
-#: is raised until early stopping, not the cap, ends most runs (the page counts them), and
-#: warm-up and patience scale with it: 30 epochs are ~100 steps here (the book grid's 10
-#: epochs are ~190 on its 2,430 fitting cells).
-STARTER_TRAIN = replace(BOOK_TRAIN, max_epochs=400, kl_warmup_epochs=30, patience=30, batch_size=128)
-#: The architecture of the batch and ZINB checks, fixed before seeing any result: the one with
-#: the fewest latent units (10) and the fewest weights, for 480 training cells.
-REAL_ARCH = "M1"
-#: Batch-label shuffles (within cell type) that make the matched null.
-N_SHUFFLES = 5
 #: Types with fewer cells than this are too rare for a per-type statement.
 RARE = 10
-
-
-def starter_data() -> ad.AnnData:
-    """The shipped starter, prepared as the book prepares any real file (all its genes).
-
-    Returns
-    -------
-    anndata.AnnData
-        600 cells with a seeded train/test split and ``uns['source']``.
-    """
-    raw = bmmc_starter()
-    adata = prepare(raw, n_top_genes=raw.n_vars, seed=0)
-    adata.uns["source"] = (f"the shipped BMMC starter ({adata.n_obs:,} real cells x {adata.n_vars:,} genes "
-                           "of GSE194122, cellvae.datasets.bmmc_starter())")
-    return adata
-
-
-def _on_starter(spec: RunSpec) -> RunSpec:
-    return replace(spec, train=STARTER_TRAIN)
-
-
-def real_specs() -> list[RunSpec]:
-    """NB and the original objective for every architecture, plus NB +batch and ZINB of :data:`REAL_ARCH`.
-
-    Returns
-    -------
-    list of RunSpec
-        All on :data:`STARTER_TRAIN`.
-    """
-    nb = [_on_starter(family_spec(a, "nb/raw")) for a in ARCHITECTURES]
-    orig = [_on_starter(family_spec(a, "original")) for a in ARCHITECTURES]
-    base = nb[list(ARCHITECTURES).index(REAL_ARCH)]
-    return nb + orig + [replace(base, conditional=True), zinb_of(base)]
-
-
-def seed_specs() -> list[RunSpec]:
-    """The plain NB run of :data:`REAL_ARCH` at the other training seeds: the spread of its batch mixing.
-
-    Returns
-    -------
-    list of RunSpec
-        One per :data:`~cellvae.study.runner.grid.SEEDS` after the first, on :data:`STARTER_TRAIN`.
-    """
-    base = _on_starter(family_spec(REAL_ARCH, "nb/raw"))
-    return [variant_of(base, seed=k) for k in SEEDS[1:]]
 
 
 def starter_seed_mixing(adata: ad.AnnData, nb: RunResult) -> np.ndarray:
@@ -149,75 +87,6 @@ def starter_facts(adata: ad.AnnData) -> dict:
             "n_test": int((adata.obs["split"] == "test").sum())}
 
 
-def shuffled_null(adata: ad.AnnData, key: str, *, n_shuffles: int = N_SHUFFLES, seed: int = 0) -> np.ndarray:
-    """Batch-mixing scores of ``obsm[key]`` with batch labels shuffled within each cell type.
-
-    Shuffling keeps each type's batch composition but breaks any link between batch and
-    expression: it is what "no batch effect" scores on this embedding, these cells and
-    these batch sizes.
-
-    Parameters
-    ----------
-    adata
-        Data with ``obsm[key]``, ``obs['batch']`` and ``obs['cell_type']``; shuffled label
-        columns ``batch_shuffled<i>`` are added to ``obs``.
-    key
-        obsm key of the embedding.
-    n_shuffles
-        Independent shuffles.
-    seed
-        Seeds the shuffles.
-
-    Returns
-    -------
-    numpy.ndarray
-        One batch-mixing score (mean of iLISI and kBET) per shuffle.
-    """
-    rng = np.random.default_rng(seed)
-    batch = adata.obs["batch"].astype(str).to_numpy()
-    groups = adata.obs.groupby("cell_type", observed=True).indices.values()
-    out = []
-    for i in range(n_shuffles):
-        shuf = batch.copy()
-        for idx in groups:
-            shuf[idx] = rng.permutation(batch[idx])
-        adata.obs[f"batch_shuffled{i}"] = pd.Categorical(shuf)
-        out.append(cached_scib_scores(adata, key, batch_key=f"batch_shuffled{i}")["batch mixing"])
-    return np.asarray(out)
-
-
-def batch_check(adata: ad.AnnData, keys: dict[str, str], *, fpr: float = FPR) -> tuple[pd.DataFrame, dict]:
-    """scIB scores of each embedding and the shuffled-label null of the PCA.
-
-    Parameters
-    ----------
-    adata
-        Prepared starter data with the embeddings in ``obsm``; the PCA is computed here.
-    keys
-        Row name -> obsm key of the VAE latents.
-    fpr
-        False-positive rate of the null's lower prediction bound
-        (:func:`~cellvae.study.calls.controls.prediction_bounds`).
-
-    Returns
-    -------
-    scores : pandas.DataFrame
-        One row per embedding (PCA first).
-    verdict : dict
-        ``null_mean``, ``null_sd``, ``threshold`` and ``pca_mixing`` (floats) and
-        ``pca_flagged`` (bool: PCA batch mixing below the null's lower prediction bound,
-        ``threshold``).
-    """
-    pca(adata, n_comps=min(50, adata.n_vars - 1, adata.n_obs - 1))
-    rows = {"PCA (log data)": PCA_KEY} | keys
-    scores = pd.DataFrame({n: cached_scib_scores(adata, k) for n, k in rows.items()}).T
-    null = shuffled_null(adata, PCA_KEY)
-    mix = float(scores.loc["PCA (log data)", "batch mixing"])
-    thr = prediction_bounds(null, fpr=fpr)[0]
-    return scores, {"null_mean": float(null.mean()), "null_sd": float(null.std(ddof=1)), "threshold": thr,
-                    "pca_mixing": mix, "pca_flagged": bool(mix < thr)}
-
-
 def starter_batch(adata: ad.AnnData, nb: RunResult, cond: RunResult) -> tuple:
     """The chapter's batch check: both latents into ``obsm``, :func:`batch_check`, and UMAPs.
 
@@ -272,37 +141,6 @@ def pick(results: list[RunResult], family: str, *, conditional: bool = False, ar
     raise KeyError(f"no {arch} {family}{' +batch' if conditional else ''} run among the results")
 
 
-def batch_sentence(scores: pd.DataFrame, verdict: dict, *, nb: str, cond: str) -> str:
-    """The batch verdict on real cells against the shuffled-label null, as Markdown.
-
-    Parameters
-    ----------
-    scores, verdict
-        :func:`batch_check` output.
-    nb, cond
-        Row names of the plain and the batch-conditional NB latent.
-
-    Returns
-    -------
-    str
-        Whether the PCA's batch mixing falls below the null's lower prediction bound, and how
-        conditioning moves the NB latent's batch mixing and biology conservation.
-    """
-    v = verdict
-    if v["pca_flagged"]:
-        head = (f"The unintegrated PCA scores {v['pca_mixing']:.3f} on batch mixing, below {v['threshold']:.3f}, "
-                f"the lower {1 - FPR:.0%} prediction bound of the shuffled-label null (mean {v['null_mean']:.3f}, "
-                f"s.d. {v['null_sd']:.3f}): **a batch effect is detected** between the two donors.")
-    else:
-        head = (f"The unintegrated PCA scores {v['pca_mixing']:.3f} on batch mixing, at or above {v['threshold']:.3f}, "
-                f"the lower {1 - FPR:.0%} prediction bound of the shuffled-label null (mean {v['null_mean']:.3f}, "
-                f"s.d. {v['null_sd']:.3f}): no batch effect is detected between the two donors at this size.")
-    a, b = scores.loc[nb], scores.loc[cond]
-    return (head + f" Conditioning the NB model on batch moves its batch mixing from {a['batch mixing']:.3f} "
-            f"to {b['batch mixing']:.3f} and its biology conservation from {a['bio conservation']:.3f} to "
-            f"{b['bio conservation']:.3f}.")
-
-
 def starter_task() -> None:
     """The real cells chapter's scIB check, UMAPs and seed mixings, for a pool worker: fills the caches."""
     adata = starter_data()
@@ -310,3 +148,141 @@ def starter_task() -> None:
     nb = pick(runs, "nb/raw")
     starter_batch(adata, nb, pick(runs, "nb/raw", conditional=True))
     starter_seed_mixing(adata, nb)
+
+
+
+#: Columns of Table R2, the starter's runs.
+RUN_COLS = ["family", "model", "test ELBO", "test recon", "test KL", "test IWAE", "IWAE s.e.", "active units", "epochs"]
+
+
+@dataclass
+class RealCellsChapter:
+    """The real cells chapter's runs on the starter, and what the page shows of them.
+
+    Parameters
+    ----------
+    adata
+        The prepared starter (latents are added to ``obsm``).
+    main
+        The book's data, for the side-by-side comparison.
+    planned
+        Its :data:`~cellvae.study.chapters.plans.REAL_CELLS` groups, loaded.
+    """
+
+    adata: ad.AnnData
+    main: ad.AnnData
+    planned: dict[str, list[RunResult]]
+
+    @property
+    def results(self) -> list[RunResult]:
+        """The starter's runs (:func:`real_specs`)."""
+        return self.planned["starter"]
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """One row per starter run.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        return results_table(self.results)
+
+    @property
+    def nb(self) -> RunResult:
+        """The plain NB run of :data:`REAL_ARCH`."""
+        return pick(self.results, "nb/raw")
+
+    @property
+    def cond(self) -> RunResult:
+        """Its batch-conditional twin."""
+        return pick(self.results, "nb/raw", conditional=True)
+
+    @property
+    def zinb(self) -> RunResult:
+        """Its zero-inflated twin."""
+        return pick(self.results, "zinb/raw")
+
+    def training(self) -> tuple[dict, pd.DataFrame]:
+        """The training rule's numbers with the convergence sentence, and Table R2.
+
+        Returns
+        -------
+        facts : dict
+            Glue values: the budget, the cells fitted, the steps per epoch and the convergence sentence.
+        table : pandas.DataFrame
+            Table R2.
+        """
+        tc = STARTER_TRAIN
+        n_fit = int((self.adata.obs["split"] == "train").sum() * (1 - tc.validation_fraction))
+        return ({"arch": REAL_ARCH, "n_arch": len({s.arch for s in real_specs()}), "max_epochs": tc.max_epochs,
+                 "patience": tc.patience, "n_fit": n_fit, "steps": -(-n_fit // tc.batch_size),
+                 "converged": converged_sentence(self.table, max_epochs=tc.max_epochs)}, self.table[RUN_COLS])
+
+    def ppc_runs(self) -> dict[str, RunResult]:
+        """NB and ZINB of :data:`REAL_ARCH`: the zero check's runs.
+
+        Returns
+        -------
+        dict of str to RunResult
+        """
+        return {f"{REAL_ARCH} nb/raw": self.nb, f"{REAL_ARCH} zinb/raw": self.zinb}
+
+    @cached_property
+    def batch(self) -> tuple:
+        """:func:`starter_batch` of the NB pair: scores, verdict, UMAPs, conditioning's IWAE gain.
+
+        Returns
+        -------
+        tuple
+        """
+        return starter_batch(self.adata, self.nb, self.cond)
+
+    def labels(self) -> dict[str, np.ndarray]:
+        """The UMAPs' colourings: donor batch and cell type.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+        """
+        return {"batch (donor)": self.adata.obs["batch"].astype(str).to_numpy(),
+                "cell type": self.adata.obs["cell_type"].astype(str).to_numpy()}
+
+    def side_by_side(self) -> tuple[list[str], str]:
+        """Each finding on real cells beside the same finding on the main chapters' data.
+
+        Returns
+        -------
+        sentences : list of str
+            :func:`~cellvae.study.chapters.side_by_side.compare_findings` output.
+        main_name : str
+            What the main chapters ran on, in words.
+        """
+        from . import side_by_side
+
+        scores, verdict = self.batch[:2]
+        main_f = side_by_side.main_findings(self.main, self.planned["main"])
+        mixing = starter_seed_mixing(self.adata, self.nb), scores.loc[f"{REAL_ARCH} NB +batch", "batch mixing"]
+        real_f = side_by_side.findings(self.results, self.nb, self.cond, self.zinb, mixing, verdict["pca_flagged"],
+                                       simulated=False, n_genes=self.adata.n_vars)
+        name = "simulated data" if "simulation" in self.main.uns else "main chapters' real file"
+        return side_by_side.compare_findings(main_f, real_f, main_name=name), name
+
+
+def real_cells_chapter(adata: ad.AnnData, main: ad.AnnData) -> RealCellsChapter:
+    """The real cells chapter's object, from its plan's cached runs.
+
+    Parameters
+    ----------
+    adata
+        The prepared starter (:func:`~cellvae.study.runner.bookdata.starter_data`).
+    main
+        The book's data.
+
+    Returns
+    -------
+    RealCellsChapter
+    """
+    from .plans import REAL_CELLS
+
+    return RealCellsChapter(adata, main, REAL_CELLS.load(data={"book": main, "starter": adata}))

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ...data import ENV_VAR, prepare, read_h5ad
 from ...data.simulate import describe, simulate_bmmc
+from ...datasets import bmmc_starter
 
 #: The book's default simulated data.  3,000 cells x 1,000 HVGs (of 5,000 simulated genes, and
 #: as many genes as the shipped real starter) is the size at which every run of the book trains
@@ -93,4 +94,19 @@ def book_data() -> ad.AnnData:
         adata = prepare(raw, n_top_genes=BOOK_HVGS_SIM, seed=0)
         adata.uns["source"] = (describe(raw.uns["simulation"]) + f", {BOOK_HVGS_SIM:,} HVGs; "
                                f"set ${ENV_VAR} to run on the GEO file")
+    return adata
+
+
+def starter_data() -> ad.AnnData:
+    """The shipped starter, prepared as the book prepares any real file (all its genes).
+
+    Returns
+    -------
+    anndata.AnnData
+        600 cells with a seeded train/test split and ``uns['source']``.
+    """
+    raw = bmmc_starter()
+    adata = prepare(raw, n_top_genes=raw.n_vars, seed=0)
+    adata.uns["source"] = (f"the shipped BMMC starter ({adata.n_obs:,} real cells x {adata.n_vars:,} genes "
+                           "of GSE194122, cellvae.datasets.bmmc_starter())")
     return adata

@@ -1,0 +1,159 @@
+"""The batch chapter's tables, from its :class:`~cellvae.study.chapters.batch_effects.Evidence`.
+
+Each function returns what one table or figure of ``book/batch_effects.md`` shows; the page
+only formats it.
+"""
+
+from __future__ import annotations
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from ..scoring.integration import AGGREGATES, BATCH_COLS, BIO, BIO_COLS, MIXING, scaled
+from .batch_effects import SCOPE_ROWS, Evidence, mixing_of
+
+#: Short names for the columns of the page's two metric tables (the Benchmarker's are long).
+SHORT_NAMES = {"Graph connectivity": "graph conn.", "PCR comparison": "PCR comp.", "Silhouette batch": "sil. batch",
+               "Isolated labels": "isolated", "KMeans NMI": "NMI", "KMeans ARI": "ARI",
+               "Silhouette label": "sil. label", "Trajectory conservation": "trajectory",
+               "Cell-cycle conservation": "cell cycle", "KBET": "kBET"}
+
+
+def metric_tables(ev: Evidence) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The page's Tables 4a and 4b: batch correction and bio conservation, unscaled, short names.
+
+    Parameters
+    ----------
+    ev
+        :func:`batch_evidence` output.
+
+    Returns
+    -------
+    batch, bio : pandas.DataFrame
+        One row per embedding; the columns of ``BATCH_COLS`` and ``BIO_COLS``.
+    """
+    return tuple(ev.table[list(cols)].rename(columns=SHORT_NAMES) for cols in (BATCH_COLS, BIO_COLS))
+
+
+def data_points(ev: Evidence) -> dict[str, dict[str, float]]:
+    """This data's own batch mixing per scope, for PCA and our NB: the dose figure's markers.
+
+    Parameters
+    ----------
+    ev
+        :func:`batch_evidence` output.
+
+    Returns
+    -------
+    dict
+        Scope -> {"PCA": mixing, "NB VAE": mixing}.
+    """
+    return {sc: {"PCA": mixing_of(ev, sc, "PCA"), "NB VAE": mixing_of(ev, sc, "our NB")}
+            for sc in sorted(ev.scoped["scope"].unique())}
+
+
+def aggregate_table(ev: Evidence) -> pd.DataFrame:
+    """Table 5: the aggregate scores, unscaled and min-max scaled over the rows as the Benchmarker does.
+
+    Parameters
+    ----------
+    ev
+        :func:`~cellvae.study.chapters.batch_effects.batch_evidence` output.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Two column groups, ``unscaled`` and ``scaled``, of batch, bio and total.
+    """
+    agg = pd.concat({"unscaled": ev.table[list(AGGREGATES)], "scaled": scaled(ev.table)[list(AGGREGATES)]}, axis=1)
+    return agg.rename(columns={"Batch correction": "batch", "Bio conservation": "bio", "Total": "total"})
+
+
+def held_out_table(ev: Evidence) -> pd.DataFrame:
+    """The decision statistics of :data:`SCOPE_ROWS` on test cells beside as many training cells.
+
+    Parameters
+    ----------
+    ev
+        :func:`~cellvae.study.chapters.batch_effects.batch_evidence` output.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Column groups ``test cells`` and ``training cells`` of mixing and bio.
+    """
+    return pd.concat({"test cells": ev.table.loc[list(SCOPE_ROWS), [MIXING, BIO]], "training cells": ev.train},
+                     axis=1).rename(columns={MIXING: "mixing", BIO: "bio"})
+
+
+def scope_table(ev: Evidence) -> pd.DataFrame:
+    """Table 7: batch mixing within one donor across sites and within one site across donors.
+
+    Parameters
+    ----------
+    ev
+        :func:`~cellvae.study.chapters.batch_effects.batch_evidence` output.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by (named scope, embedding): batch mixing, its null threshold, flagged.
+    """
+    scoped = ev.scoped.assign(scope=ev.scoped["scope"].map(ev.labels)).set_index(["scope", "embedding"])
+    return scoped[["batch mixing", "mixing threshold", "flagged"]].rename(columns={"mixing threshold": "threshold"})
+
+
+def stops_text(ev: Evidence) -> str:
+    """How the two NB runs of the batch chapter ended.
+
+    Parameters
+    ----------
+    ev
+        :func:`~cellvae.study.chapters.batch_effects.batch_evidence` output.
+
+    Returns
+    -------
+    str
+        Epochs and what stopped each, e.g. ``"NB: 120 epochs, stopped by early stopping; ..."``.
+    """
+    stops = {"NB": ev.nb, "NB +batch": ev.cond}
+    return "; ".join(f"{k}: {r.metrics.get('epochs', 0)} epochs, stopped by "
+                     f"{r.metrics.get('stopped', 'divergence').replace('_', ' ')}" for k, r in stops.items())
+
+
+def batch_labels(adata: ad.AnnData) -> dict[str, np.ndarray]:
+    """The batch figures' colourings.
+
+    Parameters
+    ----------
+    adata
+        The book's data.
+
+    Returns
+    -------
+    dict
+        ``donor``, ``site`` and ``batch`` -> one label per cell.
+    """
+    obs = adata.obs
+    return {"donor": obs["DonorNumber"].to_numpy(), "site": obs["Site"].to_numpy(), "batch": obs["batch"].to_numpy()}
+
+
+def held_out_cells(adata: ad.AnnData) -> tuple[ad.AnnData, dict[str, np.ndarray]]:
+    """The held-out cells alone, with their colourings: Fig 3c's input.
+
+    Parameters
+    ----------
+    adata
+        The book's data, with the NB latent in ``obsm``.
+
+    Returns
+    -------
+    test : anndata.AnnData
+        A copy of the test cells.
+    labels : dict
+        ``donor``, ``site`` and ``cell type`` -> one label per test cell.
+    """
+    test = adata[(adata.obs["split"] == "test").to_numpy()].copy()
+    return test, {k: test.obs[c].to_numpy() for k, c in
+                  (("donor", "DonorNumber"), ("site", "Site"), ("cell type", "cell_type"))}
