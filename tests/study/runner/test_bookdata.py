@@ -43,3 +43,22 @@ def test_a_file_without_site_donor_or_second_batch_gets_notes(tmp_path, monkeypa
     raw.write_h5ad(full)
     monkeypatch.setenv("CELLVAE_DATA", str(full))
     assert "single batch" not in book_data().uns["source"]
+
+
+def test_book_data_is_prepared_once_then_read_back_and_a_damaged_copy_is_rewritten(tmp_path, monkeypatch,
+                                                                                    starter_path):
+    from cellvae.study.runner import bookdata
+    from cellvae.study.runner.cache import data_key
+
+    monkeypatch.setenv("CELLVAE_CACHE", str(tmp_path))
+    monkeypatch.setenv("CELLVAE_DATA", str(starter_path))
+    made, prepare = [], bookdata._prepare_book
+    monkeypatch.setattr(bookdata, "_prepare_book", lambda path: made.append(path) or prepare(path))
+    a, b = bookdata.book_data(), bookdata.book_data()
+    assert len(made) == 1 and data_key(a) == data_key(b) and a.uns["source"] == b.uns["source"]
+    (copy,) = (tmp_path / "bookdata").glob("*.h5ad")
+    copy.write_bytes(b"damaged")
+    assert data_key(bookdata.book_data()) == data_key(a) and len(made) == 2
+    monkeypatch.setattr(bookdata, "PREPARING_SOURCES", ("model",))  # other code: prepared again
+    bookdata.book_data()
+    assert len(made) == 3

@@ -8,9 +8,13 @@ from pathlib import Path
 import anndata as ad
 import pandas as pd
 
+from ..._io import cache_dir
+from ..._version import __version__
 from ...data import ENV_VAR, prepare, read_h5ad
 from ...data.simulate import describe, simulate_bmmc
 from ...datasets import bmmc_starter
+from . import store
+from .cache import tree_digest
 
 #: The book's default simulated data.  3,000 cells x 1,000 HVGs (of 5,000 simulated genes, and
 #: as many genes as the shipped real starter) is the size at which every run of the book trains
@@ -68,10 +72,17 @@ def fill_gaps(adata: ad.AnnData) -> list[str]:
     return gaps
 
 
+#: The code that shapes the prepared book data: a change in it prepares the data again.
+PREPARING_SOURCES = ("data", "study/runner/bookdata.py")
+
+
 def book_data() -> ad.AnnData:
     """The data every chapter runs on: ``$CELLVAE_DATA`` if set, else the simulator.
 
-    ``uns['source']`` holds a one-line description that each page prints.
+    ``uns['source']`` holds a one-line description that each page prints.  The prepared data
+    is written once to the cache (``bookdata/``, keyed by the file's path, size and mtime or
+    the simulation's parameters, and by the code that prepares it) and read from there: seven
+    chapter kernels would otherwise simulate or read and prepare it seven times.
 
     Returns
     -------
@@ -81,6 +92,20 @@ def book_data() -> ad.AnnData:
         :data:`BOOK_SIM` simulation with :data:`BOOK_HVGS_SIM` HVGs.
     """
     path = os.environ.get(ENV_VAR)
+    if path and not Path(path).is_file():
+        return _prepare_book(path)  # the reader's one-line error
+    if path:
+        st = Path(path).stat()
+        what = ("file", str(Path(path).resolve()), st.st_size, st.st_mtime_ns, BOOK_HVGS_GEO)
+    else:
+        what = ("simulator", sorted(BOOK_SIM.items()), BOOK_HVGS_SIM)
+    h = store.key(*what, __version__, tree_digest(PREPARING_SOURCES, code_only=True))
+    where = store.cached_file(cache_dir() / "bookdata" / f"{h}.h5ad",
+                              lambda tmp: _prepare_book(path).write_h5ad(tmp))
+    return ad.read_h5ad(where)
+
+
+def _prepare_book(path: str | None) -> ad.AnnData:
     if path:
         raw = read_h5ad(path, counts_only=True, feature_type="GEX")  # as load_bmmc reads it
         hvgs = min(BOOK_HVGS_GEO, raw.n_vars)
