@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tinyruns import SPECS
 
 from cellvae.study.book.cli import executor_for
 from cellvae.study.runner import grid
 from cellvae.study.runner.cache import RunCache
 from cellvae.study.runner.runs import run_all
+
+from tinyruns import SPECS
 
 
 @pytest.mark.slow

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from tinyruns import tiny
 
 from cellvae.study.calls import selection
 from cellvae.study.calls.selection import choose_model, converged_sentence
@@ -13,6 +12,8 @@ from cellvae.study.runner import runs as ex
 from cellvae.study.runner.cache import RunResult
 from cellvae.study.runner.grid import family_spec, variant_of
 from cellvae.study.runner.tables import results_table
+
+from tinyruns import tiny
 
 
 def _run(arch, seed, val, test, family="nb/raw", stopped="early_stopping"):

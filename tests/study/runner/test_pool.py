@@ -6,11 +6,12 @@ import os
 
 import numpy as np
 import pytest
-from tinyruns import SPECS
 
 from cellvae.study.runner import grid
 from cellvae.study.runner.cache import RunCache
 from cellvae.study.runner.runs import run_all
+
+from tinyruns import SPECS
 
 
 @pytest.mark.slow

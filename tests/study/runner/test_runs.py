@@ -6,12 +6,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from tinyruns import SPECS, tiny
 
 from cellvae.study.runner import runs as ex
 from cellvae.study.runner.cache import RunCache, data_key
 from cellvae.study.runner.runs import run_all
 from cellvae.study.runner.tables import results_table
+
+from tinyruns import SPECS, tiny
 
 
 @pytest.fixture
