@@ -54,3 +54,9 @@ def test_collapse_sentence_follows_the_table():
     text = original_study.collapse_sentence(breaks)
     assert "does not follow" in text and "M2" in text and "M5" in text
     assert "every architecture collapsed" in original_study.collapse_sentence(_orig(["M1"], [10], [256], [0], [0.0]))
+
+
+def test_recon_verdict_flips_with_the_factor():
+    assert original_study.recon_verdict(np.array([1.5e-4, 3e-4])).startswith("reproduced here")
+    far = original_study.recon_verdict(np.array([0.09, 0.1]))
+    assert far.startswith("not reproduced here") and "475 times larger" in far

@@ -46,3 +46,12 @@ def test_baseline_is_the_per_gene_gaussian_log_density(sim):
     mu, var = x[tr].mean(0), np.maximum(x[tr].var(0), 1e-6)
     want = (-0.5 * (np.log(2 * np.pi * var) + (x[~tr] - mu) ** 2 / var)).sum(1).mean()
     assert raw_gaussians.gene_gaussian_baseline(sim) == pytest.approx(want, rel=1e-6)
+
+
+def test_divergence_verdict_flips_with_the_runs():
+    import pandas as pd
+
+    trained = pd.DataFrame({"outcome": ["trained"] * 8})
+    assert raw_gaussians.divergence_verdict(trained).startswith("not reproduced here: none of 8")
+    one = pd.DataFrame({"outcome": ["trained"] * 7 + ["diverged"]})
+    assert raw_gaussians.divergence_verdict(one).startswith("reproduced here: 1 of 8")

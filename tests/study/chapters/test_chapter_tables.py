@@ -63,3 +63,10 @@ def test_stops_text_says_how_each_run_ended_and_names_a_diverged_one():
     ok = SimpleNamespace(metrics={"epochs": 120, "stopped": "early_stopping"})
     ev = SimpleNamespace(nb=ok, cond=SimpleNamespace(metrics={"epochs": 3}))
     assert stops_text(ev) == "NB: 120 epochs, stopped by early stopping; NB +batch: 3 epochs, stopped by divergence"
+
+
+def test_original_sentence_carries_each_claim():
+    from cellvae.study.chapters.conclusions import original_sentence
+
+    s = original_sentence({"raw_claim": "A", "recon_claim": "B", "collapse_claim": "C"})
+    assert "raw counts is A;" in s and "0.0002 is B;" in s and "posterior is C." in s

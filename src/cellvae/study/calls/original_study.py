@@ -97,6 +97,27 @@ def mse_sentence(mse: np.ndarray) -> str:
             "in the denominator; the original does not say which, and this remains unexplained.")
 
 
+def recon_verdict(mse: np.ndarray) -> str:
+    """Whether the original's 0.0002 is reproduced, as a clause (:func:`mse_sentence` in brief).
+
+    Parameters
+    ----------
+    mse
+        :func:`mse_per_element` of the original-objective runs.
+
+    Returns
+    -------
+    str
+        "reproduced here" with the range, or "not reproduced here" with how many times larger ours is.
+    """
+    lo, hi = float(np.min(mse)), float(np.max(mse))
+    if all(1 / REPRODUCED_FACTOR <= m / ORIGINAL_RECON <= REPRODUCED_FACTOR for m in mse):
+        return f"reproduced here: our per-element MSE under its objective is {lo:.2g}-{hi:.2g}"
+    ratio = float(np.median(mse)) / ORIGINAL_RECON
+    return (f"not reproduced here: our per-element MSE under its objective is {lo:.2g}-{hi:.2g}, "
+            f"{ratio:,.0f} times larger")
+
+
 def collapsed_scores(adata, latents: dict[str, np.ndarray], *, seed: int = 0) -> pd.DataFrame:
     """Biology-conservation scores of some latents and of random noise of the same size.
 

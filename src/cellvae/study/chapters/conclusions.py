@@ -96,6 +96,24 @@ def collapse_sentence(table: pd.DataFrame, n_genes: int) -> str:
             f"{detail}, {alike}. Under the NB ELBO {nb_txt}.")
 
 
+def original_sentence(claims: dict[str, str]) -> str:
+    """The original's three failures and which of them this build reproduces.
+
+    Parameters
+    ----------
+    claims
+        :meth:`~cellvae.study.chapters.results.ResultsChapter.original_claims`.
+
+    Returns
+    -------
+    str
+        Markdown.
+    """
+    return (f"**The original's failures.** Its Gaussian decoder diverging on raw counts is {claims['raw_claim']}; "
+            f"its reconstruction loss of 0.0002 is {claims['recon_claim']}; its collapsed posterior is "
+            f"{claims['collapse_claim']}.")
+
+
 def likelihood_sentence(table: pd.DataFrame, arch: str) -> str:
     """Whether the count models trained without divergence, and what the Gaussian bounds measure.
 

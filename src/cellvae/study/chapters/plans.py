@@ -54,6 +54,9 @@ REAL_CELLS = Plan("real_cells", {
     "main": MAIN, "main batch pair": BATCH_PAIR, "main zinb": ZINB,  # the side-by-side table
 }, tasks=(Task(f"{__package__}.real_cells:starter_task", needs=("starter", "starter seeds")),
           Task(f"{__package__}.side_by_side:findings_task", needs=("main", "main batch pair"))))
-CONCLUSIONS = Plan("conclusions", {"grid": MAIN, "batch pair": BATCH_PAIR})
+#: The intro and the conclusions glue the results chapter's clauses on the original study, so they
+#: read its groups too.
+INTRO = Plan("intro", dict(RESULTS.groups))
+CONCLUSIONS = Plan("conclusions", {**RESULTS.groups, "batch pair": BATCH_PAIR})
 #: In the book's order.
-PLANS = (EDA, RESULTS, BATCH_EFFECTS, REAL_CELLS, CONCLUSIONS)
+PLANS = (INTRO, EDA, RESULTS, BATCH_EFFECTS, REAL_CELLS, CONCLUSIONS)
