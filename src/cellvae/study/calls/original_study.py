@@ -70,6 +70,14 @@ def mse_per_element(recon_per_cell: np.ndarray, n_genes: int) -> np.ndarray:
     return 2.0 * (np.asarray(recon_per_cell, dtype=float) / n_genes - 0.5 * np.log(2 * np.pi))
 
 
+def _mse_reading(mse: np.ndarray) -> tuple[float, float, float, bool]:
+    """Range of ``mse``, its median over :data:`ORIGINAL_RECON`, and whether every run is within
+    :data:`REPRODUCED_FACTOR` of it."""
+    ratio = float(np.median(mse)) / ORIGINAL_RECON
+    reproduced = all(1 / REPRODUCED_FACTOR <= m / ORIGINAL_RECON <= REPRODUCED_FACTOR for m in mse)
+    return float(np.min(mse)), float(np.max(mse)), ratio, reproduced
+
+
 def mse_sentence(mse: np.ndarray) -> str:
     """Whether the original's 0.0002 is reproduced by our per-element MSE, and what is left.
 
@@ -84,9 +92,8 @@ def mse_sentence(mse: np.ndarray) -> str:
         "Reproduced" when every run is within :data:`REPRODUCED_FACTOR` of
         :data:`ORIGINAL_RECON`, otherwise how far off it is.
     """
-    lo, hi = float(np.min(mse)), float(np.max(mse))
-    ratio = float(np.median(mse)) / ORIGINAL_RECON
-    if all(1 / REPRODUCED_FACTOR <= m / ORIGINAL_RECON <= REPRODUCED_FACTOR for m in mse):
+    lo, hi, ratio, reproduced = _mse_reading(mse)
+    if reproduced:
         return (f"As an MSE without the Gaussian constant, the reconstruction per element is {lo:.2g}-{hi:.2g}, "
                 f"within a factor {REPRODUCED_FACTOR:g} of the original's {ORIGINAL_RECON:g}: the number is "
                 "reproduced.")
@@ -110,10 +117,9 @@ def recon_verdict(mse: np.ndarray) -> str:
     str
         "reproduced here" with the range, or "not reproduced here" with how many times larger ours is.
     """
-    lo, hi = float(np.min(mse)), float(np.max(mse))
-    if all(1 / REPRODUCED_FACTOR <= m / ORIGINAL_RECON <= REPRODUCED_FACTOR for m in mse):
+    lo, hi, ratio, reproduced = _mse_reading(mse)
+    if reproduced:
         return f"reproduced here: our per-element MSE under its objective is {lo:.2g}-{hi:.2g}"
-    ratio = float(np.median(mse)) / ORIGINAL_RECON
     return (f"not reproduced here: our per-element MSE under its objective is {lo:.2g}-{hi:.2g}, "
             f"{ratio:,.0f} times larger")
 
@@ -246,6 +252,26 @@ def collapse_counts(tab: pd.DataFrame) -> dict[str, int]:
         ``n_collapsed`` and ``n_orig``.
     """
     return {"n_collapsed": int(tab["collapsed"].sum()), "n_orig": len(tab)}
+
+
+def collapse_verdict(tab: pd.DataFrame) -> str:
+    """Whether the original's collapsed posterior is reproduced, as a clause.
+
+    Parameters
+    ----------
+    tab
+        :func:`collapse_table` output.
+
+    Returns
+    -------
+    str
+        "reproduced here" with how many architectures collapse, or "not reproduced here".
+    """
+    c = collapse_counts(tab)
+    k, m = c["n_collapsed"], c["n_orig"]
+    if k:
+        return f"reproduced here: {k} of {m} architectures collapse under its objective"
+    return f"not reproduced here: none of {m} architectures collapses under its objective"
 
 
 def collapse_sentence(tab: pd.DataFrame) -> str:

@@ -118,13 +118,18 @@ class Plan:
             Group name -> its :class:`~cellvae.study.runner.cache.RunResult` list, in spec order.
         """
         data = {**(data or {}), **({"book": adata} if adata is not None else {})}
+
+        def read(name: str) -> ad.AnnData:  # what the caller did not pass, read once
+            if name not in data:
+                data[name] = DATA[name]()
+            return data[name]
+
         out, best = {}, None
         for name in names or tuple(self.groups):
             g = self.groups[name]
-            a = data[g.data] if g.data in data else data.setdefault(g.data, DATA[g.data]())
+            a = read(g.data)
             if g.chosen and best is None:
-                book = data["book"] if "book" in data else data.setdefault("book", DATA["book"]())
-                best = choice(book, out.get("grid"))
+                best = choice(read("book"), out.get("grid"))
             out[name] = run_all(a, g.specs(a, best if g.chosen else None), progress=False)
         return out
 
