@@ -28,7 +28,7 @@ def test_threshold_is_a_prediction_bound_that_moves_with_the_null():
 @pytest.mark.slow
 def test_null_threshold_changes_with_size_and_random_is_never_well_integrated(tmp_path, monkeypatch):
     from cellvae.study.calls.controls import control_data
-    from cellvae.study.scoring.metrics import pca
+    from cellvae.study.scoring.embed import pca
 
     monkeypatch.setenv("CELLVAE_CACHE", str(tmp_path))
     thr, last = {}, None

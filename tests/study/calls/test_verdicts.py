@@ -57,11 +57,11 @@ def test_position_on_the_curve():
 
 
 def test_scope_sentence_flips():
-    row = pd.Series({"batch mixing": 0.6, "mixing threshold": 0.7})
-    ok = pd.Series({"batch mixing": 0.75, "mixing threshold": 0.7})
+    row = pd.Series({"Batch mixing": 0.6, "mixing threshold": 0.7})
+    ok = pd.Series({"Batch mixing": 0.75, "mixing threshold": 0.7})
     s = vd.scope_sentence(row, what="site effect", where="within donor1", cond=ok)
     assert "**detected**" in s and "at or above" in s
     s = vd.scope_sentence(ok, what="site effect", where="within donor1", cond=row)
     assert "**not detected**" in s and "still below" in s
-    nan = pd.Series({"batch mixing": np.nan, "mixing threshold": 0.7})
+    nan = pd.Series({"Batch mixing": np.nan, "mixing threshold": 0.7})
     assert "cannot be measured" in vd.scope_sentence(nan, what="donor effect", where="within site1", cond=None)

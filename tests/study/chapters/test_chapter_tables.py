@@ -21,7 +21,7 @@ from cellvae.study.scoring.integration import AGGREGATES, BATCH_COLS, BIO_COLS
 def test_data_points_pick_each_scopes_pca_and_nb_mixing():
     scoped = pd.DataFrame({"scope": ["site within donor"] * 2 + ["donor within site"] * 2,
                            "embedding": ["PCA", "our NB", "our NB", "PCA"],
-                           "batch mixing": [0.1, 0.2, 0.3, 0.4]})
+                           "Batch mixing": [0.1, 0.2, 0.3, 0.4]})
     pts = data_points(SimpleNamespace(scoped=scoped))
     assert pts == {"donor within site": {"PCA": 0.4, "NB VAE": 0.3},
                    "site within donor": {"PCA": 0.1, "NB VAE": 0.2}}
@@ -52,10 +52,10 @@ def test_summary_table_names_the_rows_and_leaves_pca_without_a_bound():
 
 def test_scope_table_names_each_scope_and_keeps_the_flag():
     scoped = pd.DataFrame({"scope": ["site within donor", "donor within site"], "embedding": ["PCA", "PCA"],
-                           "batch mixing": [0.1, 0.9], "mixing threshold": [0.5, 0.5], "flagged": [True, False]})
+                           "Batch mixing": [0.1, 0.9], "mixing threshold": [0.5, 0.5], "flagged": [True, False]})
     labels = {"site within donor": "site within donor 1", "donor within site": "donor within site 2"}
     t = scope_table(SimpleNamespace(scoped=scoped, labels=labels))
-    assert list(t.columns) == ["batch mixing", "threshold", "flagged"]
+    assert list(t.columns) == ["Batch mixing", "threshold", "flagged"]
     assert t.loc[("site within donor 1", "PCA"), "flagged"] and not t.loc[("donor within site 2", "PCA"), "flagged"]
 
 

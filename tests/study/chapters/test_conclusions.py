@@ -59,7 +59,7 @@ def test_likelihood_sentence_counts_divergence():
 
 
 def _ev(pca=0.6, rnd=vd.NO_STRUCTURE):
-    v = pd.DataFrame({"batch mixing": [pca, 0.9, 0.95], "mixing threshold": [0.7, 0.7, 0.7],
+    v = pd.DataFrame({"Batch mixing": [pca, 0.9, 0.95], "mixing threshold": [0.7, 0.7, 0.7],
                       "verdict": ["x", vd.WELL, rnd]}, index=["PCA", "our NB", "random embedding"])
     return SimpleNamespace(verdicts=v, limit_text=lambda kind: "detection limit: site effect 0.1, donor effect 0.2")
 

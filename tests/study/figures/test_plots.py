@@ -28,7 +28,6 @@ def _all_figures(sim):
         "curves": plots.training_curves({"nb/raw": {"M1": hist, "M2": hist}, "original": {"M1": hist}}),
         "grid": plots.embedding_grid({"PCA": xy, "NB": xy}, {k: sim.obs[k].to_numpy() for k in
                                      ("DonorNumber", "Site", "batch")}, xlabel="UMAP 1", ylabel="UMAP 2"),
-        "bars": plots.metric_bars(scores),
         "heatmap": plots.metric_heatmap(scores),
         "beta": plots.beta_tradeoff(sweep),
     }

@@ -12,7 +12,7 @@ def test_prefetched_scores_equal_serial_ones(tmp_path, monkeypatch):
 
     from cellvae.data import prepare, simulate_bmmc
     from cellvae.study.chapters.batch_effects import train_sample
-    from cellvae.study.scoring.metrics import pca
+    from cellvae.study.scoring.embed import pca
     from cellvae.study.scoring.prefetch import prefetch
 
     monkeypatch.setenv("CELLVAE_CACHE", str(tmp_path / "a"))

@@ -28,8 +28,8 @@ from ..runner.bookdata import BOOK_SIM
 from ..runner.grid import RunSpec
 from ..runner.runs import run_all
 from ..scoring.baselines import harmony
+from ..scoring.embed import PCA_KEY, pca
 from ..scoring.integration import BIO, MIXING, benchmark
-from ..scoring.metrics import PCA_KEY, pca
 from .controls import (
     EFFECT_SCOPES,
     FPR,

@@ -7,7 +7,8 @@ import numpy as np
 
 from ..runner.grid import batch_pair
 from ..runner.runs import RunResult, run_all
-from ..scoring.metrics import PCA_KEY, cached_scib_scores, pca
+from ..scoring.embed import PCA_KEY, pca
+from ..scoring.integration import MIXING, benchmark
 from .selection import ModelChoice, choose_model
 
 #: obsm keys of the VAE latents this module writes.
@@ -35,7 +36,7 @@ def batch_embeddings(adata: ad.AnnData, results: list[RunResult], *,
     -------
     tuple
         The model choice, the plain and the conditional NB results, and a mapping
-        row name -> obsm key for :func:`~cellvae.study.scoring.metrics.score_table`.
+        row name -> obsm key for :func:`~cellvae.study.scoring.integration.benchmark`.
     """
     choice = choose_model(results, family="nb/raw")
     arch = choice.best.spec.arch
@@ -50,8 +51,8 @@ def batch_embeddings(adata: ad.AnnData, results: list[RunResult], *,
     return choice, nb, cond, keys
 
 
-def seed_mixing(adata: ad.AnnData, runs: list[RunResult]) -> np.ndarray:
-    """Batch mixing (scIB, all cells) of each run's latent: the plain NB at each training seed.
+def seed_mixing(adata: ad.AnnData, runs: list[RunResult], *, mask: np.ndarray | None) -> np.ndarray:
+    """Batch mixing of each run's latent on the cells of ``mask``.
 
     Parameters
     ----------
@@ -59,17 +60,20 @@ def seed_mixing(adata: ad.AnnData, runs: list[RunResult]) -> np.ndarray:
         The data the runs were trained on; the latents are added to ``obsm``.
     runs
         Runs that differ only in their training seed.
+    mask
+        Cells scored: the held-out test cells where the batch page scores those, None for all.
 
     Returns
     -------
     numpy.ndarray
-        One score per run; NaN for a run that did not finish.
+        One :data:`~cellvae.study.scoring.integration.MIXING` per run; NaN for a run that
+        did not finish.
     """
-    out = []
+    keys = {}
     for i, r in enumerate(runs):
-        if r.metrics.get("status") != "ok" or r.latent is None:  # diverged: no latent to score
-            out.append(np.nan)
-            continue
-        adata.obsm[f"X_seed_mixing{i}"] = r.latent
-        out.append(cached_scib_scores(adata, f"X_seed_mixing{i}")["batch mixing"])
-    return np.asarray(out)
+        if r.metrics.get("status") == "ok" and r.latent is not None:  # a diverged run has no latent
+            adata.obsm[f"X_seed_mixing{i}"] = r.latent
+            keys[i] = f"X_seed_mixing{i}"
+    scores = [benchmark(adata, {f"seed {i}": k}, mask=mask, full=False)[MIXING].iloc[0] for i, k in keys.items()]
+    got = dict(zip(keys, scores))
+    return np.asarray([got.get(i, np.nan) for i in range(len(runs))], dtype=float)

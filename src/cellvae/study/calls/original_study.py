@@ -16,7 +16,8 @@ import pandas as pd
 
 from ..runner.cache import RunResult
 from ..runner.grid import ARCHITECTURES, RunSpec, family_spec, variant_of
-from ..scoring.metrics import BIO_METRICS, cached_scib_scores, noise_nmi
+from ..scoring.integration import BIO, BIO_COLS, EXTRAS, benchmark
+from ..scoring.nulls import noise_nmi
 from .collapse import is_collapsed
 from .controls import FPR, prediction_bounds
 
@@ -139,16 +140,15 @@ def collapsed_scores(adata, latents: dict[str, np.ndarray], *, seed: int = 0) ->
     Returns
     -------
     pandas.DataFrame
-        One row per latent plus ``"random noise"``: the scIB biology metrics and ``bio
-        conservation``.
+        One row per latent plus ``"random noise"``: the Benchmarker's bio-conservation
+        columns and their aggregate, on all cells.
     """
     first = next(iter(latents.values()))
     rows = dict(latents) | {"random noise": np.random.default_rng(seed).normal(size=first.shape)}
-    out = {}
-    for i, (name, emb) in enumerate(rows.items()):
+    for i, emb in enumerate(rows.values()):
         adata.obsm[f"X_bio_check{i}"] = np.asarray(emb, dtype=np.float32)
-        out[name] = cached_scib_scores(adata, f"X_bio_check{i}")
-    return pd.DataFrame(out).T[list(BIO_METRICS) + ["bio conservation"]]
+    out = pd.concat([benchmark(adata, {name: f"X_bio_check{i}"}, full=False) for i, name in enumerate(rows)])
+    return out[[c for c in BIO_COLS if c not in EXTRAS] + [BIO]]
 
 
 def collapsed_sentence(scores: pd.DataFrame, noise: np.ndarray, collapsed: str, reference: str, *,
@@ -176,9 +176,9 @@ def collapsed_sentence(scores: pd.DataFrame, noise: np.ndarray, collapsed: str, 
         whether the latent clusters by type, where the aggregate also weighs silhouettes
         and cLISI.
     """
-    c, r = (scores.loc[k, "NMI"] for k in (collapsed, reference))
+    c, r = (scores.loc[k, "KMeans NMI"] for k in (collapsed, reference))
     bound = prediction_bounds(noise, fpr=FPR)[1]
-    bio = {k: scores.loc[k, "bio conservation"] for k in (collapsed, reference, "random noise")}
+    bio = {k: scores.loc[k, BIO] for k in (collapsed, reference, "random noise")}
     state = "collapsed" if is_collapsed else "non-collapsed"
     verdict = (f"still clusters cell types, as the original's figures showed: a {state} posterior can still "
                "cluster, so clusters in a plot do not show that a model works" if c > bound else
@@ -207,7 +207,7 @@ def collapsed_check(adata, results: list, best) -> tuple:
     tuple
         The original-loss M1 run, :func:`collapsed_scores` of it and of ``best``, and the
         NMIs of :data:`N_NOISE` random embeddings of its size
-        (:func:`~cellvae.study.scoring.metrics.noise_nmi`; the first is the scores' ``"random noise"``).
+        (:func:`~cellvae.study.scoring.embed.noise_nmi`; the first is the scores' ``"random noise"``).
     """
     orig = next(r for r in results if r.spec.family == "original" and r.spec.arch == "M1")
     scores = collapsed_scores(adata, {"M1 original": orig.latent, f"{best.spec.arch} NB": best.latent})

@@ -87,7 +87,7 @@ def verdict_table(scores: pd.DataFrame, kinds: dict[str, str], thr: pd.DataFrame
             continue
         tm, tb = (threshold_of(thr, scope, kind, s) for s in (MIXING, BIO))
         m, b = float(scores.loc[name, MIXING]), float(scores.loc[name, BIO])
-        rows[name] = {"null": kind, "batch mixing": m, "mixing threshold": tm, "bio conservation": b,
+        rows[name] = {"null": kind, MIXING: m, "mixing threshold": tm, BIO: b,
                       "bio threshold": tb, "verdict": judge(m, b, mix_threshold=tm, bio_threshold=tb)}
     return pd.DataFrame(rows).T
 
@@ -194,14 +194,14 @@ def scope_sentence(row: pd.Series, *, what: str, where: str, cond: pd.Series | N
     -------
     str
     """
-    m, t = row["batch mixing"], row["mixing threshold"]
+    m, t = row[MIXING], row["mixing threshold"]
     if not (np.isfinite(m) and np.isfinite(t)):
         return f"The {what} {where} cannot be measured here (fewer than two groups among the test cells)."
     flag = m < t
     text = (f"The {what} {where} is **{'detected' if flag else 'not detected'}**: batch mixing {m:.3f} "
             f"against a null threshold of {t:.3f}.")
-    if cond is not None and np.isfinite(cond["batch mixing"]):
-        c = cond["batch mixing"]
+    if cond is not None and np.isfinite(cond[MIXING]):
+        c = cond[MIXING]
         still = c < t
         text += (f" Conditioning on batch moves it to {c:.3f}, "
                  f"{'still below' if still else 'at or above'} the threshold.")

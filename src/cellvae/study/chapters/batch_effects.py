@@ -19,6 +19,7 @@ from ..calls.selection import ModelChoice
 from ..calls.verdicts import detection_limit, judge, limit_sentence, threshold_of, verdict_table
 from ..runner.runs import RunResult
 from ..scoring.baselines import harmony, scvi_baseline
+from ..scoring.embed import PCA_KEY
 from ..scoring.integration import (
     BIO,
     MIXING,
@@ -26,7 +27,7 @@ from ..scoring.integration import (
     random_embedding,
     shuffle_labels,
 )
-from ..scoring.metrics import PCA_KEY
+from ..scoring.mixing import N_SHUFFLES
 from ..scoring.prefetch import prefetch
 
 #: Rows of the main table, in order: name -> (obsm key, null kind it is judged against).
@@ -113,9 +114,9 @@ def _scope_table(adata: ad.AnnData, keys: dict, thr: pd.DataFrame, test: np.ndar
             m = float(t.loc[name, MIXING]) if ok else np.nan
             b = float(t.loc[name, BIO]) if ok else np.nan
             tm, tb = (threshold_of(thr, scope, kind, s) for s in (MIXING, BIO))
-            recs.append({"scope": scope, "embedding": name, "null": kind, "batch mixing": m,
+            recs.append({"scope": scope, "embedding": name, "null": kind, MIXING: m,
                          "mixing threshold": tm, "flagged": bool(m < tm) if ok else None,
-                         "bio conservation": b, "verdict": judge(m, b, mix_threshold=tm, bio_threshold=tb)})
+                         BIO: b, "verdict": judge(m, b, mix_threshold=tm, bio_threshold=tb)})
     return pd.DataFrame(recs)
 
 
@@ -250,7 +251,7 @@ def mixing_of(ev: Evidence, scope: str, name: str) -> float:
         NaN if that embedding was not scored on that scope.
     """
     s = ev.scoped[(ev.scoped["scope"] == scope) & (ev.scoped["embedding"] == name)]
-    return float(s["batch mixing"].iloc[0]) if len(s) else np.nan
+    return float(s[MIXING].iloc[0]) if len(s) else np.nan
 
 
 def glue(ev: Evidence) -> dict:
@@ -271,8 +272,8 @@ def glue(ev: Evidence) -> dict:
 
     v = ev.verdicts
     pca = v.loc["PCA"]
-    flagged = pca["batch mixing"] < pca["mixing threshold"]
-    data = (f"The unintegrated PCA of this data scores {pca['batch mixing']:.3f} on batch mixing against its null "
+    flagged = pca[MIXING] < pca["mixing threshold"]
+    data = (f"The unintegrated PCA of this data scores {pca[MIXING]:.3f} on batch mixing against its null "
             f"threshold of {pca['mixing threshold']:.3f}: "
             + ("**a batch effect is detected**." if flagged else "no batch effect is detected at this false-positive "
                "rate, which is not evidence of none (see the detection limit below)."))
@@ -294,7 +295,7 @@ def glue(ev: Evidence) -> dict:
              f"SCVI trained for {t.iloc[0]:.0f} s ({ev.timing['epochs'].iloc[0]:.0f} epochs) against {t.iloc[1]:.0f} s "
              f"({ev.timing['epochs'].iloc[1]:.0f} epochs) for our NB and {t.iloc[2]:.0f} s for our NB +batch, "
              "each on one torch thread.")
-    return {"fpr": f"{100 * FPR:g}%", "n_null_seeds": str(len(NULL_SEEDS)),
+    return {"fpr": f"{100 * FPR:g}%", "n_null_seeds": str(len(NULL_SEEDS)), "n_shuffles": str(N_SHUFFLES),
             "vae_doses": " and ".join(f"{d:g}" for d in VAE_DOSES), "data_verdict": data, "row_verdicts": rows,
             "random_verdict": rnd, "limit_pca": ev.limit_text("PCA"), "limit_vae": ev.limit_text("NB VAE"),
             "site_sentence": site, "donor_sentence": donor, "curve_position": pos, "speed": speed}

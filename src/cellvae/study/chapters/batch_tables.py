@@ -101,7 +101,7 @@ def scope_table(ev: Evidence) -> pd.DataFrame:
         Indexed by (named scope, embedding): batch mixing, its null threshold, flagged.
     """
     scoped = ev.scoped.assign(scope=ev.scoped["scope"].map(ev.labels)).set_index(["scope", "embedding"])
-    return scoped[["batch mixing", "mixing threshold", "flagged"]].rename(columns={"mixing threshold": "threshold"})
+    return scoped[[MIXING, "mixing threshold", "flagged"]].rename(columns={"mixing threshold": "threshold"})
 
 
 def stops_text(ev: Evidence) -> str:

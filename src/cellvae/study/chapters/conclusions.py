@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..calls.collapse import SAME_RECON, is_collapsed, original_collapse
 from ..calls.selection import ModelChoice
-from ..scoring.integration import AGGREGATES
+from ..scoring.integration import AGGREGATES, MIXING
 
 
 def n_weights(n_genes: int, latent: int, hidden: int) -> int:
@@ -161,10 +161,10 @@ def batch_sentence(ev, truth: dict | None) -> str:
     """
     v = ev.verdicts
     pca = v.loc["PCA"]
-    if not np.isfinite(pca["batch mixing"]):
+    if not np.isfinite(pca[MIXING]):
         return ("**Batch effects cannot be measured.** The batch metrics are undefined here (a single batch, or "
                 "batches too small to score): neither the presence nor the absence of a batch effect is shown.")
-    flagged = pca["batch mixing"] < pca["mixing threshold"]
+    flagged = pca[MIXING] < pca["mixing threshold"]
     truth_txt = (f" (the simulation's true site and donor effects are {truth['site_effect']:g} and "
                  f"{truth['donor_effect']:g})" if truth else "")
     controls = ("random embedding", "shuffled labels")
@@ -174,7 +174,7 @@ def batch_sentence(ev, truth: dict | None) -> str:
              f"called *{rnd}*." if rnd != "well integrated" else
              " **The rule calls the random embedding well integrated, so it cannot be trusted here.**")
     return (f"**Batch effects {'are detected' if flagged else 'are not detected'}.** On held-out cells the "
-            f"unintegrated PCA's batch mixing is {pca['batch mixing']:.3f} against a null threshold of "
+            f"unintegrated PCA's batch mixing is {pca[MIXING]:.3f} against a null threshold of "
             f"{pca['mixing threshold']:.3f}, calibrated on simulations of this data's size without batch effects"
             f"{truth_txt}. The other embeddings: {others}.{guard} PCA's {ev.limit_text('PCA')}.")
 

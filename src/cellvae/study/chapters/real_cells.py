@@ -28,13 +28,14 @@ from ..runner.cache import RunResult, paired_difference
 from ..runner.runs import run_all
 from ..runner.starter_grid import REAL_ARCH, STARTER_TRAIN, real_specs, seed_specs
 from ..runner.tables import results_table
+from ..scoring.integration import MIXING
 
 #: Types with fewer cells than this are too rare for a per-type statement.
 RARE = 10
 
 
 def starter_seed_mixing(adata: ad.AnnData, nb: RunResult) -> np.ndarray:
-    """Batch mixing of the plain NB latent at every training seed (:func:`seed_specs` run or loaded).
+    """Batch mixing of the plain NB latent at every training seed, on all cells (:func:`seed_specs` run or loaded).
 
     Parameters
     ----------
@@ -48,7 +49,7 @@ def starter_seed_mixing(adata: ad.AnnData, nb: RunResult) -> np.ndarray:
     numpy.ndarray
         :func:`~cellvae.study.calls.embeddings.seed_mixing` of ``nb`` and the other seeds' runs.
     """
-    return seed_mixing(adata, [nb, *run_all(adata, seed_specs(), progress=False, jobs=1)])
+    return seed_mixing(adata, [nb, *run_all(adata, seed_specs(), progress=False, jobs=1)], mask=None)
 
 
 def starter_facts(adata: ad.AnnData) -> dict:
@@ -104,7 +105,7 @@ def starter_batch(adata: ad.AnnData, nb: RunResult, cond: RunResult) -> tuple:
         the held-out IWAE gain of ``cond`` over ``nb`` (log p(x|s) against log p(x)): mean
         and bootstrap s.e., nats per cell.
     """
-    from ..scoring.metrics import umap
+    from ..scoring.embed import umap
 
     adata.obsm["X_nb"], adata.obsm["X_nb_batch"] = nb.latent, cond.latent
     rows = {f"{REAL_ARCH} NB": "X_nb", f"{REAL_ARCH} NB +batch": "X_nb_batch"}
@@ -262,7 +263,7 @@ class RealCellsChapter:
 
         scores, verdict = self.batch[:2]
         main_f = side_by_side.main_findings(self.main, self.planned["main"])
-        mixing = starter_seed_mixing(self.adata, self.nb), scores.loc[f"{REAL_ARCH} NB +batch", "batch mixing"]
+        mixing = starter_seed_mixing(self.adata, self.nb), scores.loc[f"{REAL_ARCH} NB +batch", MIXING]
         real_f = side_by_side.findings(self.results, self.nb, self.cond, self.zinb, mixing, verdict["pca_flagged"],
                                        simulated=False, n_genes=self.adata.n_vars)
         name = "simulated data" if "simulation" in self.main.uns else "main chapters' real file"

@@ -51,7 +51,7 @@ def dose_response(dose: pd.DataFrame, thr: pd.DataFrame, data: dict[str, dict[st
         ax.set_xticks(range(len(ticks)), [f"{v:g}" for v in ticks])
         ax.set_xlabel(f"true {effect} effect strength")
         ax.set_title(labels.get(scope, scope))
-    axes[0].set_ylabel("batch mixing (iLISI, kBET; 1 mixed)")
+    axes[0].set_ylabel("batch mixing (vs shuffled batches; 1 mixed)")
     from matplotlib.lines import Line2D
     handles += [Line2D([], [], color="grey", ls="--", label="null threshold"),
                 Line2D([], [], color="grey", ls=":", label="this data")]

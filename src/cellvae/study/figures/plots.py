@@ -243,33 +243,6 @@ def embedding_grid(coords: dict[str, np.ndarray], labels: dict[str, np.ndarray],
 
 
 @_styled
-def metric_bars(table: pd.DataFrame, *, columns=("batch correction", "bio conservation", "total")):
-    """Grouped bars of aggregate scIB scores per embedding.
-
-    ``table`` has one row per embedding (index), or several when a ``seed`` column is
-    present, in which case the bars show the mean and the error bars one s.d. over seeds.
-
-    Parameters
-    ----------
-    table
-        Scores in [0, 1], indexed by embedding.
-    columns
-        The score columns drawn as bars.
-    """
-    wide = table.reset_index(names="embedding")
-    long = wide.melt(id_vars=[c for c in ("embedding", "seed") if c in wide], value_vars=list(columns), var_name="score")
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.8))
-    sns.barplot(long, x="embedding", y="value", hue="score", ax=ax, errorbar="sd")
-    ax.set_ylabel("score (0 worst, 1 best)")
-    ax.set_xlabel("embedding")
-    ax.set_ylim(0, 1)
-    ax.tick_params(axis="x", rotation=25)
-    plt.setp(ax.get_xticklabels(), horizontalalignment="right")
-    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1.0), title=None)
-    return fig
-
-
-@_styled
 def metric_heatmap(table: pd.DataFrame, *, columns=None):
     """A metric table as an annotated heatmap: rows are embeddings, columns metrics (1 best).
 

@@ -39,7 +39,7 @@ def _bench(path: str, keys: dict, kw: dict) -> None:
 
 
 def _umap(path: str, key: str, mask: np.ndarray | None) -> None:
-    from .metrics import umap
+    from .embed import umap
 
     a = ad.read_h5ad(path)
     umap(a if mask is None else a[mask].copy(), key)
@@ -58,7 +58,7 @@ def prefetch(adata: ad.AnnData, jobs: list[tuple[dict, dict]], executor: Executo
     executor
         A process pool or a Dask executor whose workers share the cache directory.
     umaps
-        ``(obsm key, cell mask or None)`` of :func:`~cellvae.study.scoring.metrics.umap` calls.
+        ``(obsm key, cell mask or None)`` of :func:`~cellvae.study.scoring.embed.umap` calls.
     """
     path = _scoring_copy(adata)
     futures = [executor.submit(_bench, path, k, kw) for k, kw in jobs]

@@ -1,0 +1,42 @@
+"""The scores' nulls: the NMI of random embeddings, and batch mixing under within-type shuffles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def test_noise_nmi_is_low_seeded_and_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("CELLVAE_CACHE", str(tmp_path))
+    import anndata as ad
+
+    from cellvae.study.scoring.nulls import noise_nmi
+
+    labels = np.repeat(list("abcd"), 50)
+    adata = ad.AnnData(obs=pd.DataFrame({"cell_type": labels}, index=[f"c{i}" for i in range(200)]))
+    a = noise_nmi(adata, 5, n_draws=3)
+    assert a.shape == (3,) and (a < 0.2).all() and len(set(a)) == 3
+    assert len(list((tmp_path / "metrics").glob("*.npz"))) == 1
+    np.testing.assert_array_equal(noise_nmi(adata, 5, n_draws=3), a)
+    assert not np.array_equal(noise_nmi(adata, 5, n_draws=3, seed=3), a)  # another seed, another entry
+    assert noise_nmi(adata, 4, n_draws=3).shape == (3,)
+    assert len(list((tmp_path / "metrics").glob("*.npz"))) == 3
+
+
+@pytest.mark.slow
+def test_shuffle_null_sits_near_one_and_is_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("CELLVAE_CACHE", str(tmp_path))
+    import anndata as ad
+
+    from cellvae.study.scoring.nulls import shuffle_null
+
+    rng = np.random.default_rng(0)
+    n = 400
+    obs = pd.DataFrame({"batch": rng.choice(["a", "b"], n), "cell_type": np.repeat(list("wxyz"), n // 4)},
+                       index=[f"c{i}" for i in range(n)])
+    adata = ad.AnnData(obs=obs, obsm={"X": rng.normal(size=(n, 6)).astype("float32")})
+    null = shuffle_null(adata, "X", n_shuffles=3)
+    assert null.shape == (3,) and np.all(np.abs(null - 1) < 0.15)
+    np.testing.assert_array_equal(shuffle_null(adata, "X", n_shuffles=3), null)
+    assert len(list((tmp_path / "metrics").glob("*.npz"))) == 1
