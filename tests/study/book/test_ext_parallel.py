@@ -58,8 +58,8 @@ def test_rewording_text_keeps_the_grid_complete_and_a_logic_edit_does_not(tmp_pa
     before = parallelbook.grid_identity()
     f = copy / "study" / "calls" / "selection.py"
     text = f.read_text()
-    assert '"distinguishable")' in text
-    f.write_text(text.replace('"distinguishable")', '"told apart")'))  # a sentence
+    assert "so the two are distinguishable" in text
+    f.write_text(text.replace("so the two are distinguishable", "so the two are told apart"))  # a sentence
     assert parallelbook.grid_identity() == before
     g = copy / "study" / "runner" / "grid.py"
     g.write_text(g.read_text().replace("SEEDS = (0, 1, 2)", "SEEDS = (0, 1, 2, 3)"))  # another run

@@ -17,7 +17,7 @@ from ..calls.calibration import DOSES, calibrate, dose_table, scope_labels, scop
 from ..calls.embeddings import COND_KEY, NB_KEY, batch_embeddings
 from ..calls.selection import ModelChoice
 from ..calls.verdicts import detection_limit, judge, limit_sentence, threshold_of, verdict_table
-from ..runner.runs import RunResult
+from ..runner.runs import RunResult, fit_and_select
 from ..scoring.baselines import harmony, scvi_baseline
 from ..scoring.embed import PCA_KEY
 from ..scoring.integration import (
@@ -121,7 +121,7 @@ def _scope_table(adata: ad.AnnData, keys: dict, thr: pd.DataFrame, test: np.ndar
 
 
 def train_sample(adata: ad.AnnData, *, seed: int = 0) -> np.ndarray:
-    """Training cells, as many as the test cells, drawn at random: the scores' comparison set.
+    """Cells the runs were fitted on, as many as the test cells, drawn at random: the scores' comparison set.
 
     kBET's and iLISI's values move with the number of cells scored, so training and test cells
     are compared at the same size.
@@ -138,9 +138,8 @@ def train_sample(adata: ad.AnnData, *, seed: int = 0) -> np.ndarray:
     numpy.ndarray
         Boolean cell mask.
     """
-    split = adata.obs["split"].to_numpy()
-    train = np.flatnonzero(split == "train")
-    n = min(len(train), int((split == "test").sum()))
+    train = np.flatnonzero(fit_and_select(adata)[0])  # not the selection cells, which no run trains on
+    n = min(len(train), int((adata.obs["split"] == "test").sum()))
     out = np.zeros(adata.n_obs, bool)
     out[np.random.default_rng(seed).choice(train, n, replace=False)] = True
     return out

@@ -34,7 +34,7 @@ def n_weights(n_genes: int, latent: int, hidden: int) -> int:
 
 
 def model_sentence(choice: ModelChoice, n_genes: int) -> str:
-    """The model choice (on validation, over seeds), whether the runner-up can be told apart, and which is smaller.
+    """The model choice (selection cells, paired test, tie rule) and what the test says about its pair.
 
     Parameters
     ----------
@@ -50,15 +50,12 @@ def model_sentence(choice: ModelChoice, n_genes: int) -> str:
     b, s = choice.best.spec, choice.second.spec
     wb, ws = (n_weights(n_genes, x.model.n_latent, x.model.n_hidden) for x in (b, s))
     g = choice.glue()
-    head = (f"**Model choice.** {b.arch} (latent {b.model.n_latent}, hidden {b.model.n_hidden}) with a negative "
-            f"binomial decoder has the best validation likelihood {g['n_seeds']}; on test cells it scores "
-            f"{g['best_iwae']} ± {g['best_sd']} nats per cell (IWAE, mean ± s.d. over seeds). The runner-up "
-            f"{s.arch} is {choice.gap:.2f} nats worse on validation cells: {choice.verdict()}.")
-    if choice.distinguishable:
-        return head
-    small = b.arch if wb <= ws else s.arch
-    return head + (f" Of the two, {small} is the smaller ({min(wb, ws):,} against {max(wb, ws):,} weights), so "
-                   "it is at least as good a choice.")
+    how = ("has the best selection likelihood" if not choice.tie_rule else
+           f"is chosen by the tie rule, tied with {choice.leader} ({ws:,} weights), which leads on selection cells")
+    return (f"**Model choice.** {b.arch} (latent {b.model.n_latent}, hidden {b.model.n_hidden}, {wb:,} weights) with a "
+            f"negative binomial decoder {how} {g['n_seeds']}; on test cells it scores {g['best_iwae']} ± "
+            f"{g['best_sd']} nats per cell (IWAE, mean ± s.d. over seeds, read after the choice). Against "
+            f"{s.arch}, {choice.gap:.2f} nats per cell apart on selection cells, {choice.verdict()}.")
 
 
 def collapse_sentence(table: pd.DataFrame, n_genes: int) -> str:

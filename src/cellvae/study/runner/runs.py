@@ -1,7 +1,8 @@
 """The runner: train and evaluate each run, or load it from the run cache; it can fan out.
 
 Each :class:`~cellvae.study.runner.grid.RunSpec` is trained on the ``train`` split of a prepared
-AnnData and evaluated on both splits.  Results and weights are cached under
+AnnData, less the model choice's selection cells (:func:`fit_and_select`), and evaluated on
+the fitted, the selection and the test cells.  Results and weights are cached under
 ``$CELLVAE_CACHE/runs`` (:mod:`cellvae.study.runner.cache`); an interrupted run leaves a resume
 snapshot there and continues from it next time.  Runs are independent: ``run_all``
 accepts any :class:`concurrent.futures.Executor`, so a process pool (or a
@@ -43,6 +44,33 @@ from .ppc import run_ppc
 from .progress import describe
 from .store import cached_file
 
+#: Share of the training split held out from both training and early stopping: the cells the
+#: model choice is made on, so that no cell both stops a run and chooses among runs.
+SELECT_FRACTION = 0.1
+#: Seeds that draw; fixed, so every run and seed is compared on the same selection cells.
+SELECT_SEED = 0
+
+
+def fit_and_select(adata: ad.AnnData) -> tuple[np.ndarray, np.ndarray]:
+    """The training split cut into the cells a run is fitted on and the model choice's cells.
+
+    Parameters
+    ----------
+    adata
+        Prepared data with ``obs['split']``.
+
+    Returns
+    -------
+    fit, select : numpy.ndarray
+        Boolean cell masks: :data:`SELECT_FRACTION` of the training cells, drawn with
+        :data:`SELECT_SEED`, are ``select``; the rest (which early stopping splits again) ``fit``.
+    """
+    train = np.flatnonzero((adata.obs["split"] == "train").to_numpy())
+    keep, held = split_validation(len(train), SELECT_FRACTION, SELECT_SEED)
+    fit, select = np.zeros(adata.n_obs, bool), np.zeros(adata.n_obs, bool)
+    fit[train[keep]], select[train[held]] = True, True
+    return fit, select
+
 
 def _batch_codes(adata: ad.AnnData) -> np.ndarray:
     return pd.Categorical(adata.obs["batch"].astype(str)).codes.astype(np.int64)
@@ -50,7 +78,7 @@ def _batch_codes(adata: ad.AnnData) -> np.ndarray:
 
 def run_one(adata: ad.AnnData, spec: RunSpec, *,
             snapshot: str | Path | None = None) -> tuple[RunResult, VAE | None]:
-    """Train ``spec`` on the train split; evaluate on train and test (nats per cell).
+    """Train ``spec`` on the train split's fitted cells; evaluate on them, the selection and the test cells (nats per cell).
 
     Every run uses :data:`~cellvae.study.runner.grid.RUN_THREADS` torch threads, so its numbers
     do not depend on where it runs (serially, in a process pool or on Dask).
@@ -68,8 +96,10 @@ def run_one(adata: ad.AnnData, spec: RunSpec, *,
     -------
     result : RunResult
         Metrics ``status``, ``seconds``, ``epochs``, ``best_epoch``, ``stopped``,
-        ``{train,test}_{elbo,recon,kl}`` (means), ``val_iwae`` (mean IWAE of the validation
-        cells that early stopping watched: the model choice's criterion), ``test_iwae`` and ``test_iwae_se``,
+        ``{train,test}_{elbo,recon,kl}`` (means; train: the fitted cells), ``val_iwae`` (mean
+        IWAE of the cells early stopping watched), ``select_iwae`` and ``select_iwae_cells``
+        (mean and per-cell IWAE of :func:`fit_and_select`'s selection cells, which neither train
+        nor stop a run: the model choice's criterion), ``test_iwae`` and ``test_iwae_se``,
         ``active_units`` and ``unit_activity`` (on test cells), ``ppc`` (posterior
         predictive errors on test cells, :func:`~cellvae.study.runner.ppc.run_ppc`); latent means of every cell
         and the per-test-cell IWAE.  If training diverges, only ``status`` (the error
@@ -87,7 +117,8 @@ def run_one(adata: ad.AnnData, spec: RunSpec, *,
 
 
 def _run_one(adata: ad.AnnData, spec: RunSpec, snapshot) -> tuple[RunResult, VAE | None]:
-    train_mask = (adata.obs["split"] == "train").to_numpy()
+    train_mask, select = fit_and_select(adata)
+    test_mask = (adata.obs["split"] == "test").to_numpy()
     x = get_variant(adata, spec.variant)
     codes = _batch_codes(adata)
     n_batch = int(codes.max()) + 1 if spec.conditional else 0
@@ -109,16 +140,18 @@ def _run_one(adata: ad.AnnData, spec: RunSpec, snapshot) -> tuple[RunResult, VAE
         raise KeyboardInterrupt(f"{spec.label} interrupted after {len(tr.history)} epoch(s)")
     m = {"status": "ok", "seconds": tr.seconds, "epochs": len(tr.history), "best_epoch": tr.best_epoch,
          "stopped": tr.stopped, "torch_threads": torch.get_num_threads()}  # sums' order: part of the stack
-    for split, mask in (("train", train_mask), ("test", ~train_mask)):
+    for split, mask in (("train", train_mask), ("test", test_mask)):
         ev = evaluate(module, x[mask], batch=sub(mask), seed=seed)
         m.update({f"{split}_{k}": ev[f"{k}_mean"] for k in ("elbo", "recon", "kl")})
     m["val_iwae"] = _validation_iwae(module, x[train_mask], sub(train_mask), spec)
-    test_iw = iwae(module, x[~train_mask], batch=sub(~train_mask), k=spec.iwae_k, seed=seed)
+    sel_iw = iwae(module, x[select], batch=sub(select), k=spec.iwae_k, seed=seed)
+    m["select_iwae"], m["select_iwae_cells"] = float(np.mean(sel_iw)), [float(v) for v in sel_iw]
+    test_iw = iwae(module, x[test_mask], batch=sub(test_mask), k=spec.iwae_k, seed=seed)
     m["test_iwae"], m["test_iwae_se"] = bootstrap_mean(test_iw, seed=seed)
     latent = latent_mean(module, x, batch=b)
-    m["active_units"], var = active_units(latent[~train_mask])
+    m["active_units"], var = active_units(latent[test_mask])
     m["unit_activity"] = var.tolist()
-    m["ppc"] = run_ppc(module, adata, spec.variant, ~train_mask, b, seed=seed)  # held-out cells
+    m["ppc"] = run_ppc(module, adata, spec.variant, test_mask, b, seed=seed)  # held-out cells
     return RunResult(spec, m, tr.history, latent, test_iw), module
 
 

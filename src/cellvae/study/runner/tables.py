@@ -23,7 +23,7 @@ def results_table(results: list[RunResult]) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``model``, ``family`` (``+batch`` for conditional runs), ``beta``, ``latent``,
-        ``hidden``, the metrics (``val IWAE`` is the selection criterion), ``seed``,
+        ``hidden``, the metrics (``select IWAE`` is the selection criterion), ``seed``,
         ``epochs``, ``stopped`` (``early_stopping``, ``max_epochs`` or ``diverged``), ``seconds``
         and ``status``; metrics a diverged run lacks are NaN.
     """
@@ -37,7 +37,7 @@ def results_table(results: list[RunResult]) -> pd.DataFrame:
             "test recon": m.get("test_recon", np.nan), "test KL": m.get("test_kl", np.nan),
             "train recon": m.get("train_recon", np.nan), "train KL": m.get("train_kl", np.nan),
             "test IWAE": m.get("test_iwae", np.nan), "IWAE s.e.": m.get("test_iwae_se", np.nan),
-            "val IWAE": m.get("val_iwae", np.nan), "seed": s.train.seed,
+            "select IWAE": m.get("select_iwae", np.nan), "seed": s.train.seed,
             "active units": m.get("active_units", np.nan), "epochs": m.get("epochs", np.nan),
             "stopped": m.get("stopped", "diverged"),
             "seconds": m.get("seconds", np.nan), "status": m.get("status", "ok"),
