@@ -50,13 +50,15 @@ def test_summary_table_names_the_rows_and_leaves_pca_without_a_bound():
     assert np.isnan(iwae.iloc[0]) and iwae.iloc[1:].tolist() == [-260.0, -259.0]
 
 
-def test_scope_table_names_each_scope_and_keeps_the_flag():
-    scoped = pd.DataFrame({"scope": ["site within donor", "donor within site"], "embedding": ["PCA", "PCA"],
-                           "Batch mixing": [0.1, 0.9], "mixing threshold": [0.5, 0.5], "flagged": [True, False]})
+def test_scope_table_names_each_scope_and_keeps_the_call():
+    scoped = pd.DataFrame({"scope": ["site within donor", "donor within site"], "embedding": ["PCA", "PCA"], "K": 5,
+                           "Batch mixing": [0.1, 0.9], "mixing low": [0.05, 0.85], "mixing high": [0.15, 0.95],
+                           "mixing threshold": [0.5, 0.5], "mixing call": ["below", "above"]})
     labels = {"site within donor": "site within donor 1", "donor within site": "donor within site 2"}
     t = scope_table(SimpleNamespace(scoped=scoped, labels=labels))
-    assert list(t.columns) == ["Batch mixing", "threshold", "flagged"]
-    assert t.loc[("site within donor 1", "PCA"), "flagged"] and not t.loc[("donor within site 2", "PCA"), "flagged"]
+    assert list(t.columns) == ["K", "Batch mixing", "low", "high", "threshold", "call"]
+    assert t.loc[("site within donor 1", "PCA"), "call"] == "below"
+    assert t.loc[("donor within site 2", "PCA"), "call"] == "above"
 
 
 def test_stops_text_says_how_each_run_ended_and_names_a_diverged_one():

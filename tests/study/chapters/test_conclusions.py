@@ -64,16 +64,25 @@ def test_likelihood_sentence_counts_divergence():
     assert "1 of 2 NB runs diverged" in cc.likelihood_sentence(_table(nb_status=("ok", "nan loss")), "M1")
 
 
-def _ev(pca=0.6, rnd=vd.NO_STRUCTURE):
-    v = pd.DataFrame({"Batch mixing": [pca, 0.9, 0.95], "mixing threshold": [0.7, 0.7, 0.7],
+def _ev(pca=0.6, rnd=vd.NO_STRUCTURE, call=vd.BELOW, donor_hits=5):
+    v = pd.DataFrame({"Batch mixing": [pca, 0.9, 0.95], "mixing low": [pca - 0.01, 0.89, 0.94],
+                      "mixing high": [pca + 0.01, 0.91, 0.96], "mixing threshold": [0.7, 0.7, 0.7],
+                      "mixing call": [call, vd.ABOVE, vd.ABOVE], "K": [5, 5, 5],
                       "verdict": ["x", vd.WELL, rnd]}, index=["PCA", "our NB", "random embedding"])
-    return SimpleNamespace(verdicts=v, limit_text=lambda kind: "detection limit: site effect 0.1, donor effect 0.2")
+    power = pd.DataFrame({"effect": ["site", "donor"], "kind": ["PCA", "PCA"], "strength": [0.4, 0.2], "n": [5, 5],
+                          "detected": [5, donor_hits], "power": [1.0, donor_hits / 5], "low": [0.5, 0.0],
+                          "high": [1.0, 1.0]})
+    return SimpleNamespace(verdicts=v, power=power,
+                           limit_text=lambda kind: "detection limit at 80% power: site effect 0.1, donor effect 0.2")
 
 
 def test_conclusion_batch_sentence_flips():
     s = cc.batch_sentence(_ev(), {"site_effect": 0.4, "donor_effect": 0.2})
-    assert "Batch effects are detected" in s and "true site and donor effects are 0.4 and 0.2" in s
-    assert "random one is called *no structure*" in s
-    assert "Batch effects are not detected" in cc.batch_sentence(_ev(pca=0.8), None)
+    assert "Batch effects are detected" in s and "checks the method; it is not a finding about cells" in s
+    assert "random one is called *no structure*" in s and "False negatives" not in s
+    assert "Batch effects are not detected" in cc.batch_sentence(_ev(pca=0.8, call=vd.ABOVE), None)
+    assert "Batch effects are inconclusive" in cc.batch_sentence(_ev(pca=0.7, call=vd.INCONCLUSIVE), None)
     assert "cannot be trusted" in cc.batch_sentence(_ev(rnd=vd.WELL), None)
     assert "cannot be measured" in cc.batch_sentence(_ev(pca=np.nan), None)
+    missed = cc.batch_sentence(_ev(donor_hits=1), None)
+    assert "**False negatives:** PCA misses a donor effect of 0.2, the simulator's own, in 4 of 5 simulations" in missed

@@ -26,7 +26,8 @@ def test_each_round_is_what_the_chapters_read_once():
     assert _keys(first) == _keys(grid.report_specs() + raw_gaussian_specs() + [equivalence_spec(1_000)])
     assert len(first) == len(_keys(first))  # the main grid is read by four chapters and trained once
     chosen = round_specs(plans.PLANS, ("book", True), DATA, BEST)
-    assert _keys(chosen) == _keys(grid.sweep_specs(BEST) + list(grid.batch_pair(BEST)) + [grid.zinb_of(BEST)])
+    assert _keys(chosen) == _keys(grid.sweep_specs(BEST) + grid.batch_seeds(BEST) + [grid.zinb_of(BEST)])
+    assert len(grid.batch_seeds(BEST)) == 2 * len(grid.BATCH_SEEDS)
     assert _keys(round_specs(plans.PLANS, ("starter", False), None, None)) == _keys(real_specs() + seed_specs())
 
 

@@ -10,14 +10,14 @@ from cellvae.study.runner.cache import RunResult
 
 def _f(**kw):
     base = dict(n_collapsed=5, n_original=5, nb_au=(10, 50), zinb_better=False, mixing_plain=(0.5, 0.51, 0.49),
-                mixing_cond=0.8, pca_flagged=True, n_genes=2000)
+                mixing_cond=0.8, pca_call="detected", n_genes=2000)
     return side_by_side.Findings(**(base | kw))
 
 
 def test_compare_findings_says_agree_or_differ_from_the_values():
     same = side_by_side.compare_findings(_f(), _f(), main_name="simulated data")
     assert len(same) == 5 and all("the two agree" in s for s in same)
-    diff = side_by_side.compare_findings(_f(), _f(n_collapsed=2, zinb_better=True, pca_flagged=False,
+    diff = side_by_side.compare_findings(_f(), _f(n_collapsed=2, zinb_better=True, pca_call="not detected",
                                               mixing_cond=0.52, nb_au=(1, 3)), main_name="simulated data")
     assert all("differ" in s for s in diff)
     assert "mixing stays within the seed-to-seed spread on real cells" in diff[-1]

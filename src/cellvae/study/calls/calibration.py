@@ -10,8 +10,10 @@ shrinks as the data grow.
 
 Three scopes are scored: all site x donor batches; the site effect within one donor (donor 1
 was sampled at all four sites); the donor effect within one site.  The dose-response
-simulations inject a site effect alone, or a donor effect alone, at :data:`DOSES`, and are
-scored on the scope that isolates it.
+simulations inject a site effect alone, or a donor effect alone, at :data:`DOSES`, each
+:data:`POWER_SEEDS` times, and are scored on the scope that isolates it: the power curves of
+:mod:`cellvae.study.calls.power`.  PCA is scored at every strength; the VAE, which must be
+trained on each simulation, at the simulator's own strengths (:data:`OWN_STRENGTHS`).
 """
 
 from __future__ import annotations
@@ -37,62 +39,18 @@ from .controls import (
     matched_cells,
     matched_controls,
     prediction_bounds,
+    scopes,
 )
 
 #: Null simulations per embedding kind (the issue's minimum; each costs one VAE training).
 NULL_SEEDS = (0, 1, 2, 3, 4)
 #: True effect strengths of the dose-response curve (0 is the null).
 DOSES = (0.0, 0.05, 0.1, 0.2, 0.4)
-#: The strengths at which the VAE is also trained: the middle one and the top one.
-VAE_DOSES = (0.1, 0.4)
-_VERSION = 1
-
-
-def _donor_and_site(obs: pd.DataFrame) -> tuple[str, str]:
-    """The donor seen at the most sites and the site with the most donors (first by name on ties)."""
-    donor = obs.groupby("DonorNumber")["Site"].nunique().sort_index().idxmax()
-    site = obs.groupby("Site")["DonorNumber"].nunique().sort_index().idxmax()
-    return donor, site
-
-
-def scopes(adata: ad.AnnData) -> dict[str, tuple[np.ndarray, str]]:
-    """The three scopes: name -> (cell mask, batch column).
-
-    Parameters
-    ----------
-    adata
-        Data with ``Site`` and ``DonorNumber``.
-
-    Returns
-    -------
-    dict
-        ``"all batches"`` (every cell, ``batch``); ``"site within donor"`` (the donor seen
-        at the most sites, ``Site``); ``"donor within site"`` (the site with the most
-        donors, ``DonorNumber``).
-    """
-    obs = adata.obs[["Site", "DonorNumber"]].astype(str)
-    donor, site = _donor_and_site(obs)
-    return {"all batches": (np.ones(adata.n_obs, bool), "batch"),
-            "site within donor": ((obs["DonorNumber"] == donor).to_numpy(), "Site"),
-            "donor within site": ((obs["Site"] == site).to_numpy(), "DonorNumber")}
-
-
-def scope_labels(adata: ad.AnnData) -> dict[str, str]:
-    """Readable scope names with the donor and site they use.
-
-    Parameters
-    ----------
-    adata
-        Data with ``Site`` and ``DonorNumber``.
-
-    Returns
-    -------
-    dict
-        Scope -> name, e.g. ``"site within donor"`` -> ``"site within donor1"``.
-    """
-    donor, site = _donor_and_site(adata.obs[["Site", "DonorNumber"]].astype(str))
-    return {"all batches": "all batches", "site within donor": f"site within {donor}",
-            "donor within site": f"donor within {site}"}
+#: Simulations per effect and strength: a power estimate is the share of them detected.
+POWER_SEEDS = (0, 1, 2, 3, 4)
+#: The simulator's own strengths (the book's simulation): where the VAE's power is also measured.
+OWN_STRENGTHS = {"site": BOOK_SIM["site_effect"], "donor": BOOK_SIM["donor_effect"]}
+_VERSION = 2  # 2: power seeds, the VAE at the simulator's own strengths
 
 
 def threshold(null: np.ndarray, *, fpr: float = FPR) -> float:
@@ -162,10 +120,10 @@ def size_text(adata: ad.AnnData) -> str:
     return f"{cells:,} cells{cap} in the batches {', '.join(size['batches'])}, {genes}"
 
 
-def _embed(sim: ad.AnnData, latent: np.ndarray | None) -> dict[str, str]:
+def _embed(sim: ad.AnnData, latent: np.ndarray | None, *, with_harmony: bool) -> dict[str, str]:
     pca(sim)
     keys = {"PCA": PCA_KEY}
-    h = harmony(sim)
+    h = harmony(sim) if with_harmony else None  # Harmony is judged on all batches only
     if h is not None:
         sim.obsm["X_harmony"], keys["Harmony"] = h, "X_harmony"
     if latent is not None:
@@ -196,7 +154,7 @@ def _score_setting(setting: dict, spec: RunSpec) -> dict:
     """Make one simulation, embed it (its VAE run comes from the cache) and score it: a pool task."""
     sim = _sim(setting)
     latent = run_all(sim, [spec], progress=False, jobs=1)[0].latent if setting["train"] else None
-    return _score(sim, _embed(sim, latent), setting["scope"])
+    return _score(sim, _embed(sim, latent, with_harmony="all batches" in setting["scope"]), setting["scope"])
 
 
 def _one(setting: dict, spec: RunSpec, executor) -> dict:
@@ -211,10 +169,9 @@ def _one(setting: dict, spec: RunSpec, executor) -> dict:
 def _settings(size: dict) -> list[dict]:
     null = [dict(site=0.0, donor=0.0, seed=s, train=True, scope=("all batches", "site within donor",
                                                                  "donor within site")) for s in NULL_SEEDS]
-    dose = [dict(site=d, donor=0.0, seed=0, train=d in VAE_DOSES, scope=("site within donor",))
-            for d in DOSES[1:]]
-    dose += [dict(site=0.0, donor=d, seed=0, train=d in VAE_DOSES, scope=("donor within site",))
-             for d in DOSES[1:]]
+    dose = [dict(site=d if effect == "site" else 0.0, donor=d if effect == "donor" else 0.0, seed=s,
+                 train=d == OWN_STRENGTHS[effect], scope=(scope,))
+            for effect, scope in EFFECT_SCOPES for d in DOSES[1:] for s in POWER_SEEDS]
     return [s | {"size": size} for s in null + dose]
 
 
@@ -226,7 +183,7 @@ def calibrate(adata: ad.AnnData, spec: RunSpec, *, executor=None) -> dict:
     adata
         The book data (sets the simulations' size).
     spec
-        The chosen NB run, trained on every null seed and at :data:`VAE_DOSES`.
+        The chosen NB run, trained on every null seed and at :data:`OWN_STRENGTHS`.
     executor
         Where the VAE runs train and the simulations are scored (see
         :func:`~cellvae.study.runner.runs.run_all`); None does everything here, one at a time.
@@ -239,7 +196,7 @@ def calibrate(adata: ad.AnnData, spec: RunSpec, *, executor=None) -> dict:
     """
     size = like(adata)
     entry = store.key({"v": _VERSION, "size": size, "spec": spec.key(fingerprint(adata)), "seeds": NULL_SEEDS,
-                       "doses": DOSES, "vae": VAE_DOSES, "fpr": FPR})
+                       "doses": DOSES, "power seeds": POWER_SEEDS, "own": OWN_STRENGTHS, "fpr": FPR})
 
     def compute() -> dict:
         settings = _settings(size)
@@ -294,7 +251,7 @@ def thresholds(cal: dict, *, fpr: float = FPR) -> pd.DataFrame:
 
 
 def dose_table(cal: dict) -> pd.DataFrame:
-    """Batch mixing against the true strength, on the scope that isolates each effect.
+    """Batch mixing against the true strength, on the scope that isolates each effect, every simulation.
 
     Parameters
     ----------
@@ -304,15 +261,16 @@ def dose_table(cal: dict) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``effect`` (site or donor), ``strength``, ``kind``, ``mixing``; strength 0
-        is the null's first seed.
+        Columns ``effect`` (site or donor), ``strength``, ``seed``, ``kind``, ``mixing``;
+        strength 0 rows are the null simulations.
     """
     recs = []
     for effect, scope in EFFECT_SCOPES:
         other = "donor" if effect == "site" else "site"
         for r in cal["rows"]:
-            if r[other] != 0 or (r[effect] == 0 and r["seed"] != NULL_SEEDS[0]) or scope not in r["scores"]:
+            if r[other] != 0 or scope not in r["scores"]:
                 continue
             for k, st in r["scores"][scope].items():
-                recs.append({"effect": effect, "strength": r[effect], "kind": k, "mixing": st[MIXING]})
-    return pd.DataFrame(recs, columns=["effect", "strength", "kind", "mixing"])
+                recs.append({"effect": effect, "strength": r[effect], "seed": r["seed"], "kind": k,
+                             "mixing": st[MIXING]})
+    return pd.DataFrame(recs, columns=["effect", "strength", "seed", "kind", "mixing"])

@@ -1,7 +1,8 @@
 """Simulated control data for the batch-effect metrics: the study's design with chosen effects.
 
 :func:`control_data` simulates and prepares the design at a given site and donor effect
-strength; :func:`matched_controls` sizes it to a real file.  The calibrated nulls and the
+strength; :func:`matched_controls` sizes it to a real file; :func:`scopes` names the three
+sets of cells and batch columns every batch score is taken on.  The calibrated nulls and the
 dose-response curve built on them live in :mod:`cellvae.study.calls.calibration`.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import anndata as ad
 import numpy as np
+import pandas as pd
 
 from ...data import prepare, simulate_bmmc
 from ...data.simulate import BATCHES
@@ -131,3 +133,50 @@ def matched_controls(adata: ad.AnnData) -> dict:
     share = sum(BATCHES[b] for b in names) / sum(BATCHES.values())
     return {"batches": tuple(names), "n_cells": int(np.ceil(matched_cells(adata) / share)), "n_genes": 2 * adata.n_vars,
             "hvgs": adata.n_vars}
+
+
+def _donor_and_site(obs: pd.DataFrame) -> tuple[str, str]:
+    """The donor seen at the most sites and the site with the most donors (first by name on ties)."""
+    donor = obs.groupby("DonorNumber")["Site"].nunique().sort_index().idxmax()
+    site = obs.groupby("Site")["DonorNumber"].nunique().sort_index().idxmax()
+    return donor, site
+
+
+def scopes(adata: ad.AnnData) -> dict[str, tuple[np.ndarray, str]]:
+    """The three scopes: name -> (cell mask, batch column).
+
+    Parameters
+    ----------
+    adata
+        Data with ``Site`` and ``DonorNumber``.
+
+    Returns
+    -------
+    dict
+        ``"all batches"`` (every cell, ``batch``); ``"site within donor"`` (the donor seen
+        at the most sites, ``Site``); ``"donor within site"`` (the site with the most
+        donors, ``DonorNumber``).
+    """
+    obs = adata.obs[["Site", "DonorNumber"]].astype(str)
+    donor, site = _donor_and_site(obs)
+    return {"all batches": (np.ones(adata.n_obs, bool), "batch"),
+            "site within donor": ((obs["DonorNumber"] == donor).to_numpy(), "Site"),
+            "donor within site": ((obs["Site"] == site).to_numpy(), "DonorNumber")}
+
+
+def scope_labels(adata: ad.AnnData) -> dict[str, str]:
+    """Readable scope names with the donor and site they use.
+
+    Parameters
+    ----------
+    adata
+        Data with ``Site`` and ``DonorNumber``.
+
+    Returns
+    -------
+    dict
+        Scope -> name, e.g. ``"site within donor"`` -> ``"site within donor1"``.
+    """
+    donor, site = _donor_and_site(adata.obs[["Site", "DonorNumber"]].astype(str))
+    return {"all batches": "all batches", "site within donor": f"site within {donor}",
+            "donor within site": f"donor within {site}"}

@@ -1,10 +1,15 @@
 """Batch verdicts computed from the calibrated nulls: joint, per scope, and a detection limit.
 
-An embedding is **well integrated** only when its batch mixing is not below its own kind's
-null threshold *and* its bio conservation is not below that null's threshold.  A random or
-collapsed embedding mixes batches perfectly but keeps no biology, and is called **no
-structure**, never "no batch effect".  Every function here is pure: numbers in, words out,
-so a test can flip each verdict by changing its input.
+Each embedding is scored over replicates (training seeds, or resamples of cells), and each
+statistic is compared with its own kind's null threshold by **one-sided t-tests at**
+:data:`~cellvae.study.calls.controls.FPR`: it is *above* when the lower one-sided bound of its
+mean clears the threshold (a non-inferiority test whose margin is the null's prediction
+bound), *below* when the upper bound falls short of it, and **inconclusive** in between.  An
+embedding is **well integrated** only when both batch mixing and bio conservation are shown
+above; **batch-affected** when mixing is shown below while biology is kept; a random or
+collapsed embedding that mixes but keeps no biology is **no structure**, never "no batch
+effect"; any inconclusive part makes the whole verdict inconclusive.  Every function here is
+pure: numbers in, words out, so a test can flip each verdict by changing its input.
 """
 
 from __future__ import annotations
@@ -13,31 +18,91 @@ import numpy as np
 import pandas as pd
 
 from ..scoring.integration import BIO, MIXING
-from .controls import EFFECT_SCOPES
+from .controls import FPR
 
 WELL, AFFECTED, NO_STRUCTURE, BOTH = ("well integrated", "batch-affected", "no structure",
                                       "batch-affected, no structure")
+INCONCLUSIVE, NOT_MEASURED = "inconclusive", "not measured"
+#: A statistic's side of its threshold (:func:`side`).
+ABOVE, BELOW = "above", "below"
 
 
-def judge(mixing: float, bio: float, *, mix_threshold: float, bio_threshold: float) -> str:
-    """The joint verdict on one embedding.
+def bounds(values, *, alpha: float = FPR) -> tuple[float, float, float]:
+    """Mean of replicate scores and its one-sided (1 - ``alpha``) lower and upper t bounds.
 
     Parameters
     ----------
-    mixing, bio
-        Its batch-mixing and bio-conservation scores.
-    mix_threshold, bio_threshold
-        Its kind's null thresholds (:func:`~cellvae.study.calls.calibration.threshold`).
+    values
+        One score per replicate (NaNs are dropped).
+    alpha
+        Error rate of each one-sided bound.
+
+    Returns
+    -------
+    tuple of float
+        ``(mean, low, high)``; the bounds are NaN with fewer than two finite replicates.
+    """
+    from scipy.stats import t
+
+    x = np.asarray(values, float)
+    x = x[np.isfinite(x)]
+    if not len(x):
+        return np.nan, np.nan, np.nan
+    if len(x) < 2:
+        return float(x[0]), np.nan, np.nan
+    half = t.ppf(1 - alpha, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+    return float(x.mean()), float(x.mean() - half), float(x.mean() + half)
+
+
+def side(values, threshold: float, *, alpha: float = FPR) -> str:
+    """Which side of ``threshold`` the replicates' mean lies on, by one-sided t-tests at ``alpha``.
+
+    Parameters
+    ----------
+    values
+        One score per replicate.
+    threshold
+        The null's threshold.
+    alpha
+        Error rate of each test.
 
     Returns
     -------
     str
-        :data:`WELL`, :data:`AFFECTED`, :data:`NO_STRUCTURE` or :data:`BOTH`; ``"not
-        measured"`` when a score is NaN.
+        :data:`ABOVE` (the lower bound clears it), :data:`BELOW` (the upper bound falls short),
+        :data:`INCONCLUSIVE` (the interval holds it, or one replicate only), or
+        :data:`NOT_MEASURED` (no score or no threshold).
     """
-    if not (np.isfinite(mixing) and np.isfinite(bio)):
-        return "not measured"
-    mixed, kept = mixing >= mix_threshold, bio >= bio_threshold
+    mean, lo, hi = bounds(values, alpha=alpha)
+    if not (np.isfinite(mean) and np.isfinite(threshold)):
+        return NOT_MEASURED
+    return ABOVE if lo >= threshold else BELOW if hi < threshold else INCONCLUSIVE
+
+
+def judge(mixing, bio, *, mix_threshold: float, bio_threshold: float, alpha: float = FPR) -> str:
+    """The joint verdict on one embedding from its replicate scores.
+
+    Parameters
+    ----------
+    mixing, bio
+        Its batch-mixing and bio-conservation scores, one per replicate.
+    mix_threshold, bio_threshold
+        Its kind's null thresholds (:func:`~cellvae.study.calls.calibration.threshold`).
+    alpha
+        Error rate of each one-sided test.
+
+    Returns
+    -------
+    str
+        :data:`WELL`, :data:`AFFECTED`, :data:`NO_STRUCTURE`, :data:`BOTH`,
+        :data:`INCONCLUSIVE` or :data:`NOT_MEASURED`.
+    """
+    m, b = side(mixing, mix_threshold, alpha=alpha), side(bio, bio_threshold, alpha=alpha)
+    if NOT_MEASURED in (m, b):
+        return NOT_MEASURED
+    if INCONCLUSIVE in (m, b):
+        return INCONCLUSIVE
+    mixed, kept = m == ABOVE, b == ABOVE
     return WELL if mixed and kept else AFFECTED if kept else NO_STRUCTURE if mixed else BOTH
 
 
@@ -59,17 +124,18 @@ def threshold_of(thr: pd.DataFrame, scope: str, kind: str, stat: str) -> float:
     return float(thr.loc[key, "threshold"]) if key in thr.index else np.nan
 
 
-def verdict_table(scores: pd.DataFrame, kinds: dict[str, str], thr: pd.DataFrame, *,
+def verdict_table(reps: pd.DataFrame, kinds: dict[str, str], thr: pd.DataFrame, *,
                   scope: str = "all batches") -> pd.DataFrame:
-    """Each row's decision statistics beside its null's thresholds, and the joint verdict.
+    """Each embedding's replicate means and bounds beside its null's thresholds, and the joint verdict.
 
     Parameters
     ----------
-    scores
-        One row per embedding with :data:`~cellvae.study.scoring.integration.MIXING` and
-        :data:`~cellvae.study.scoring.integration.BIO` columns.
+    reps
+        Replicate scores in long form: ``embedding`` and the
+        :data:`~cellvae.study.scoring.integration.MIXING` and
+        :data:`~cellvae.study.scoring.integration.BIO` columns (one row per replicate).
     kinds
-        Row name -> the null kind it is judged against (a ``thr`` kind).
+        Embedding -> the null kind it is judged against (a ``thr`` kind).
     thr
         :func:`~cellvae.study.calls.calibration.thresholds` output.
     scope
@@ -78,71 +144,26 @@ def verdict_table(scores: pd.DataFrame, kinds: dict[str, str], thr: pd.DataFrame
     Returns
     -------
     pandas.DataFrame
-        ``null``, ``batch mixing``, ``mixing threshold``, ``bio conservation``,
-        ``bio threshold`` and ``verdict``.
+        One row per embedding: ``null``, ``K`` (replicates), the mean of each statistic with
+        its one-sided bounds (``mixing low``/``mixing high``, ``bio low``/``bio high``), the
+        thresholds, ``mixing call`` (:func:`side`) and ``verdict``.
     """
     rows = {}
     for name, kind in kinds.items():
-        if name not in scores.index:
+        r = reps[reps["embedding"] == name]
+        if r.empty:
             continue
         tm, tb = (threshold_of(thr, scope, kind, s) for s in (MIXING, BIO))
-        m, b = float(scores.loc[name, MIXING]), float(scores.loc[name, BIO])
-        rows[name] = {"null": kind, MIXING: m, "mixing threshold": tm, BIO: b,
-                      "bio threshold": tb, "verdict": judge(m, b, mix_threshold=tm, bio_threshold=tb)}
+        (m, ml, mh), (b, bl, bh) = bounds(r[MIXING]), bounds(r[BIO])
+        rows[name] = {"null": kind, "K": len(r), MIXING: m, "mixing low": ml, "mixing high": mh,
+                      "mixing threshold": tm, BIO: b, "bio low": bl, "bio high": bh, "bio threshold": tb,
+                      "mixing call": side(r[MIXING], tm),
+                      "verdict": judge(r[MIXING], r[BIO], mix_threshold=tm, bio_threshold=tb)}
     return pd.DataFrame(rows).T
 
 
-def detection_limit(dose: pd.DataFrame, thr: pd.DataFrame, kind: str) -> dict[str, float]:
-    """The smallest true strength whose score falls below the null threshold, per effect.
-
-    Parameters
-    ----------
-    dose
-        :func:`~cellvae.study.calls.calibration.dose_table` output.
-    thr
-        :func:`~cellvae.study.calls.calibration.thresholds` output.
-    kind
-        Embedding kind.
-
-    Returns
-    -------
-    dict
-        ``{"site": strength, "donor": strength}``; NaN where no tested strength is flagged,
-        None where the scope cannot be scored (fewer than two sites or donors in it).
-    """
-    out = {}
-    for effect, scope in EFFECT_SCOPES:
-        t = threshold_of(thr, scope, kind, MIXING)
-        d = dose[(dose["effect"] == effect) & (dose["kind"] == kind) & (dose["strength"] > 0)]
-        if np.isnan(t) or d.empty:
-            out[effect] = None
-            continue
-        hit = d.loc[d["mixing"] < t, "strength"]
-        out[effect] = float(hit.min()) if len(hit) else np.nan
-    return out
-
-
-def limit_sentence(limits: dict[str, float], tested: float) -> str:
-    """``detection limit: site effect X, donor effect Y``, with ``above T`` where none is flagged.
-
-    Parameters
-    ----------
-    limits
-        :func:`detection_limit` output (None: the scope cannot be scored).
-    tested
-        The largest strength tried.
-
-    Returns
-    -------
-    str
-    """
-    def one(v):
-        return "not measurable here" if v is None else f"{v:g}" if np.isfinite(v) else f"above {tested:g}"
-    return f"detection limit: site effect {one(limits['site'])}, donor effect {one(limits['donor'])}"
-
-
 def position(value: float, dose: pd.DataFrame, *, effect: str, kind: str) -> str:
-    """Where a measured score sits on a simulated dose-response curve.
+    """Where a measured score sits on a simulated dose-response curve (its means per strength).
 
     Parameters
     ----------
@@ -160,10 +181,10 @@ def position(value: float, dose: pd.DataFrame, *, effect: str, kind: str) -> str
     str
         E.g. ``"between the simulated site effects 0.1 and 0.2"``.
     """
-    d = dose[(dose["effect"] == effect) & (dose["kind"] == kind)].sort_values("strength")
+    d = dose[(dose["effect"] == effect) & (dose["kind"] == kind)].groupby("strength")["mixing"].mean()
     if d.empty or not np.isfinite(value):
         return "not measured"
-    s, m = d["strength"].to_numpy(), d["mixing"].to_numpy()
+    s, m = d.index.to_numpy(), d.to_numpy()  # the mean over each strength's simulations
     near = np.abs(m - value) < 0.005  # as close as the third decimal the tables print
     if near.any():
         return f"at the simulated {effect} effect {s[near][np.argmin(np.abs(m - value)[near])]:g}"
@@ -177,12 +198,12 @@ def position(value: float, dose: pd.DataFrame, *, effect: str, kind: str) -> str
 
 
 def scope_sentence(row: pd.Series, *, what: str, where: str, cond: pd.Series | None) -> str:
-    """One scope's verdict on the data, and what batch conditioning does there.
+    """One scope's verdict on the data over its replicates, and what batch conditioning does there.
 
     Parameters
     ----------
     row
-        The plain embedding's row of a scope table: ``batch mixing`` and ``mixing threshold``.
+        The plain embedding's row of a scope table (:func:`verdict_table` columns).
     what
         ``"site effect"`` or ``"donor effect"``.
     where
@@ -193,16 +214,36 @@ def scope_sentence(row: pd.Series, *, what: str, where: str, cond: pd.Series | N
     Returns
     -------
     str
+        "detected" (the mixing's upper bound below the threshold), "not detected" (its lower
+        bound at or above it) or "inconclusive", with the numbers and the test.
     """
     m, t = row[MIXING], row["mixing threshold"]
     if not (np.isfinite(m) and np.isfinite(t)):
         return f"The {what} {where} cannot be measured here (fewer than two groups among the test cells)."
-    flag = m < t
-    text = (f"The {what} {where} is **{'detected' if flag else 'not detected'}**: batch mixing {m:.3f} "
-            f"against a null threshold of {t:.3f}.")
+    call = {BELOW: "detected", ABOVE: "not detected"}.get(row["mixing call"], INCONCLUSIVE)
+    text = (f"The {what} {where} is **{call}**: batch mixing {interval_text(row, 'mixing')} over {row['K']:.0f} "
+            f"replicates against a null threshold of {t:.3f}.")
     if cond is not None and np.isfinite(cond[MIXING]):
-        c = cond[MIXING]
-        still = c < t
-        text += (f" Conditioning on batch moves it to {c:.3f}, "
-                 f"{'still below' if still else 'at or above'} the threshold.")
+        where_c = {BELOW: "still below", ABOVE: "at or above"}.get(cond["mixing call"], "not distinguishable from")
+        text += f" Conditioning on batch moves it to {interval_text(cond, 'mixing')}, {where_c} the threshold."
     return text
+
+
+def interval_text(row: pd.Series, stat: str) -> str:
+    """A verdict-table row's mean of ``stat`` (``"mixing"`` or ``"bio"``) with its one-sided bounds.
+
+    Parameters
+    ----------
+    row
+        A row of :func:`verdict_table`.
+    stat
+        ``"mixing"`` or ``"bio"``.
+
+    Returns
+    -------
+    str
+        E.g. ``"0.712 (0.701-0.723)"``.
+    """
+    mean = row[MIXING] if stat == "mixing" else row[BIO]
+    lo, hi = row[f"{stat} low"], row[f"{stat} high"]
+    return f"{mean:.3f}" if not np.isfinite(lo) else f"{mean:.3f} ({lo:.3f}-{hi:.3f})"

@@ -2,7 +2,9 @@
 
 :func:`batch_evidence` trains or loads everything (our NB and NB +batch, scvi-tools' SCVI,
 Harmony, the two negative controls), scores it on held-out test cells with the full scIB set,
-calibrates the nulls at the data's size and judges every row against its own kind's null.
+scores every replicate of each (:func:`~cellvae.study.calls.embeddings.batch_replicates`) on
+the decision statistics, calibrates the nulls and the power curves at the data's size, and
+judges every row against its own kind's null by one-sided tests over its replicates.
 """
 
 from __future__ import annotations
@@ -13,10 +15,19 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from ..calls.calibration import DOSES, calibrate, dose_table, scope_labels, scopes, thresholds
-from ..calls.embeddings import COND_KEY, NB_KEY, batch_embeddings
+from ..calls.calibration import DOSES, calibrate, dose_table, null_table, thresholds
+from ..calls.controls import scope_labels, scopes
+from ..calls.embeddings import (
+    COND_KEY,
+    NB_KEY,
+    Replicate,
+    batch_embeddings,
+    batch_replicates,
+    subsample,
+)
+from ..calls.power import detection_limit, false_positive_rate, limit_sentence, power_table
 from ..calls.selection import ModelChoice
-from ..calls.verdicts import detection_limit, judge, limit_sentence, threshold_of, verdict_table
+from ..calls.verdicts import verdict_table
 from ..runner.runs import RunResult, fit_and_select
 from ..scoring.baselines import harmony, scvi_baseline
 from ..scoring.embed import PCA_KEY
@@ -27,7 +38,6 @@ from ..scoring.integration import (
     random_embedding,
     shuffle_labels,
 )
-from ..scoring.mixing import N_SHUFFLES
 from ..scoring.prefetch import prefetch
 
 #: Rows of the main table, in order: name -> (obsm key, null kind it is judged against).
@@ -51,14 +61,17 @@ class Evidence:
     missing: dict                # row name -> why it is absent ("not installed")
     train: pd.DataFrame          # decision statistics of SCOPE_ROWS on as many training cells as test cells
     thr: pd.DataFrame            # null mean, s.d., n and threshold per scope, kind, statistic
-    dose: pd.DataFrame           # dose-response scores
-    verdicts: pd.DataFrame       # the main table's joint verdicts
+    dose: pd.DataFrame           # dose-response scores, every simulation
+    power: pd.DataFrame          # power per effect, kind and strength
+    fpr: pd.DataFrame            # the measured false-positive rate per scope and kind
+    reps: pd.DataFrame           # replicate scores: scope, embedding, replicate, MIXING, BIO
+    verdicts: pd.DataFrame       # the main table's joint verdicts over replicates
     scoped: pd.DataFrame         # site within donor and donor within site, with thresholds
     labels: dict                 # scope -> readable name
     timing: pd.DataFrame         # wall time and epochs of SCVI and our two models
 
     def limits(self, kind: str) -> dict:
-        """:func:`~cellvae.study.calls.verdicts.detection_limit` for one kind.
+        """:func:`~cellvae.study.calls.power.detection_limit` for one kind.
 
         Parameters
         ----------
@@ -68,9 +81,9 @@ class Evidence:
         Returns
         -------
         dict
-            ``{"site": strength, "donor": strength}``, NaN where none is flagged.
+            ``{"site": strength, "donor": strength}``, NaN where none reaches the power.
         """
-        return detection_limit(self.dose, self.thr, kind)
+        return detection_limit(self.power, kind)
 
     def verdict_of(self, name: str) -> str:
         """The joint verdict of one row of the main table.
@@ -102,22 +115,11 @@ class Evidence:
         return limit_sentence(self.limits(kind), max(DOSES))
 
 
-def _scope_table(adata: ad.AnnData, keys: dict, thr: pd.DataFrame, test: np.ndarray) -> pd.DataFrame:
-    recs = []
-    for scope, (mask, col) in scopes(adata).items():
-        if scope == "all batches":
-            continue
-        ok = adata.obs.loc[mask & test, col].nunique() >= 2
-        t = benchmark(adata, keys, batch_key=col, mask=mask & test, full=False) if ok else None
-        for name in keys:
-            kind = ROWS[name][1]
-            m = float(t.loc[name, MIXING]) if ok else np.nan
-            b = float(t.loc[name, BIO]) if ok else np.nan
-            tm, tb = (threshold_of(thr, scope, kind, s) for s in (MIXING, BIO))
-            recs.append({"scope": scope, "embedding": name, "null": kind, MIXING: m,
-                         "mixing threshold": tm, "flagged": bool(m < tm) if ok else None,
-                         BIO: b, "verdict": judge(m, b, mix_threshold=tm, bio_threshold=tb)})
-    return pd.DataFrame(recs)
+def _scope_table(reps: pd.DataFrame, thr: pd.DataFrame) -> pd.DataFrame:
+    parts = [verdict_table(reps[reps["scope"] == scope], {n: ROWS[n][1] for n in SCOPE_ROWS}, thr, scope=scope)
+             .rename_axis("embedding").reset_index().assign(scope=scope)
+             for scope in sorted(set(reps["scope"]) - {"all batches"})]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["scope", "embedding"])
 
 
 def train_sample(adata: ad.AnnData, *, seed: int = 0) -> np.ndarray:
@@ -145,7 +147,25 @@ def train_sample(adata: ad.AnnData, *, seed: int = 0) -> np.ndarray:
     return out
 
 
-def score_jobs(adata: ad.AnnData, keys: dict[str, str]) -> list[tuple[dict, dict]]:
+def _replicate_jobs(adata: ad.AnnData, reps: dict[str, list[Replicate]]) -> list[tuple[str, str, int, dict, dict]]:
+    """(scope, row, replicate, keys, benchmark keywords) of every replicate score."""
+    test = (adata.obs["split"] == "test").to_numpy()
+    out = []
+    for scope, (mask, col) in scopes(adata).items():
+        cells = mask & test
+        if adata.obs.loc[cells, col].nunique() < 2:
+            continue
+        for name, rs in reps.items():
+            if scope != "all batches" and name not in SCOPE_ROWS:
+                continue
+            for i, (key, batch_col, sub) in enumerate(rs):
+                m = cells if sub is None else subsample(cells, sub)
+                out.append((scope, name, i, {f"{name} #{i}": key},
+                            {"batch_key": batch_col if scope == "all batches" else col, "mask": m, "full": False}))
+    return out
+
+
+def score_jobs(adata: ad.AnnData, keys: dict[str, str], reps: dict[str, list[Replicate]]) -> list[tuple[dict, dict]]:
     """Every :func:`~cellvae.study.scoring.integration.benchmark` call of :func:`batch_evidence`.
 
     Parameters
@@ -154,22 +174,28 @@ def score_jobs(adata: ad.AnnData, keys: dict[str, str]) -> list[tuple[dict, dict
         The book data with every embedding and ``obs['batch_shuffled']``.
     keys
         Row name -> obsm key of the main table's rows present (no shuffled labels).
+    reps
+        :func:`~cellvae.study.calls.embeddings.batch_replicates` output.
 
     Returns
     -------
     list of (keys, keyword arguments)
         One call per main-table row (each cached alone, so they can run in parallel), the
-        shuffled-label control, the training-cell comparison and the two scopes.
+        shuffled-label control, the training-cell comparison, then one per replicate score.
     """
     test = (adata.obs["split"] == "test").to_numpy()
     jobs = [({n: k}, {"pre_key": PCA_KEY, "mask": test}) for n, k in keys.items()]
     jobs.append(({"shuffled labels": NB_KEY}, {"pre_key": PCA_KEY, "batch_key": "batch_shuffled", "mask": test}))
-    scope_keys = {n: ROWS[n][0] for n in SCOPE_ROWS}
-    jobs.append((scope_keys, {"mask": train_sample(adata), "full": False}))
-    for scope, (mask, col) in scopes(adata).items():
-        if scope != "all batches" and adata.obs.loc[mask & test, col].nunique() >= 2:
-            jobs.append((scope_keys, {"batch_key": col, "mask": mask & test, "full": False}))
-    return jobs
+    jobs.append(({n: ROWS[n][0] for n in SCOPE_ROWS}, {"mask": train_sample(adata), "full": False}))
+    return jobs + [(k, kw) for *_, k, kw in _replicate_jobs(adata, reps)]
+
+
+def _replicate_scores(adata: ad.AnnData, reps: dict[str, list[Replicate]]) -> pd.DataFrame:
+    recs = []
+    for scope, name, i, k, kw in _replicate_jobs(adata, reps):
+        t = benchmark(adata, k, **kw).iloc[0]
+        recs.append({"scope": scope, "embedding": name, "replicate": i, MIXING: float(t[MIXING]), BIO: float(t[BIO])})
+    return pd.DataFrame(recs, columns=["scope", "embedding", "replicate", MIXING, BIO])
 
 
 def _embeddings(adata: ad.AnnData, results: list[RunResult]):
@@ -211,14 +237,15 @@ def batch_evidence(adata: ad.AnnData, results: list[RunResult], *, executor=None
     choice, nb, cond, sv, missing = _embeddings(adata, results)
     test = (adata.obs["split"] == "test").to_numpy()
     keys = {n: k for n, (k, _) in ROWS.items() if n not in missing and n != "shuffled labels"}
-    jobs = score_jobs(adata, keys)
+    reps = batch_replicates(adata, choice.best.spec, set(keys))
+    jobs = score_jobs(adata, keys, reps)
     if executor is not None:  # the batch chapter's UMAPs too
         prefetch(adata, jobs, executor, umaps=[(k, None) for k in (PCA_KEY, NB_KEY, COND_KEY)] + [(NB_KEY, test)])
     n_rows = len(keys) + 1
     table = pd.concat([benchmark(adata, k, **kw) for k, kw in jobs[:n_rows]])
     keys_train, kw_train = jobs[n_rows]
     train = benchmark(adata, keys_train, **kw_train)[[MIXING, BIO]]
-    scope_keys = {n: ROWS[n][0] for n in SCOPE_ROWS}
+    scores = _replicate_scores(adata, reps)
     cal = calibrate(adata, choice.best.spec, executor=executor)
     thr, dose = thresholds(cal), dose_table(cal)
     kinds = {n: kind for n, (_, kind) in ROWS.items() if n in table.index}
@@ -227,8 +254,9 @@ def batch_evidence(adata: ad.AnnData, results: list[RunResult], *, executor=None
                            "epochs": [sv.epochs if sv else np.nan, nb.metrics.get("epochs", np.nan),
                                       cond.metrics.get("epochs", np.nan)]},
                           index=["scVI (scvi-tools)", "our NB", "our NB +batch"])
-    return Evidence(choice, nb, cond, table, missing, train, thr, dose,
-                    verdict_table(table, kinds, thr), _scope_table(adata, scope_keys, thr, test),
+    return Evidence(choice, nb, cond, table, missing, train, thr, dose, power_table(dose, thr),
+                    false_positive_rate(null_table(cal)), scores,
+                    verdict_table(scores[scores["scope"] == "all batches"], kinds, thr), _scope_table(scores, thr),
                     scope_labels(adata), timing)
 
 
@@ -251,50 +279,3 @@ def mixing_of(ev: Evidence, scope: str, name: str) -> float:
     """
     s = ev.scoped[(ev.scoped["scope"] == scope) & (ev.scoped["embedding"] == name)]
     return float(s[MIXING].iloc[0]) if len(s) else np.nan
-
-
-def glue(ev: Evidence) -> dict:
-    """Numbers and generated sentences for the batch chapter and the conclusions.
-
-    Parameters
-    ----------
-    ev
-        :func:`batch_evidence` output.
-
-    Returns
-    -------
-    dict
-        Glue key -> str.
-    """
-    from ..calls.calibration import FPR, NULL_SEEDS, VAE_DOSES
-    from ..calls.verdicts import position, scope_sentence
-
-    v = ev.verdicts
-    pca = v.loc["PCA"]
-    flagged = pca[MIXING] < pca["mixing threshold"]
-    data = (f"The unintegrated PCA of this data scores {pca[MIXING]:.3f} on batch mixing against its null "
-            f"threshold of {pca['mixing threshold']:.3f}: "
-            + ("**a batch effect is detected**." if flagged else "no batch effect is detected at this false-positive "
-               "rate, which is not evidence of none (see the detection limit below)."))
-    rows = "; ".join(f"{n}: **{r['verdict']}**" for n, r in v.iterrows())
-    rows += "".join(f"; {n}: {why}" for n, why in ev.missing.items())
-    rnd = ev.verdict_of("random embedding")
-    sc = {r["embedding"]: r for _, r in ev.scoped.iterrows() if r["scope"] == "site within donor"}
-    dc = {r["embedding"]: r for _, r in ev.scoped.iterrows() if r["scope"] == "donor within site"}
-    lab = ev.labels
-    site = scope_sentence(sc["our NB"], what="site effect", where=lab["site within donor"].replace("site ", "", 1),
-                          cond=sc.get("our NB +batch"))
-    donor = scope_sentence(dc["our NB"], what="donor effect", where=lab["donor within site"].replace("donor ", "", 1),
-                           cond=dc.get("our NB +batch"))
-    pos = (f"On the PCA curves this data's site effect sits "
-           f"{position(mixing_of(ev, 'site within donor', 'PCA'), ev.dose, effect='site', kind='PCA')}, and its donor "
-           f"effect {position(mixing_of(ev, 'donor within site', 'PCA'), ev.dose, effect='donor', kind='PCA')}.")
-    t = ev.timing["wall time (s)"]
-    speed = ("scvi-tools is not installed here, so its speed is not compared." if not np.isfinite(t.iloc[0]) else
-             f"SCVI trained for {t.iloc[0]:.0f} s ({ev.timing['epochs'].iloc[0]:.0f} epochs) against {t.iloc[1]:.0f} s "
-             f"({ev.timing['epochs'].iloc[1]:.0f} epochs) for our NB and {t.iloc[2]:.0f} s for our NB +batch, "
-             "each on one torch thread.")
-    return {"fpr": f"{100 * FPR:g}%", "n_null_seeds": str(len(NULL_SEEDS)), "n_shuffles": str(N_SHUFFLES),
-            "vae_doses": " and ".join(f"{d:g}" for d in VAE_DOSES), "data_verdict": data, "row_verdicts": rows,
-            "random_verdict": rnd, "limit_pca": ev.limit_text("PCA"), "limit_vae": ev.limit_text("NB VAE"),
-            "site_sentence": site, "donor_sentence": donor, "curve_position": pos, "speed": speed}

@@ -98,10 +98,13 @@ def scope_table(ev: Evidence) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Indexed by (named scope, embedding): batch mixing, its null threshold, flagged.
+        Indexed by (named scope, embedding): the replicates, batch mixing's mean and one-sided
+        bounds, its null threshold, and the call (below: detected; above: shown not below).
     """
     scoped = ev.scoped.assign(scope=ev.scoped["scope"].map(ev.labels)).set_index(["scope", "embedding"])
-    return scoped[[MIXING, "mixing threshold", "flagged"]].rename(columns={"mixing threshold": "threshold"})
+    cols = {"K": "K", MIXING: MIXING, "mixing low": "low", "mixing high": "high", "mixing threshold": "threshold",
+            "mixing call": "call"}
+    return scoped[list(cols)].rename(columns=cols)
 
 
 def stops_text(ev: Evidence) -> str:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..calls.collapse import SAME_RECON, is_collapsed, original_collapse
 from ..calls.selection import ModelChoice
+from ..calls.verdicts import ABOVE, BELOW
 from ..scoring.integration import AGGREGATES, MIXING
 
 
@@ -156,24 +157,25 @@ def batch_sentence(ev, truth: dict | None) -> str:
     -------
     str
     """
+    from .batch_text import data_sentence, false_negatives
+
     v = ev.verdicts
     pca = v.loc["PCA"]
     if not np.isfinite(pca[MIXING]):
         return ("**Batch effects cannot be measured.** The batch metrics are undefined here (a single batch, or "
                 "batches too small to score): neither the presence nor the absence of a batch effect is shown.")
-    flagged = pca[MIXING] < pca["mixing threshold"]
-    truth_txt = (f" (the simulation's true site and donor effects are {truth['site_effect']:g} and "
-                 f"{truth['donor_effect']:g})" if truth else "")
+    call = {BELOW: "are detected", ABOVE: "are not detected"}.get(pca["mixing call"], "are inconclusive")
     controls = ("random embedding", "shuffled labels")
     others = ", ".join(f"{n} *{v.loc[n, 'verdict']}*" for n in v.index if n != "PCA" and n not in controls)
     rnd = v.loc["random embedding", "verdict"] if "random embedding" in v.index else None
     guard = ("" if rnd is None else " The rule does not reward an embedding without structure: the random one is "
              f"called *{rnd}*." if rnd != "well integrated" else
              " **The rule calls the random embedding well integrated, so it cannot be trusted here.**")
-    return (f"**Batch effects {'are detected' if flagged else 'are not detected'}.** On held-out cells the "
-            f"unintegrated PCA's batch mixing is {pca[MIXING]:.3f} against a null threshold of "
-            f"{pca['mixing threshold']:.3f}, calibrated on simulations of this data's size without batch effects"
-            f"{truth_txt}. The other embeddings: {others}.{guard} PCA's {ev.limit_text('PCA')}.")
+    missed = false_negatives(ev)
+    fn = ("" if not missed else " **False negatives:** " + "; ".join(missed) + ", so at these strengths a "
+          "\"not detected\" repeats the original's \"no batch effect\" error.")
+    return (f"**Batch effects {call}.** {data_sentence(ev, truth=truth)} The other embeddings: {others}.{guard} "
+            f"PCA's {ev.limit_text('PCA')}.{fn}")
 
 
 def conclusions(choice: ModelChoice, table: pd.DataFrame, ev, *, n_genes: int,

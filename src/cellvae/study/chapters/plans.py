@@ -23,17 +23,18 @@ from ..scoring.baselines import scvi_from_path
 
 #: The main grid on the book's data (architectures x families x seeds): the model choice reads it.
 MAIN = Group(lambda a, best: grid.report_specs())
-#: The chosen model without and with batch conditioning: the batch chapter's two latents.
-BATCH_PAIR = Group(lambda a, best: list(grid.batch_pair(best)), chosen=True)
+#: The chosen model without and with batch conditioning, at every batch seed: the batch chapter's latents.
+BATCH_PAIR = Group(lambda a, best: grid.batch_seeds(best), chosen=True)
 #: The chosen model with a zero-inflated NB decoder.
 ZINB = Group(lambda a, best: [grid.zinb_of(best)], chosen=True)
 
 
 def _batch_controls(adata, best, executor, threads) -> list:
-    """SCVI in a pool process (whose main thread Lightning can own) and the calibrated nulls in a thread."""
+    """SCVI at every batch seed in pool processes (whose main thread Lightning can own), the nulls in a thread."""
     out = []
     if isinstance(executor, ProcessPoolExecutor):  # on Dask, SCVI waits for the main process
-        out.append(executor.submit(scvi_from_path, shared_copy(adata, RunCache()), best))
+        path = shared_copy(adata, RunCache())
+        out += [executor.submit(scvi_from_path, path, grid.variant_of(best, seed=k)) for k in grid.BATCH_SEEDS]
     out.append(threads.submit(calibrate, adata, best, executor=executor))
     return out
 

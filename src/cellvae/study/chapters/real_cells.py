@@ -264,7 +264,8 @@ class RealCellsChapter:
         scores, verdict = self.batch[:2]
         main_f = side_by_side.main_findings(self.main, self.planned["main"])
         mixing = starter_seed_mixing(self.adata, self.nb), scores.loc[f"{REAL_ARCH} NB +batch", MIXING]
-        real_f = side_by_side.findings(self.results, self.nb, self.cond, self.zinb, mixing, verdict["pca_flagged"],
+        real_f = side_by_side.findings(self.results, self.nb, self.cond, self.zinb, mixing,
+                                       "detected" if verdict["pca_flagged"] else "not detected",
                                        simulated=False, n_genes=self.adata.n_vars)
         name = "simulated data" if "simulation" in self.main.uns else "main chapters' real file"
         return side_by_side.compare_findings(main_f, real_f, main_name=name), name

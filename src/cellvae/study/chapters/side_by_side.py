@@ -15,6 +15,7 @@ import numpy as np
 from ..calls.collapse import original_collapse
 from ..calls.controls import FPR, prediction_bounds
 from ..calls.embeddings import batch_embeddings, seed_mixing
+from ..calls.verdicts import ABOVE, BELOW
 from ..calls.zero_inflation import zero_inflation_finding
 from ..runner.cache import RunResult
 from ..runner.grid import zinb_of
@@ -34,7 +35,7 @@ class Findings:
     zinb_better: bool    # ZINB beats NB on the zeros and on held-out likelihood
     mixing_plain: tuple  # batch mixing of the plain NB latent at each training seed
     mixing_cond: float   # batch mixing of the NB +batch latent
-    pca_flagged: bool    # the unintegrated PCA is called batch-affected
+    pca_call: str        # the unintegrated PCA's batch call: "detected", "not detected" or "inconclusive"
     n_genes: int = 0     # genes G of the data, which set beta_eff = G/d under the original objective
 
     @property
@@ -99,7 +100,7 @@ class Findings:
 
 
 def findings(results: list[RunResult], nb: RunResult, cond: RunResult, zinb: RunResult,
-             mixing: tuple, pca_flagged: bool, *, simulated: bool, n_genes: int) -> Findings:
+             mixing: tuple, pca_call: str, *, simulated: bool, n_genes: int) -> Findings:
     """Collect :class:`Findings` from a dataset's runs and scores.
 
     Parameters
@@ -111,8 +112,9 @@ def findings(results: list[RunResult], nb: RunResult, cond: RunResult, zinb: Run
     mixing
         Batch mixing of the plain NB latents, one per training seed
         (:func:`~cellvae.study.calls.embeddings.seed_mixing`), and of the NB +batch latent.
-    pca_flagged
-        Whether the data's PCA was called batch-affected by its own null.
+    pca_call
+        The data's PCA's batch call against its own null: ``"detected"``, ``"not detected"``
+        or ``"inconclusive"``.
     simulated
         Whether the data are simulated (passed to the zero-inflation check).
     n_genes
@@ -127,7 +129,7 @@ def findings(results: list[RunResult], nb: RunResult, cond: RunResult, zinb: Run
              and "active_units" in r.metrics]
     better, _ = zero_inflation_finding(nb, zinb, simulated=simulated)
     return Findings(n_col, n_orig, (int(min(nb_au)), int(max(nb_au))), bool(better),
-                    tuple(float(m) for m in mixing[0]), float(mixing[1]), bool(pca_flagged), n_genes)
+                    tuple(float(m) for m in mixing[0]), float(mixing[1]), str(pca_call), n_genes)
 
 
 def _agree(a, b) -> str:
@@ -170,7 +172,7 @@ def compare_findings(main: Findings, real: Findings, *, main_name: str) -> list[
         + pair(yes(main.nb_au[0] > 1, *nbau), yes(real.nb_au[0] > 1, *nbau)),
         "*Zero inflation*: " + pair(yes(main.zinb_better, *zinb), yes(real.zinb_better, *zinb)),
         "*A batch effect in the unintegrated PCA*: "
-        + pair(yes(main.pca_flagged, "detected", "not detected"), yes(real.pca_flagged, "detected", "not detected")),
+        + pair(main.pca_call, real.pca_call),
         f"*Conditioning on batch* ({main.mixing_text()} on the {main_name}; {real.mixing_text()} on real cells; "
         f"{1 - FPR:.0%} prediction intervals): "
         + pair(main.mixing_verdict(), real.mixing_verdict(), same=(main.mixing_change, real.mixing_change)),
@@ -229,6 +231,6 @@ def main_findings(adata: ad.AnnData, results: list[RunResult]) -> Findings:
     choice, nb, cond, mix = main_mixing(adata, results)
     zinb = run_all(adata, [zinb_of(choice.best.spec)], progress=False)[0]
     pca = batch_evidence(adata, results).verdicts.loc["PCA"]
-    flagged = bool(pca[MIXING] < pca["mixing threshold"])
-    return findings(results, nb, cond, zinb, mix, flagged, simulated="simulation" in adata.uns,
+    call = {BELOW: "detected", ABOVE: "not detected"}.get(pca["mixing call"], "inconclusive")
+    return findings(results, nb, cond, zinb, mix, call, simulated="simulation" in adata.uns,
                     n_genes=adata.n_vars)

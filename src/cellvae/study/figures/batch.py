@@ -1,4 +1,4 @@
-"""Figures of the batch evidence: the dose-response curve with its null bands."""
+"""Figures of the batch evidence: the dose-response curve with its null bands, and the power curves."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ def dose_response(dose: pd.DataFrame, thr: pd.DataFrame, data: dict[str, dict[st
                   labels: dict[str, str]):
     """Batch mixing against the true effect strength, one panel per effect, with null bands.
 
+    Each strength's simulations are drawn as their mean ± s.d.
+
     Parameters
     ----------
     dose
@@ -35,10 +37,12 @@ def dose_response(dose: pd.DataFrame, thr: pd.DataFrame, data: dict[str, dict[st
     handles = []
     for ax, (effect, scope) in zip(axes, EFFECT_SCOPES):
         for kind, colour in _COLOURS.items():
-            d = dose[(dose["effect"] == effect) & (dose["kind"] == kind)].sort_values("strength")
-            if d.empty:
+            d = dose[(dose["effect"] == effect) & (dose["kind"] == kind)].groupby("strength")["mixing"]
+            if not len(d):
                 continue
-            h, = ax.plot(d["strength"].map(pos), d["mixing"], "o-", color=colour, label=f"{kind}, simulated")
+            m, sd = d.mean(), d.std().fillna(0.0)
+            h = ax.errorbar(m.index.map(pos), m, yerr=sd, fmt="o-", color=colour, capsize=3,
+                            label=f"{kind}, simulated (mean ± s.d.)")
             key = (scope, kind, MIXING)
             if key in thr.index:
                 m, s, t = thr.loc[key, ["mean", "sd", "threshold"]]
@@ -56,4 +60,38 @@ def dose_response(dose: pd.DataFrame, thr: pd.DataFrame, data: dict[str, dict[st
     handles += [Line2D([], [], color="grey", ls="--", label="null threshold"),
                 Line2D([], [], color="grey", ls=":", label="this data")]
     axes[1].legend(handles=handles, loc="lower left")  # the donor panel's empty corner
+    return fig
+
+
+@_styled
+def power_curves(power: pd.DataFrame, labels: dict[str, str], *, target: float):
+    """Power against the true effect strength, one panel per effect, with 95% intervals.
+
+    Parameters
+    ----------
+    power
+        :func:`~cellvae.study.calls.power.power_table` output.
+    labels
+        Scope -> readable name, for the panel titles.
+    target
+        The power a detection limit needs, drawn as a dashed line.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.6), sharey=True)
+    ticks = sorted(set(power["strength"])) or [0.0]
+    pos = {v: i for i, v in enumerate(ticks)}
+    for ax, (effect, scope) in zip(axes, EFFECT_SCOPES):
+        for kind, colour in _COLOURS.items():
+            p = power[(power["effect"] == effect) & (power["kind"] == kind)].sort_values("strength")
+            if p.empty:
+                continue
+            x = p["strength"].map(pos)
+            err = np.vstack([p["power"] - p["low"], p["high"] - p["power"]])
+            ax.errorbar(x, p["power"], yerr=err, fmt="o-", color=colour, capsize=3, label=kind)
+        ax.axhline(target, color="grey", ls="--", lw=1)
+        ax.set_xticks(range(len(ticks)), [f"{v:g}" for v in ticks])
+        ax.set_xlabel(f"true {effect} effect strength")
+        ax.set_title(labels.get(scope, scope))
+        ax.set_ylim(-0.05, 1.05)
+    axes[0].set_ylabel("power (share detected)")
+    axes[0].legend(loc="upper left")
     return fig

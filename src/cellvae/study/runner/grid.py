@@ -209,6 +209,26 @@ def batch_pair(spec: RunSpec) -> tuple[RunSpec, RunSpec]:
     return spec, replace(spec, conditional=True)
 
 
+#: Training seeds of the batch table's VAEs (and scVI): the replicates each verdict's interval rests on.
+BATCH_SEEDS = (0, 1, 2, 3, 4)
+
+
+def batch_seeds(spec: RunSpec) -> list[RunSpec]:
+    """:func:`batch_pair` of ``spec`` at every one of :data:`BATCH_SEEDS`, plain then conditional.
+
+    Parameters
+    ----------
+    spec
+        A count-model run (its seed is replaced).
+
+    Returns
+    -------
+    list of RunSpec
+        ``2 * len(BATCH_SEEDS)`` runs; those at the grid's :data:`SEEDS` are its own cached runs.
+    """
+    return [r for k in BATCH_SEEDS for r in batch_pair(variant_of(spec, seed=k))]
+
+
 def zinb_of(spec: RunSpec) -> RunSpec:
     """The ZINB version of an NB run: the posterior predictive check of its extra zeros.
 

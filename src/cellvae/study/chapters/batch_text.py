@@ -1,0 +1,139 @@
+"""The batch chapter's sentences, from its :class:`~cellvae.study.chapters.batch_effects.Evidence`.
+
+Every verdict word here comes from a test over replicates (:mod:`cellvae.study.calls.verdicts`)
+or a power estimate over simulations (:mod:`cellvae.study.calls.power`), and says which.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..calls.calibration import FPR, NULL_SEEDS, OWN_STRENGTHS, POWER_SEEDS
+from ..calls.power import POWER, power_at, power_clause
+from ..calls.verdicts import ABOVE, BELOW, interval_text, position, scope_sentence
+from ..runner.grid import BATCH_SEEDS
+from ..scoring.mixing import N_SHUFFLES
+from .batch_effects import Evidence, mixing_of
+
+#: How each kind is named in a sentence.
+_KIND_NAMES = {"PCA": "PCA", "NB VAE": "our NB VAE"}
+
+
+def data_sentence(ev: Evidence, *, truth: dict | None) -> str:
+    """The unintegrated PCA's call on this data, its test, and what a call on a simulation means.
+
+    Parameters
+    ----------
+    ev
+        :func:`~cellvae.study.chapters.batch_effects.batch_evidence` output.
+    truth
+        The simulation's parameters (``adata.uns['simulation']``), or None for real data.
+
+    Returns
+    -------
+    str
+    """
+    pca = ev.verdicts.loc["PCA"]
+    call = {BELOW: "**a batch effect is detected**", ABOVE: "no batch effect is detected, and the mixing is shown "
+            "at or above the null bound"}.get(pca["mixing call"], "the call is **inconclusive**: the interval "
+                                                                  "holds the threshold")
+    text = (f"Over {pca['K']:.0f} random subsamples of the test cells, the unintegrated PCA's batch mixing is "
+            f"{interval_text(pca, 'mixing')} (mean and one-sided {1 - FPR:.0%} bounds) against its null threshold of "
+            f"{pca['mixing threshold']:.3f}: {call} (one-sided t-test, error rate {FPR:.0%}).")
+    if truth:
+        text += (f" This data is simulated with a site effect of {truth.get('site_effect', 0):g} and a donor effect "
+                 f"of {truth.get('donor_effect', 0):g}, so detecting them checks the method; it is not a finding "
+                 "about cells.")
+    return text
+
+
+def power_sentence(ev: Evidence) -> str:
+    """Power at the simulator's own site and donor strengths, for PCA and the VAE, and the measured false-positive rate.
+
+    Parameters
+    ----------
+    ev
+        :func:`~cellvae.study.chapters.batch_effects.batch_evidence` output.
+
+    Returns
+    -------
+    str
+    """
+    parts = []
+    for effect, strength in OWN_STRENGTHS.items():
+        for kind, name in _KIND_NAMES.items():
+            row = power_at(ev.power, effect=effect, kind=kind, strength=strength)
+            parts.append(power_clause(row, what=f"{name} detects a {effect} effect of {strength:g}"))
+    fp = ev.fpr
+    rates = "; ".join(f"{_KIND_NAMES.get(k, k)} on {sc}: {r['flagged']:.0f} of {r['n']:.0f}"
+                      for (sc, k), r in fp.iterrows() if k in _KIND_NAMES) if len(fp) else "not measurable"
+    return (f"At the simulator's own strengths: {'; '.join(parts)}. The measured false-positive rate, each null "
+            f"simulation judged against the threshold of the others (nominal {FPR:.0%}), is {rates}.")
+
+
+def false_negatives(ev: Evidence) -> list[str]:
+    """The simulator's own effects that a kind detects with less than :data:`POWER` power, in plain words.
+
+    Parameters
+    ----------
+    ev
+        :func:`~cellvae.study.chapters.batch_effects.batch_evidence` output.
+
+    Returns
+    -------
+    list of str
+        One clause per (effect, kind) below the power target; empty when every one reaches it.
+    """
+    out = []
+    for effect, strength in OWN_STRENGTHS.items():
+        for kind, name in _KIND_NAMES.items():
+            row = power_at(ev.power, effect=effect, kind=kind, strength=strength)
+            if row is not None and row["power"] < POWER:
+                out.append(f"{name} misses a {effect} effect of {strength:g}, the simulator's own, in "
+                           f"{row['n'] - row['detected']:.0f} of {row['n']:.0f} simulations")
+    return out
+
+
+def glue(ev: Evidence, *, truth: dict | None) -> dict:
+    """Numbers and generated sentences for the batch chapter and the conclusions.
+
+    Parameters
+    ----------
+    ev
+        :func:`~cellvae.study.chapters.batch_effects.batch_evidence` output.
+    truth
+        The simulation's parameters, or None for real data.
+
+    Returns
+    -------
+    dict
+        Glue key -> str.
+    """
+    v = ev.verdicts
+    rows = "; ".join(f"{n}: **{r['verdict']}** (mixing {interval_text(r, 'mixing')}, bio {interval_text(r, 'bio')})"
+                     for n, r in v.iterrows())
+    rows += "".join(f"; {n}: {why}" for n, why in ev.missing.items())
+    sc = {r["embedding"]: r for _, r in ev.scoped.iterrows() if r["scope"] == "site within donor"}
+    dc = {r["embedding"]: r for _, r in ev.scoped.iterrows() if r["scope"] == "donor within site"}
+    lab = ev.labels
+    site = ("" if "our NB" not in sc else scope_sentence(
+        sc["our NB"], what="site effect", where=lab["site within donor"].replace("site ", "", 1),
+        cond=sc.get("our NB +batch")))
+    donor = ("" if "our NB" not in dc else scope_sentence(
+        dc["our NB"], what="donor effect", where=lab["donor within site"].replace("donor ", "", 1),
+        cond=dc.get("our NB +batch")))
+    pos = (f"On the PCA curves (the mean over each strength's simulations) this data's site effect sits "
+           f"{position(mixing_of(ev, 'site within donor', 'PCA'), ev.dose, effect='site', kind='PCA')}, and its donor "
+           f"effect {position(mixing_of(ev, 'donor within site', 'PCA'), ev.dose, effect='donor', kind='PCA')}.")
+    t = ev.timing["wall time (s)"]
+    speed = ("scvi-tools is not installed here, so its speed is not compared." if not np.isfinite(t.iloc[0]) else
+             f"SCVI trained for {t.iloc[0]:.0f} s ({ev.timing['epochs'].iloc[0]:.0f} epochs) against {t.iloc[1]:.0f} s "
+             f"({ev.timing['epochs'].iloc[1]:.0f} epochs) for our NB and {t.iloc[2]:.0f} s for our NB +batch, "
+             "each on one torch thread.")
+    return {"fpr": f"{100 * FPR:g}%", "n_null_seeds": str(len(NULL_SEEDS)), "n_shuffles": str(N_SHUFFLES),
+            "n_replicates": str(len(BATCH_SEEDS)), "n_power": str(len(POWER_SEEDS)), "power_target": f"{POWER:.0%}",
+            "own_strengths": f"site {OWN_STRENGTHS['site']:g} and donor {OWN_STRENGTHS['donor']:g}",
+            "data_verdict": data_sentence(ev, truth=truth), "row_verdicts": rows,
+            "random_verdict": ev.verdict_of("random embedding"), "limit_pca": ev.limit_text("PCA"),
+            "limit_vae": ev.limit_text("NB VAE"), "power_sentence": power_sentence(ev),
+            "site_sentence": site, "donor_sentence": donor, "curve_position": pos, "speed": speed}
