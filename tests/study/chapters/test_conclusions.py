@@ -86,3 +86,13 @@ def test_conclusion_batch_sentence_flips():
     assert "cannot be measured" in cc.batch_sentence(_ev(pca=np.nan), None)
     missed = cc.batch_sentence(_ev(donor_hits=1), None)
     assert "**False negatives:** PCA misses a donor effect of 0.2, the simulator's own, in 4 of 5 simulations" in missed
+
+
+def test_two_parts_put_the_main_findings_where_their_truth_is():
+    ev = _ev()
+    ev.fpr = pd.DataFrame({"n": [5], "flagged": [0]}, index=pd.MultiIndex.from_tuples([("all batches", "PCA")]))
+    known, cells = cc.two_parts(["model", "batch"], ev, ["starter"], simulated=True)
+    assert known[:2] == ["model", "batch"] and known[-1].startswith("**Power and false positives.**")
+    assert "PCA on all batches: 0 of 5" in known[-1] and cells == ["starter"]
+    known, cells = cc.two_parts(["model", "batch"], ev, ["starter"], simulated=False)  # a real file
+    assert len(known) == 1 and cells == ["model", "batch", "starter"]

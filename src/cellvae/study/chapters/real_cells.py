@@ -20,6 +20,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from ..calls.donors import biology_genes, donor_rescore, donor_sentence
 from ..calls.embeddings import seed_mixing
 from ..calls.selection import converged_sentence
 from ..calls.shuffled_null import batch_check
@@ -149,6 +150,7 @@ def starter_task() -> None:
     nb = pick(runs, "nb/raw")
     starter_batch(adata, nb, pick(runs, "nb/raw", conditional=True))
     starter_seed_mixing(adata, nb)
+    donor_rescore(adata)
 
 
 
@@ -249,6 +251,36 @@ class RealCellsChapter:
         return {"batch (donor)": self.adata.obs["batch"].astype(str).to_numpy(),
                 "cell type": self.adata.obs["cell_type"].astype(str).to_numpy()}
 
+    @cached_property
+    def findings(self):
+        """The real cells' :class:`~cellvae.study.chapters.side_by_side.Findings`.
+
+        Returns
+        -------
+        Findings
+        """
+        from . import side_by_side
+
+        scores, verdict = self.batch[:2]
+        mixing = starter_seed_mixing(self.adata, self.nb), scores.loc[f"{REAL_ARCH} NB +batch", MIXING]
+        return side_by_side.findings(self.results, self.nb, self.cond, self.zinb, mixing,
+                                     "detected" if verdict["pca_flagged"] else "not detected",
+                                     simulated=False, n_genes=self.adata.n_vars)
+
+    @cached_property
+    def donors(self) -> tuple[pd.DataFrame, str]:
+        """The donor difference re-scored without biology genes and at matched depth, and its sentence.
+
+        Returns
+        -------
+        table : pandas.DataFrame
+            :func:`~cellvae.study.calls.donors.donor_rescore` of the starter.
+        sentence : str
+            :func:`~cellvae.study.calls.donors.donor_sentence`.
+        """
+        table = donor_rescore(self.adata)
+        return table, donor_sentence(table, biology_genes(self.adata))
+
     def side_by_side(self) -> tuple[list[str], str]:
         """Each finding on real cells beside the same finding on the main chapters' data.
 
@@ -261,14 +293,9 @@ class RealCellsChapter:
         """
         from . import side_by_side
 
-        scores, verdict = self.batch[:2]
         main_f = side_by_side.main_findings(self.main, self.planned["main"])
-        mixing = starter_seed_mixing(self.adata, self.nb), scores.loc[f"{REAL_ARCH} NB +batch", MIXING]
-        real_f = side_by_side.findings(self.results, self.nb, self.cond, self.zinb, mixing,
-                                       "detected" if verdict["pca_flagged"] else "not detected",
-                                       simulated=False, n_genes=self.adata.n_vars)
         name = "simulated data" if "simulation" in self.main.uns else "main chapters' real file"
-        return side_by_side.compare_findings(main_f, real_f, main_name=name), name
+        return side_by_side.compare_findings(main_f, self.findings, main_name=name), name
 
 
 def real_cells_chapter(adata: ad.AnnData, main: ad.AnnData) -> RealCellsChapter:
