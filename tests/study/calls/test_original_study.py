@@ -21,17 +21,19 @@ def test_mse_sentence_reproduced_or_not():
     assert "not reproduced" in text and "1,025 times" in text
 
 
-def test_collapsed_sentence_against_the_random_embeddings_bound():
+def test_collapsed_sentence_against_the_random_projections_bound():
     s = pd.DataFrame({"KMeans NMI": [0.29, 0.68, 0.03], "Bio conservation": [0.44, 0.62, 0.34]},
-                     index=["c", "nb", "random noise"])
+                     index=["c", "nb", "random projection"])
     noise = np.array([0.09, 0.10, 0.11, 0.10])  # upper 95% bound: 0.1 + 2.35 * 0.0082 * 1.12 = 0.1215 (0.121)
-    assert "still clusters cell types" in original_study.collapsed_sentence(s, noise, "c", "nb")
+    assert "clusters cell types beyond what an untrained linear map keeps" in original_study.collapsed_sentence(
+        s, noise, "c", "nb")
     assert "the collapsed c latent" in original_study.collapsed_sentence(s, noise, "c", "nb")
     assert "the non-collapsed c latent" in original_study.collapsed_sentence(s, noise, "c", "nb", is_collapsed=False)
     assert "bound is 0.121" in original_study.collapsed_sentence(s, noise, "c", "nb")
     s.loc["c", "KMeans NMI"] = 0.12  # above every draw, inside the bound
-    assert "no better than random embeddings" in original_study.collapsed_sentence(s, noise, "c", "nb")
-    assert "still clusters" in original_study.collapsed_sentence(s, noise / 2, "c", "nb")  # a lower null flips it
+    assert "no better than a random projection of the same counts" in original_study.collapsed_sentence(
+        s, noise, "c", "nb")
+    assert "beyond what an untrained" in original_study.collapsed_sentence(s, noise / 2, "c", "nb")  # a lower null
 
 
 def _orig(models, latents, hidden, active, kl):

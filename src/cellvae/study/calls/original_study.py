@@ -17,7 +17,7 @@ import pandas as pd
 from ..runner.cache import RunResult
 from ..runner.grid import ARCHITECTURES, RunSpec, family_spec, variant_of
 from ..scoring.integration import BIO, BIO_COLS, EXTRAS, benchmark
-from ..scoring.nulls import noise_nmi
+from ..scoring.nulls import projection_nmi, random_projection
 from .collapse import is_collapsed
 from .controls import FPR, prediction_bounds
 
@@ -25,8 +25,8 @@ from .controls import FPR, prediction_bounds
 ORIGINAL_RECON = 2e-4
 #: Ours "reproduces" it when the two are within this factor of each other.
 REPRODUCED_FACTOR = 2.0
-#: Random embeddings whose NMI makes the null of the "still clusters" check: with ten, the
-#: bound sits 1.92 null s.d. above the mean (t(0.95, 9) * sqrt(1.1)), 0.28 s.d. beyond the
+#: Random projections of the counts whose NMI makes the null of the clustering check: with ten,
+#: the bound sits 1.92 null s.d. above the mean (t(0.95, 9) * sqrt(1.1)), 0.28 s.d. beyond the
 #: normal limit of 1.645; each costs ~1 s.
 N_NOISE = 10
 
@@ -126,7 +126,7 @@ def recon_verdict(mse: np.ndarray) -> str:
 
 
 def collapsed_scores(adata, latents: dict[str, np.ndarray], *, seed: int = 0) -> pd.DataFrame:
-    """Biology-conservation scores of some latents and of random noise of the same size.
+    """Biology-conservation scores of some latents and of a random projection of the counts to the same size.
 
     Parameters
     ----------
@@ -135,16 +135,16 @@ def collapsed_scores(adata, latents: dict[str, np.ndarray], *, seed: int = 0) ->
     latents
         Row name -> (n_cells, d) posterior means.
     seed
-        Seeds the random embedding (its dimension is that of the first latent).
+        Seeds the projection (its dimension is that of the first latent).
 
     Returns
     -------
     pandas.DataFrame
-        One row per latent plus ``"random noise"``: the Benchmarker's bio-conservation
+        One row per latent plus ``"random projection"``: the Benchmarker's bio-conservation
         columns and their aggregate, on all cells.
     """
     first = next(iter(latents.values()))
-    rows = dict(latents) | {"random noise": np.random.default_rng(seed).normal(size=first.shape)}
+    rows = dict(latents) | {"random projection": random_projection(adata, first.shape[1], seed=seed)}
     for i, emb in enumerate(rows.values()):
         adata.obsm[f"X_bio_check{i}"] = np.asarray(emb, dtype=np.float32)
     out = pd.concat([benchmark(adata, {name: f"X_bio_check{i}"}, full=False) for i, name in enumerate(rows)])
@@ -153,14 +153,14 @@ def collapsed_scores(adata, latents: dict[str, np.ndarray], *, seed: int = 0) ->
 
 def collapsed_sentence(scores: pd.DataFrame, noise: np.ndarray, collapsed: str, reference: str, *,
                        is_collapsed: bool = True) -> str:
-    """Whether a collapsed latent still clusters cell types, judged against random embeddings.
+    """Whether a collapsed latent clusters cell types better than random projections of the same counts.
 
     Parameters
     ----------
     scores
         :func:`collapsed_scores` output.
     noise
-        NMIs of random embeddings of the collapsed latent's size (:func:`collapsed_check`).
+        NMIs of random projections of the counts to the collapsed latent's size (:func:`collapsed_check`).
     collapsed, reference
         Row names of the original objective's latent and of a working model's latent.
     is_collapsed
@@ -170,24 +170,26 @@ def collapsed_sentence(scores: pd.DataFrame, noise: np.ndarray, collapsed: str, 
     Returns
     -------
     str
-        "Still clusters" when the NMI of its k-means clusters with the cell types lies above
-        the random embeddings' upper prediction bound at :data:`~cellvae.study.calls.controls.FPR`
+        "Clusters beyond what any linear map keeps" when the NMI of its k-means clusters with
+        the cell types lies above the random projections' upper prediction bound at :data:`~cellvae.study.calls.controls.FPR`
         (:func:`~cellvae.study.calls.controls.prediction_bounds`); NMI is the metric that asks
         whether the latent clusters by type, where the aggregate also weighs silhouettes
         and cLISI.
     """
     c, r = (scores.loc[k, "KMeans NMI"] for k in (collapsed, reference))
     bound = prediction_bounds(noise, fpr=FPR)[1]
-    bio = {k: scores.loc[k, BIO] for k in (collapsed, reference, "random noise")}
+    bio = {k: scores.loc[k, BIO] for k in (collapsed, reference, "random projection")}
     state = "collapsed" if is_collapsed else "non-collapsed"
-    verdict = (f"still clusters cell types, as the original's figures showed: a {state} posterior can still "
-               "cluster, so clusters in a plot do not show that a model works" if c > bound else
-               "clusters cell types no better than random embeddings")
+    verdict = (f"clusters cell types beyond what an untrained linear map keeps: a {state} posterior can still "
+               "cluster" if c > bound else
+               "clusters cell types no better than a random projection of the same counts, so its clusters are "
+               "what any map of the data keeps, not something it learned: clusters in a plot do not show that a "
+               "model works")
     return (f"Scored with the same metrics, the {state} {collapsed} latent's clusters match the cell types with "
             f"NMI {c:.3f}, against {r:.3f} for {reference} and {np.mean(noise):.3f} (s.d. {np.std(noise, ddof=1):.3f}) "
-            f"for {len(noise)} random embeddings of its size, whose upper {1 - FPR:.0%} prediction bound is "
-            f"{bound:.3f} (biology conservation {bio[collapsed]:.3f} and {bio[reference]:.3f}, and "
-            f"{bio['random noise']:.3f} for the first random embedding, Table 3c's row): it {verdict}.")
+            f"for {len(noise)} random projections of the same counts to its size, whose upper {1 - FPR:.0%} "
+            f"prediction bound is {bound:.3f} (biology conservation {bio[collapsed]:.3f} and {bio[reference]:.3f}, "
+            f"and {bio['random projection']:.3f} for the first projection, Table 3c's row): it {verdict}.")
 
 
 def collapsed_check(adata, results: list, best) -> tuple:
@@ -206,12 +208,12 @@ def collapsed_check(adata, results: list, best) -> tuple:
     -------
     tuple
         The original-loss M1 run, :func:`collapsed_scores` of it and of ``best``, and the
-        NMIs of :data:`N_NOISE` random embeddings of its size
-        (:func:`~cellvae.study.scoring.embed.noise_nmi`; the first is the scores' ``"random noise"``).
+        NMIs of :data:`N_NOISE` random projections of the counts to its size
+        (:func:`~cellvae.study.scoring.nulls.projection_nmi`; the first is the scores' ``"random projection"``).
     """
     orig = next(r for r in results if r.spec.family == "original" and r.spec.arch == "M1")
     scores = collapsed_scores(adata, {"M1 original": orig.latent, f"{best.spec.arch} NB": best.latent})
-    return orig, scores, noise_nmi(adata, orig.latent.shape[1], n_draws=N_NOISE, seed=0)
+    return orig, scores, projection_nmi(adata, orig.latent.shape[1], n_draws=N_NOISE, seed=0)
 
 
 def collapse_table(results: list[RunResult], n_genes: int) -> pd.DataFrame:

@@ -1,7 +1,8 @@
-"""Nulls of the scores on one data set: k-means NMI of random embeddings, batch mixing of shuffles.
+"""Nulls of the scores on one data set: k-means NMI of random embeddings and of random projections, batch mixing of shuffles.
 
-Both are what a score reads when the thing it measures is absent: a random embedding keeps
-no cell types, and batch labels shuffled within cell type carry no information about where a
+Each is what a score reads when the thing it measures is absent: a random embedding keeps no
+cell types; a random projection of the counts keeps what any untrained linear map keeps, and
+nothing learned; batch labels shuffled within cell type carry no information about where a
 cell lies.  Each is cached on disk by content hash.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import anndata as ad
 import numpy as np
 
+from ...data import fingerprint, get_variant
 from ..runner import store
 from .fastscore import exact_neighbors, fast_scoring
 from .mixing import ILISI_NEIGHBORS, N_SHUFFLES, mixing_scores
@@ -91,6 +93,66 @@ def noise_nmi(adata: ad.AnnData, dim: int, *, n_draws: int, label_key: str = "ce
         draws = (np.random.default_rng(seed + i).normal(size=(adata.n_obs, dim)).astype(np.float32)
                  for i in range(n_draws))
         return np.array([float(scib_metrics.nmi_ari_cluster_labels_kmeans(x, labels)["nmi"]) for x in draws])
+
+    return store.cached("metrics", h, compute, codec=store.ARRAY,
+                        valid=lambda v: v.shape == (n_draws,) and bool(np.isfinite(v).all()))
+
+
+def random_projection(adata: ad.AnnData, dim: int, *, seed: int = 0) -> np.ndarray:
+    """The log-normalised counts mapped to ``dim`` dimensions by a random Gaussian matrix.
+
+    An encoder that learned nothing still passes the counts through a linear map: this is what
+    such a map keeps of the cell types, the null a collapsed latent's clustering must beat.
+
+    Parameters
+    ----------
+    adata
+        Prepared data with ``layers['counts']``.
+    dim
+        Output dimension.
+    seed
+        Seeds the matrix.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 cells x ``dim``.
+    """
+    x = get_variant(adata, "processed")
+    w = np.random.default_rng(seed).standard_normal((x.shape[1], dim)).astype(np.float32) / np.sqrt(x.shape[1])
+    return np.asarray(x @ w, dtype=np.float32)
+
+
+def projection_nmi(adata: ad.AnnData, dim: int, *, n_draws: int, label_key: str = "cell_type",
+                   seed: int = 0) -> np.ndarray:
+    """NMI of k-means clusters of random projections of the counts with the labels: the collapse check's null.
+
+    Parameters
+    ----------
+    adata
+        Prepared data with ``layers['counts']`` and ``obs[label_key]``.
+    dim
+        Dimension of each projection (the latent's).
+    n_draws
+        Projections (seeds ``seed`` to ``seed + n_draws - 1``).
+    label_key
+        obs column of the cell types.
+    seed
+        First seed.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n_draws`` NMIs.
+    """
+    import scib_metrics
+
+    labels = adata.obs[label_key].astype(str).to_numpy()
+    h = store.key(fingerprint(adata), labels.tolist(), "projection", dim, n_draws, seed, _VERSION)
+
+    def compute():
+        return np.array([float(scib_metrics.nmi_ari_cluster_labels_kmeans(random_projection(adata, dim, seed=seed + i),
+                                                                         labels)["nmi"]) for i in range(n_draws)])
 
     return store.cached("metrics", h, compute, codec=store.ARRAY,
                         valid=lambda v: v.shape == (n_draws,) and bool(np.isfinite(v).all()))
