@@ -131,3 +131,19 @@ def test_simulator_gives_cycling_cells_their_markers():
     sc = cycle_scores(a)
     assert sc is not None and sc[phase == "S", 0].mean() > sc[phase == "G1", 0].mean()
     assert sc[phase == "G2M", 1].mean() > sc[phase == "G1", 1].mean()
+
+
+def test_the_simulators_truth_is_kept_per_gene_and_survives_preparation():
+    from cellvae.data import prepare, simulate_bmmc
+
+    none = simulate_bmmc(200, 120, site_effect=0.0, donor_effect=0.0, seed=0)
+    some = simulate_bmmc(200, 120, site_effect=0.4, donor_effect=0.2, seed=0)
+    gex = (some.var["feature_types"] == "GEX").to_numpy()
+    assert (some.var.loc[gex, "sim_theta"] > 0).all() and some.var.loc[~gex, "sim_theta"].isna().all()
+    assert (none.var.loc[gex, "sim_lfc_s1d1"] == 0).all() and some.var.loc[gex, "sim_lfc_s1d1"].abs().mean() > 0.05
+    # the same site shares its shift: s1d1 and s1d2 correlate, s1d1 and s4d9 less
+    r = np.corrcoef(some.var.loc[gex, "sim_lfc_s1d1"], some.var.loc[gex, "sim_lfc_s1d2"])[0, 1]
+    r_far = np.corrcoef(some.var.loc[gex, "sim_lfc_s1d1"], some.var.loc[gex, "sim_lfc_s4d9"])[0, 1]
+    assert r > r_far
+    prepared = prepare(some, n_top_genes=50, seed=0)
+    assert "sim_theta" in prepared.var and prepared.var["sim_theta"].notna().all()

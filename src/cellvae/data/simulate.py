@@ -230,10 +230,24 @@ def simulate_bmmc(
     adt = sp.csr_matrix(rng.poisson(20.0, (n_cells, _N_ADT)).astype(np.float32))
     counts = sp.hstack([gex, adt], format="csr")
     obs["GEX_phase"] = np.array(["G1", "S", "G2M"])[phase]
-    return _assemble(counts, obs, n_genes, named, k, dict(
+    adata = _assemble(counts, obs, n_genes, named, k, dict(
         site_effect=float(site_effect), donor_effect=float(donor_effect), seed=int(seed),
         n_cells=int(n_cells), n_genes=int(n_genes), mean_count=float(mean_count),
         ambient_rates={b: float(r) for b, r in zip(BATCHES, ambient)}, calibration="bmmc_starter"))
+    _record_truth(adata, theta, batch_fc, n_genes)
+    return adata
+
+
+def _record_truth(adata: ad.AnnData, theta: np.ndarray, batch_fc: np.ndarray | None, n_genes: int) -> None:
+    """The simulator's own per-gene truth, in ``var``: the NB inverse dispersion ``sim_theta`` and,
+    per batch, the injected log-fold-change averaged over cell types, ``sim_lfc_<batch>`` (0 without
+    effects; NaN on ADT features).  Models' estimates are compared with these on simulated data."""
+    pad = np.full(adata.n_vars - n_genes, np.nan, np.float32)
+    adata.var["sim_theta"] = np.concatenate([theta, pad])
+    lfc = (np.zeros((len(BATCHES), n_genes), np.float32) if batch_fc is None else
+           np.log(batch_fc).reshape(len(BATCHES), len(CELL_TYPES), n_genes).mean(axis=1))
+    for i, b in enumerate(BATCHES):
+        adata.var[f"sim_lfc_{b}"] = np.concatenate([lfc[i], pad])
 
 
 def _depth(t: str | None) -> int:

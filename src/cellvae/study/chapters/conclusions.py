@@ -207,7 +207,8 @@ def conclusions(choice: ModelChoice, table: pd.DataFrame, ev, *, n_genes: int,
             batch_sentence(ev, truth)]
 
 
-def two_parts(main: list[str], ev, real: list[str], *, simulated: bool) -> tuple[list[str], list[str]]:
+def two_parts(main: list[str], ev, real: list[str], *, simulated: bool,
+              truth: str | None = None) -> tuple[list[str], list[str]]:
     """The conclusions split into what the method recovers where the truth is known, and what real cells show.
 
     Parameters
@@ -220,6 +221,8 @@ def two_parts(main: list[str], ev, real: list[str], *, simulated: bool) -> tuple
         :func:`real_cell_sentences` of the shipped starter.
     simulated
         Whether the main chapters ran on the simulator; on a real file their findings are about cells.
+    truth
+        :func:`~cellvae.study.calls.truth.truth_sentence` on simulated data, else None.
 
     Returns
     -------
@@ -228,8 +231,9 @@ def two_parts(main: list[str], ev, real: list[str], *, simulated: bool) -> tuple
     """
     from .batch_text import power_sentence
 
-    power = "**Power and false positives.** " + power_sentence(ev)
-    return ([*main, power], real) if simulated else ([power], [*main, *real])
+    power = ["**Power and false positives.** " + power_sentence(ev)]
+    power += ["**Truth recovery.** " + truth] if truth else []
+    return ([*main, *power], real) if simulated else (power, [*main, *real])
 
 
 def real_cell_sentences(ch) -> list[str]:
