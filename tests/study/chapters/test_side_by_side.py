@@ -20,6 +20,7 @@ def test_compare_findings_says_agree_or_differ_from_the_values():
     diff = side_by_side.compare_findings(_f(), _f(n_collapsed=2, zinb_better=True, pca_call="not detected",
                                               mixing_cond=0.52, nb_au=(1, 3)), main_name="simulated data")
     assert all("differ" in s for s in diff)
+    assert "5 of 5 collapse on the simulated data, 2 of 5 collapse on real cells" in diff[0]
     assert "mixing stays within the seed-to-seed spread on real cells" in diff[-1]
     assert "0.450 to 0.550 over 3 seeds" in diff[-1]  # 0.5 -/+ t(0.975, 2) * 0.01 * sqrt(4/3) = 0.5 -/+ 0.050
 
