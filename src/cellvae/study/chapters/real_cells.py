@@ -26,7 +26,7 @@ from ..calls.selection import converged_sentence
 from ..calls.shuffled_null import batch_check
 from ..runner.bookdata import starter_data
 from ..runner.cache import RunResult, paired_difference
-from ..runner.runs import run_all
+from ..runner.runs import fit_and_select, run_all
 from ..runner.starter_grid import REAL_ARCH, STARTER_TRAIN, real_specs, seed_specs
 from ..runner.tables import results_table
 from ..scoring.integration import MIXING
@@ -217,7 +217,7 @@ class RealCellsChapter:
             Table R2.
         """
         tc = STARTER_TRAIN
-        n_fit = int((self.adata.obs["split"] == "train").sum() * (1 - tc.validation_fraction))
+        n_fit = int(fit_and_select(self.adata)[0].sum() * (1 - tc.validation_fraction))  # minus selection cells
         return ({"arch": REAL_ARCH, "n_arch": len({s.arch for s in real_specs()}), "max_epochs": tc.max_epochs,
                  "patience": tc.patience, "n_fit": n_fit, "steps": -(-n_fit // tc.batch_size),
                  "converged": converged_sentence(self.table, max_epochs=tc.max_epochs)}, self.table[RUN_COLS])
