@@ -172,7 +172,7 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
         results = [ran[s.key("")] for s in main]
         finished(("book", False))
         best = choice(adata, results)
-        _stage(t0, f"model chosen on validation: {best.label}; the follow-ups next")
+        _stage(t0, f"model chosen on selection cells: {best.label}; the follow-ups next")
         early = [f for p in PLANS if p.beside and side and controls for f in p.beside(adata, best, executor, side)]
         followups = [ran[s.key("")] for s in first if s not in main]
         followups += run_all(adata, longest_first(round_specs(PLANS, ("book", True), adata, best)), **kw)
