@@ -12,6 +12,7 @@ from ..calls.calibration import FPR, NULL_SEEDS, OWN_STRENGTHS, POWER_SEEDS
 from ..calls.power import POWER, power_at, power_clause
 from ..calls.verdicts import ABOVE, BELOW, interval_text, position, scope_sentence
 from ..runner.grid import BATCH_SEEDS
+from ..scoring.integration import MIXING
 from ..scoring.mixing import N_SHUFFLES
 from .batch_effects import Evidence, mixing_of
 
@@ -38,8 +39,9 @@ def data_sentence(ev: Evidence, *, truth: dict | None) -> str:
             "at or above the null bound"}.get(pca["mixing call"], "the call is **inconclusive**: the interval "
                                                                   "holds the threshold")
     text = (f"Over {pca['K']:.0f} random subsamples of the test cells, the unintegrated PCA's batch mixing is "
-            f"{interval_text(pca, 'mixing')} (mean and one-sided {1 - FPR:.0%} bounds) against its null threshold of "
-            f"{pca['mixing threshold']:.3f}: {call} (one-sided t-test, error rate {FPR:.0%}).")
+            f"{pca[MIXING]:.3f} (one-sided {1 - FPR:.0%} bounds {pca['mixing low']:.3f}-{pca['mixing high']:.3f}) "
+            f"against its null threshold of {pca['mixing threshold']:.3f}: {call} (one-sided t-test, error rate "
+            f"{FPR:.0%}).")
     if truth:
         text += (f" This data is simulated with a site effect of {truth.get('site_effect', 0):g} and a donor effect "
                  f"of {truth.get('donor_effect', 0):g}, so detecting them checks the method; it is not a finding "
