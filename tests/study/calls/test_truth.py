@@ -20,7 +20,14 @@ def test_truth_table_compares_learned_with_true(sim, tmp_path, monkeypatch):
     table = truth.truth_table(sim, plain, cond, 0.7)
     assert len(table) == 4 and table["value"].iloc[2] == 0.7
     text = truth.truth_sentence(table)
-    assert "trajectory conservation of 0.70" in text and "not findings about cells" in text
+    assert "trajectory conservation 0.70, rho 0.40" in text and "not findings about cells" in text
+    assert "lineage pseudotime" in text and "weak agreement with the lineage" in text
     sim_real = sim.copy()
     del sim_real.uns["simulation"]
     assert not truth.has_truth(sim_real)
+
+
+def test_agreement_words_follow_the_correlation():
+    assert [truth.agreement(r) for r in (-0.3, 0.0, 0.19, 0.3, 0.6, 0.95)] == ["no", "no", "no", "weak", "moderate",
+                                                                              "strong"]
+    assert truth.agreement(float("nan")) == "unmeasured"

@@ -125,8 +125,29 @@ def truth_table(adata: ad.AnnData, nb: RunResult, cond: RunResult, trajectory: f
     return pd.DataFrame(rows, columns=["learned", "truth", "statistic", "value"])
 
 
+#: Words for a correlation's size, by its upper bounds (Cohen-like conventions, stated on the page).
+AGREEMENT = ((0.2, "no"), (0.5, "weak"), (0.8, "moderate"), (1.01, "strong"))
+
+
+def agreement(r: float) -> str:
+    """``"no"``, ``"weak"``, ``"moderate"`` or ``"strong"`` agreement for a correlation ``r``.
+
+    Parameters
+    ----------
+    r
+        A correlation in [-1, 1]; a negative one counts as no agreement.
+
+    Returns
+    -------
+    str
+    """
+    if not np.isfinite(r):
+        return "unmeasured"
+    return next(word for bound, word in AGREEMENT if max(r, 0.0) < bound)
+
+
 def truth_sentence(table: pd.DataFrame) -> str:
-    """The truth-recovery numbers in words, as a check of the method.
+    """The truth-recovery numbers in words, each judged by :func:`agreement`, as a check of the method.
 
     Parameters
     ----------
@@ -138,8 +159,12 @@ def truth_sentence(table: pd.DataFrame) -> str:
     str
     """
     v = table["value"].to_numpy()
-    return (f"Where the truth is known, the NB decoder's gene dispersions follow the simulator's (Spearman rho "
-            f"{v[0]:.2f}, the learned theta at {v[1]:.2f} times the true one in the median), the NB latent orders "
-            f"cells along the lineage pseudotime with a trajectory conservation of {v[2]:.2f}, and the conditional "
-            f"decoder's batch shifts correlate with the injected ones at r = {v[3]:.2f}. These check the method; "
-            "they are not findings about cells.")
+    rho_t = 2 * v[2] - 1  # trajectory conservation is (rho + 1) / 2
+    return (f"Where the truth is known: the NB decoder's gene dispersions show {agreement(v[0])} agreement with "
+            f"the simulator's (Spearman rho {v[0]:.2f}; the learned theta is {v[1]:.2f} times the true one in the "
+            f"median, so the decoder reads {'more' if v[1] < 1 else 'less'} overdispersion than the simulator put "
+            f"in{', absorbing what its latent does not explain' if v[1] < 1 else ''}); the NB latent shows {agreement(rho_t)} agreement with the lineage pseudotime "
+            f"(trajectory conservation {v[2]:.2f}, rho {rho_t:.2f}); and the conditional decoder's batch shifts show "
+            f"{agreement(v[3])} agreement with the injected ones (r = {v[3]:.2f}). Agreement is called none below "
+            "0.2, weak below 0.5, moderate below 0.8 and strong above. These check the method; they are not findings "
+            "about cells.")
