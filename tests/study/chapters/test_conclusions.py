@@ -96,3 +96,14 @@ def test_two_parts_put_the_main_findings_where_their_truth_is():
     assert "PCA on all batches: 0 of 5" in known[-1] and cells == ["starter"]
     known, cells = cc.two_parts(["model", "batch"], ev, ["starter"], simulated=False)  # a real file
     assert len(known) == 1 and cells == ["model", "batch", "starter"]
+
+
+def test_a_number_on_two_pages_comes_from_one_value():
+    """The conclusions quote the batch page's PCA call and the results page's test IWAE, not their own copies."""
+    from cellvae.study.chapters.batch_text import data_sentence
+
+    ev = _ev()
+    assert data_sentence(ev, truth=None) in cc.batch_sentence(ev, None)
+    choice = _choice()
+    g = choice.glue()  # what the results page glues
+    assert f"{g['best_iwae']} ± {g['best_sd']} nats per cell" in cc.model_sentence(choice, 2000)
