@@ -39,11 +39,21 @@ def _nb_theta_1_2(real, seed=0):
     return _with_counts(real, rng.poisson(rng.gamma(1.2, mu / 1.2)))
 
 
-def test_calibrated_simulator_within_every_bound(table):
-    assert len(table) == 5
+def test_calibrated_simulator_within_every_bound_but_depth(table):
+    assert len(table) == 7
     assert list(table.columns) == ["property", "simulator", "real", "distance", "distance is", "bound",
                                    "within bound"]
-    assert table["within bound"].all(), table.to_string()
+    assert table["within bound"].iloc[:5].all(), table.to_string()
+
+
+def test_at_the_books_settings_the_zeros_match_and_the_depth_does_not(real):
+    """The book's simulation (3,000 x 5,000, seed 0) sits at about half the starter's median library on
+    a like-for-like panel, with the same zeros (issue #27, finding 9); recalibrating it flips this test."""
+    from cellvae.study.runner.bookdata import BOOK_SIM
+
+    t = fidelity_table(simulate_bmmc(BOOK_SIM["n_cells"], BOOK_SIM["n_genes"], seed=BOOK_SIM["seed"]), real)
+    depth, zeros = t.iloc[5], t.iloc[6]
+    assert zeros["within bound"] and not depth["within bound"] and 0.3 < depth["simulator"] / depth["real"] < 0.7
 
 
 def test_self_comparison_is_close(real):
@@ -100,3 +110,14 @@ def test_fidelity_sentence_names_the_rows_outside():
     assert fidelity_sentence(tab) == "1 of 2 distances lie within their bounds; outside: b (0.900 against 0.5)."
     tab["within bound"] = True
     assert fidelity_sentence(tab) == "All 2 distances lie within their bounds."
+
+
+def test_depth_rows_compare_like_for_like_panels():
+    from cellvae.study.chapters.depth import depth_rows, depth_summary, top_panel
+
+    x = sp.csr_matrix(np.array([[5, 0, 1, 0], [3, 0, 0, 2], [4, 1, 0, 0]], dtype=float))
+    assert top_panel(x, 2).shape == (3, 2)  # genes 0 and 3 hold the most counts
+    lib, zeros = depth_summary(x, 2)
+    assert lib == 5.0 and zeros == pytest.approx(2 / 6)
+    rows = depth_rows(x * 2, x, 2)  # twice the depth, the same zeros
+    assert rows[0][3] == pytest.approx(np.log(2)) and rows[1][3] == 0.0

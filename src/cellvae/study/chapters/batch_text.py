@@ -16,6 +16,9 @@ from ..scoring.integration import MIXING
 from ..scoring.mixing import N_SHUFFLES
 from .batch_effects import Evidence, mixing_of
 
+#: Where the simulator's own strengths come from (data/calibration.py): the starter has one site.
+_ORIGIN = {"site": " (assumed: the real starter has one site, so no data fits it)",
+           "donor": " (fitted to the starter's two donors)"}
 #: How each kind is named in a sentence.
 _KIND_NAMES = {"PCA": "PCA", "NB VAE": "our NB VAE"}
 
@@ -43,9 +46,10 @@ def data_sentence(ev: Evidence, *, truth: dict | None) -> str:
             f"against its null threshold of {pca['mixing threshold']:.3f}: {call} (one-sided t-test, error rate "
             f"{FPR:.0%}).")
     if truth:
-        text += (f" This data is simulated with a site effect of {truth.get('site_effect', 0):g} and a donor effect "
-                 f"of {truth.get('donor_effect', 0):g}, so detecting them checks the method; it is not a finding "
-                 "about cells.")
+        site, donor = truth.get("site_effect", 0), truth.get("donor_effect", 0)
+        text += (f" This data is simulated with a site effect of {site:g}{_ORIGIN['site'] if site == OWN_STRENGTHS['site'] else ''}"
+                 f" and a donor effect of {donor:g}{_ORIGIN['donor'] if donor == OWN_STRENGTHS['donor'] else ''}, so "
+                 "detecting them checks the method; it is not a finding about cells.")
     return text
 
 
@@ -65,7 +69,8 @@ def power_sentence(ev: Evidence) -> str:
     for effect, strength in OWN_STRENGTHS.items():
         for kind, name in _KIND_NAMES.items():
             row = power_at(ev.power, effect=effect, kind=kind, strength=strength)
-            parts.append(power_clause(row, what=f"{name} detects a {effect} effect of {strength:g}"))
+            origin = _ORIGIN[effect] if kind == "PCA" else ""
+            parts.append(power_clause(row, what=f"{name} detects a {effect} effect of {strength:g}{origin}"))
     fp = ev.fpr
     rates = "; ".join(f"{_KIND_NAMES.get(k, k)} on {sc}: {r['flagged']:.0f} of {r['n']:.0f}"
                       for (sc, k), r in fp.iterrows() if k in _KIND_NAMES) if len(fp) else "not measurable"

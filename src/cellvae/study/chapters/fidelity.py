@@ -1,10 +1,10 @@
-"""How close the simulator is to real BMMC: five properties of the raw counts, side by side.
+"""How close the simulator is to real BMMC: seven properties of the raw counts, side by side.
 
 :func:`fidelity_table` measures each property on the simulated and on the real data and
 puts a distance between them against a bound; :func:`fidelity_figure` draws the same five
 comparisons.  The measurements (partly reused by ``tools/calibrate_simulator.py``) are written
-so that data with different numbers of genes compare: per-gene relationships binned by the
-gene's mean, shares of the same number of top genes, and per-cell-type ratios.
+so that data with different numbers of genes compare: per-gene relationships binned by gene mean,
+top-gene shares, per-cell-type ratios, and depth over as many top genes (:mod:`.depth`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..figures.plots import WIDTH, _styled
+from .depth import depth_rows
 
 # Bounds on each distance: a calibrated simulator must stay inside them; miscalibrated inputs
 # (theta 1.2 counts, no dominant genes, shuffled library sizes or donors) land outside.
@@ -240,16 +241,15 @@ def fidelity_table(sim, real, *, sim_donor_key: str = "batch", real_donor_key: s
         ("donor log-fold-change spread by type", float(ds_m), float(dr_m),
          float(abs(np.log(ds_m / dr_m))) if len(shared_d) and ds_m > 0 and dr_m > 0 else np.inf,
          "|log ratio| of median excess donor LFC s.d. over shared types", DONOR_BOUND),
-    ]
+    ] + depth_rows(gex_counts(sim), gex_counts(real))
     out = pd.DataFrame(rows, columns=["property", "simulator", "real", "distance", "distance is", "bound"])
     out["within bound"] = out["distance"] <= out["bound"]
     return out
 
 
 def _short(t: str) -> str:
-    for a, b in [("Naive CD20+ B", "Naive B"), ("+ T", ""), ("activated", "act."), ("integrinB7+", "B7+")]:
-        t = t.replace(a, b)
-    return t
+    return t.replace("Naive CD20+ B", "Naive B").replace("+ T", "").replace("activated", "act.").replace(
+        "integrinB7+", "B7+")
 
 
 @_styled
