@@ -1,9 +1,9 @@
-"""Nulls of the scores on one data set: k-means NMI of random embeddings and of random projections, batch mixing of shuffles.
+"""Nulls of the scores on one data set: k-means NMI of random projections, batch mixing of shuffles.
 
-Each is what a score reads when the thing it measures is absent: a random embedding keeps no
-cell types; a random projection of the counts keeps what any untrained linear map keeps, and
-nothing learned; batch labels shuffled within cell type carry no information about where a
-cell lies.  Each is cached on disk by content hash.
+Each is what a score reads when the thing it measures is absent: a random projection of the
+counts keeps what any untrained linear map keeps, and nothing learned; batch labels shuffled
+within cell type carry no information about where a cell lies.  Each is cached on disk by
+content hash.
 """
 
 from __future__ import annotations
@@ -57,45 +57,6 @@ def shuffle_null(adata: ad.AnnData, key: str, *, batch_key: str = "batch", label
                                             n_shuffles=n_shuffles)["null"], dtype=float)
 
     return store.cached("metrics", h, compute, codec=store.ARRAY, valid=lambda v: v.shape == (n_shuffles,))
-
-
-def noise_nmi(adata: ad.AnnData, dim: int, *, n_draws: int, label_key: str = "cell_type",
-              seed: int = 0) -> np.ndarray:
-    """NMI of k-means clusters of random Gaussian embeddings with the labels: a null for NMI.
-
-    Each draw is scored as :func:`~.integration.benchmark` scores KMeans NMI; cached on disk by the labels,
-    the size and the seed.
-
-    Parameters
-    ----------
-    adata
-        Data with ``obs[label_key]``.
-    dim
-        Dimension of each random embedding.
-    n_draws
-        Random embeddings (seeds ``seed`` to ``seed + n_draws - 1``).
-    label_key
-        obs column of the cell types.
-    seed
-        First seed.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``n_draws`` NMIs.
-    """
-    import scib_metrics
-
-    labels = adata.obs[label_key].astype(str).to_numpy()
-    h = store.key(labels.tolist(), "noise", dim, n_draws, seed, _VERSION)
-
-    def compute():
-        draws = (np.random.default_rng(seed + i).normal(size=(adata.n_obs, dim)).astype(np.float32)
-                 for i in range(n_draws))
-        return np.array([float(scib_metrics.nmi_ari_cluster_labels_kmeans(x, labels)["nmi"]) for x in draws])
-
-    return store.cached("metrics", h, compute, codec=store.ARRAY,
-                        valid=lambda v: v.shape == (n_draws,) and bool(np.isfinite(v).all()))
 
 
 def random_projection(adata: ad.AnnData, dim: int, *, seed: int = 0) -> np.ndarray:
