@@ -53,6 +53,13 @@ def data_sentence(ev: Evidence, *, truth: dict | None) -> str:
     return text
 
 
+def _own_power(ev: Evidence):
+    """(effect, strength, kind, name, power row or None) at each of the simulator's own strengths."""
+    for effect, strength in OWN_STRENGTHS.items():
+        for kind, name in _KIND_NAMES.items():
+            yield effect, strength, kind, name, power_at(ev.power, effect=effect, kind=kind, strength=strength)
+
+
 def power_sentence(ev: Evidence) -> str:
     """Power at the simulator's own site and donor strengths, for PCA and the VAE, and the measured false-positive rate.
 
@@ -65,12 +72,9 @@ def power_sentence(ev: Evidence) -> str:
     -------
     str
     """
-    parts = []
-    for effect, strength in OWN_STRENGTHS.items():
-        for kind, name in _KIND_NAMES.items():
-            row = power_at(ev.power, effect=effect, kind=kind, strength=strength)
-            origin = _ORIGIN[effect] if kind == "PCA" else ""
-            parts.append(power_clause(row, what=f"{name} detects a {effect} effect of {strength:g}{origin}"))
+    parts = [power_clause(row, what=f"{name} detects a {effect} effect of {strength:g}"
+                                    f"{_ORIGIN[effect] if kind == 'PCA' else ''}")
+             for effect, strength, kind, name, row in _own_power(ev)]
     fp = ev.fpr
     rates = "; ".join(f"{_KIND_NAMES.get(k, k)} on {sc}: {r['flagged']:.0f} of {r['n']:.0f}"
                       for (sc, k), r in fp.iterrows() if k in _KIND_NAMES) if len(fp) else "not measurable"
@@ -91,14 +95,9 @@ def false_negatives(ev: Evidence) -> list[str]:
     list of str
         One clause per (effect, kind) below the power target; empty when every one reaches it.
     """
-    out = []
-    for effect, strength in OWN_STRENGTHS.items():
-        for kind, name in _KIND_NAMES.items():
-            row = power_at(ev.power, effect=effect, kind=kind, strength=strength)
-            if row is not None and row["power"] < POWER:
-                out.append(f"{name} misses a {effect} effect of {strength:g}, the simulator's own, in "
-                           f"{row['n'] - row['detected']:.0f} of {row['n']:.0f} simulations")
-    return out
+    return [f"{name} misses a {effect} effect of {strength:g}, the simulator's own, in "
+            f"{row['n'] - row['detected']:.0f} of {row['n']:.0f} simulations"
+            for effect, strength, _, name, row in _own_power(ev) if row is not None and row["power"] < POWER]
 
 
 def glue(ev: Evidence, *, truth: dict | None) -> dict:
