@@ -20,9 +20,11 @@ from ..calls.controls import scope_labels, scopes
 from ..calls.embeddings import (
     COND_KEY,
     NB_KEY,
+    NB_ROW,
     Replicate,
     batch_embeddings,
     batch_replicates,
+    replicate_row,
     subsample,
 )
 from ..calls.power import detection_limit, false_positive_rate, limit_sentence, power_table
@@ -43,11 +45,11 @@ from ..scoring.prefetch import prefetch
 #: Rows of the main table, in order: name -> (obsm key, null kind it is judged against).
 #: scVI and the two controls are latents of a VAE's kind, so our NB VAE's null judges them.
 ROWS = {"PCA": (PCA_KEY, "PCA"), "Harmony": ("X_harmony", "Harmony"),
-        "scVI (scvi-tools)": ("X_scvi", "NB VAE"), "our NB": (NB_KEY, "NB VAE"),
+        "scVI (scvi-tools)": ("X_scvi", "NB VAE"), NB_ROW: (NB_KEY, "NB VAE"),
         "our NB +batch": (COND_KEY, "NB VAE"), "random embedding": ("X_random", "NB VAE"),
         "shuffled labels": (NB_KEY, "NB VAE")}
 #: Rows scored on the scopes and on training cells.
-SCOPE_ROWS = ("PCA", "our NB", "our NB +batch")
+SCOPE_ROWS = ("PCA", NB_ROW, "our NB +batch")
 
 
 @dataclass
@@ -160,7 +162,7 @@ def _replicate_jobs(adata: ad.AnnData, reps: dict[str, list[Replicate]]) -> list
                 continue
             for i, (key, batch_col, sub) in enumerate(rs):
                 m = cells if sub is None else subsample(cells, sub)
-                out.append((scope, name, i, {f"{name} #{i}": key},
+                out.append((scope, name, i, {replicate_row(name, i): key},
                             {"batch_key": batch_col if scope == "all batches" else col, "mask": m, "full": False}))
     return out
 
