@@ -11,7 +11,8 @@ batches s1d1 and s1d2: the starter's design)::
 Measurements (same code on both): within-type NB overdispersion after size factors (median
 over genes with mean >= 0.5 in types with >= 20 cells, then over types); library size log-sd
 overall and within sub-lineage, and each sub-lineage's median over the overall median
-(LIB_REL); top-1/top-10 shares; HBB's share in early/late erythroid and other cells; the
+(LIB_REL); top-1/top-10 shares; the median library size and zero fraction over the 1,000
+most expressed genes (MEAN_COUNT, BASELINE_SD); HBB's share in early/late erythroid and other cells; the
 ambient rate (HBB share of non-erythroid cells over HBB share of all counts); s1d1 vs s1d2
 excess log-fold-change s.d. per lineage; the spread of type log-fold-changes; the Dirichlet
 concentration of the two donors' compositions after multinomial noise.
@@ -26,6 +27,7 @@ import pandas as pd
 
 from cellvae.data.calibration import CELL_TYPES
 from cellvae.datasets import bmmc_starter
+from cellvae.study.chapters.depth import N_TOP, depth_summary
 from cellvae.study.chapters.fidelity import donor_spread, gex_counts, top_shares
 
 
@@ -62,6 +64,7 @@ def measure(adata) -> dict[str, float]:
     for s_, v in (logl.median() - np.log(np.median(lib)))[logl.size() >= 5].items():
         out[f"LIB_REL {s_}"] = float(np.exp(v))
     out.update({f"top-{k} share": v for k, v in top_shares(x).items()})
+    out[f"median library over top {N_TOP} genes"], out[f"zero fraction over top {N_TOP} genes"] = depth_summary(x)
     names = list(adata.var_names[adata.var["feature_types"].astype(str) == "GEX"]
                  if "feature_types" in adata.var else adata.var_names)
     hbb = np.asarray(x[:, names.index("HBB")].todense()).ravel()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cellvae.data import REQUIRED_OBS
-from cellvae.data.calibration import CC_G2M_GENES, CC_S_GENES
+from cellvae.data.calibration import CC_G2M_GENES, CC_S_GENES, MEAN_COUNT
 from cellvae.data.simulate import BATCHES, CELL_TYPES, simulate_bmmc
 from cellvae.study.scoring.cellcycle import cycle_scores
 
@@ -41,7 +41,7 @@ def test_count_statistics(big):
     gex = big.layers["counts"][:, (big.var["feature_types"] == "GEX").to_numpy()]
     zero = 1 - gex.nnz / np.prod(gex.shape)
     assert 0.85 < zero < 0.95
-    assert 0.2 < gex.mean() < 0.8
+    assert 0.7 * MEAN_COUNT < gex.mean() < 1.3 * MEAN_COUNT  # the calibrated depth
     assert gex.max() > 100 * gex.mean()  # long right tail
     assert np.all(gex.data == np.round(gex.data))
 

@@ -74,10 +74,15 @@ LIB_LOG_SD = 0.45
 # Gene-wise NB inverse dispersion theta ~ lognormal(median, log-sd): within-type excess
 # dispersion after size factors (fitted to the shipped starter by tools/calibrate_simulator.py).
 THETA_MEDIAN, THETA_LOG_SD = 20.0, 0.8
-# Log-sd of the genes' baseline expression, and per tree step the fraction of genes that change
-# and the s.d. of their log-fold-change (fitted to the shipped starter's top-gene shares and
-# type log-fold-change spread by tools/calibrate_simulator.py).
-BASELINE_SD, STEP_FRAC, STEP_SD = 2.2, 0.08, 1.5
+# Log-sd of the genes' baseline expression (fitted: the zero fraction over the 1,000 most expressed
+# genes, 0.665 in the starter, at the depth MEAN_COUNT gives; it also sets the top-10 share), and per
+# tree step the fraction of genes that change and the s.d. of their log-fold-change (fitted to the
+# starter's type log-fold-change spread); all by tools/calibrate_simulator.py.
+BASELINE_SD, STEP_FRAC, STEP_SD = 3.3, 0.08, 1.5
+# Mean raw count per gene and cell: at 5,000 genes (the book's simulation) it puts the median
+# library over the 1,000 most expressed genes at the starter's, about 3,070 counts (fitted by
+# tools/calibrate_simulator.py).  Depth scales with the number of genes simulated.
+MEAN_COUNT = 0.9
 # Share of the counts held by named dominant genes: (share outside the erythroid lineage, share
 # in a mature reticulocyte) (fitted to the shipped starter by tools/calibrate_simulator.py; HBA1/HBA2
 # are not among the starter's genes and get small assumed shares).  The 13 MT- genes share "MT-".
