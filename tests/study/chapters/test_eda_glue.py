@@ -12,8 +12,8 @@ from cellvae.study.chapters import eda_glue
 def test_composition_glue_counts_the_rare_types():
     comp = pd.DataFrame({"d1": [0.9, 0.097, 0.003], "d2": [0.9, 0.098, 0.002]}, index=["T", "B", "pDC"])
     g = eda_glue.composition_glue(comp)
-    assert (g["most_common_type"], g["most_common_share"], g["rare_types"]) == ("T", "90%", 1)
-    assert eda_glue.composition_glue(comp, rare_share=0.1)["rare_types"] == 2
+    assert (g["most_common_type"], g["most_common_share"], g["rare_types"]) == ("T", "90%", "1 type makes")
+    assert eda_glue.composition_glue(comp, rare_share=0.1)["rare_types"] == "2 types make"
 
 
 def test_design_glue_counts_the_split(sim):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from cellvae import datasets
 
@@ -62,3 +63,30 @@ def test_book_data_is_prepared_once_then_read_back_and_a_damaged_copy_is_rewritt
     monkeypatch.setattr(bookdata, "PREPARING_SOURCES", ("model",))  # other code: prepared again
     bookdata.book_data()
     assert len(made) == 3
+
+
+def test_a_users_file_is_read_through_its_design(tmp_path, monkeypatch):
+    """The starter laid out as a user's file: donors pooled in one lane, columns renamed, no site."""
+    from cellvae.data import DataError
+    from cellvae.study.chapters.eda import design_sentence, design_table
+    from cellvae.study.runner.bookdata import book_data
+
+    raw = datasets.bmmc_starter()
+    raw.obs = pd.DataFrame({"sample_id": raw.obs["batch"].map({"s1d1": "donorA", "s1d2": "donorB"}).astype(str),
+                            "celltype": raw.obs["cell_type"].astype(str)}, index=raw.obs_names)
+    path = tmp_path / "pooled.h5ad"
+    raw.write_h5ad(path)
+    monkeypatch.setenv("CELLVAE_DATA", str(path))
+    monkeypatch.setenv("CELLVAE_CACHE", str(tmp_path / "cache"))
+    guessed = book_data()
+    assert "batch: obs['sample_id'] (guessed from its name" in guessed.uns["source"]
+    assert guessed.uns["design"]["batch_is"] == "lane" and "<" not in guessed.uns["source"]
+    monkeypatch.setenv("CELLVAE_BATCH_IS", "pooled donors")
+    a = book_data()  # the setting is part of the cache key: prepared again
+    assert a.uns["design"]["batch_is"] == "pooled donors" and set(a.obs["batch"]) == {"donorA", "donorB"}
+    assert (a.obs["DonorNumber"].astype(str) == a.obs["batch"].astype(str)).all()
+    assert "donor biology" in design_sentence(design_table(a), batch_is="pooled donors")
+    assert "a batch effect is only a batch effect" in design_sentence(design_table(guessed), batch_is="lane")
+    monkeypatch.setenv("CELLVAE_DONOR_KEY", "patient")
+    with pytest.raises(DataError, match="CELLVAE_DONOR_KEY='patient' but obs has no such column"):
+        book_data()

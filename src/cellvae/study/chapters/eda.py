@@ -55,18 +55,33 @@ def design_counts(obs: pd.DataFrame) -> str:
             f"{_n(obs['Site'].nunique(), 'site', 'sites')}, in {batches} (site x donor), and carry {types}.")
 
 
-def design_sentence(design: pd.DataFrame) -> str:
+#: What a batch is (``uns['design']['batch_is']`` of a real file), where it decides the sentence.
+_KIND_SENTENCE = {
+    "pooled donors": ("Each batch is a donor, and the donors were pooled in the same lanes, so no "
+                      "technical batch effect separates them: a difference between batches is donor "
+                      "biology, in composition or expression, and an integration that removes it "
+                      "removes biology."),
+    "donor": ("Each batch is one donor, processed on its own, so a batch effect mixes technique with "
+              "donor biology and the two cannot be told apart here."),
+}
+
+
+def design_sentence(design: pd.DataFrame, *, batch_is: str | None = None) -> str:
     """What the site x donor design lets the data separate, as a sentence for the page.
 
     Parameters
     ----------
     design
         :func:`design_table` output.
+    batch_is
+        What a batch is, as the file's design says (:data:`cellvae.data.BATCH_KINDS`);
+        ``"pooled donors"`` decides the sentence, as does ``"donor"`` on a file that records no
+        site.  ``None`` (the simulator, the starter) reads the design from the table alone.
 
     Returns
     -------
     str
-        One of four verdicts, chosen from the table: a single site (no site effect is
+        The design the file states (``batch_is``), or one of four verdicts chosen from the table: a single site (no site effect is
         measurable), every donor at every site (crossed: separable), no donor at two sites
         (fully confounded), or some donors shared (partly confounded; the largest shared
         donor, its sites and its share of the cells are named).
@@ -74,6 +89,8 @@ def design_sentence(design: pd.DataFrame) -> str:
     body = design.drop(index="total").drop(columns="total")
     n_sites = body.shape[1]
     sites_per_donor = (body > 0).sum(axis=1)
+    if batch_is == "pooled donors" or (batch_is == "donor" and UNKNOWN in body.columns):
+        return _KIND_SENTENCE[batch_is]
     if UNKNOWN in body.columns or UNKNOWN in body.index:
         return ("This file records no site or donor for its cells, so site and donor effects cannot "
                 "be told apart here: a batch effect is only a batch effect.")

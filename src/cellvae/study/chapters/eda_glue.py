@@ -61,7 +61,11 @@ def composition_glue(comp: pd.DataFrame, *, rare_share: float = RARE_SHARE) -> d
     """
     most = comp.mean(1)
     return {"most_common_type": most.index[0], "most_common_share": f"{most.iloc[0]:.0%}",
-            "rare_types": int((most < rare_share).sum()), "rare_share": f"{rare_share:.1%}"}
+            "rare_types": _types(int((most < rare_share).sum())), "rare_share": f"{rare_share:.1%}"}
+
+
+def _types(n: int) -> str:
+    return f"{n} type makes" if n == 1 else f"{n} types make"
 
 
 @dataclass

@@ -10,7 +10,8 @@ import pandas as pd
 
 from ..._io import cache_dir
 from ..._version import __version__
-from ...data import ENV_VAR, prepare, read_h5ad
+from ...data import ENV_VAR, prepare, read_h5ad, resolve_design
+from ...data.design import ENV as DESIGN_ENV
 from ...data.simulate import describe, simulate_bmmc
 from ...datasets import bmmc_starter
 from . import store
@@ -64,8 +65,7 @@ def fill_gaps(adata: ad.AnnData) -> list[str]:
         adata.obs[col] = pd.Categorical([UNKNOWN] * adata.n_obs)
     if missing:
         what = " or ".join({"Site": "site", "DonorNumber": "donor"}[c] for c in missing)
-        gaps.append(f"it records no {what} (nor batch names of the form s<site>d<donor>), so a "
-                    "batch effect cannot be split into site and donor parts")
+        gaps.append(f"it records no {what}, so a batch effect cannot be split into site and donor parts")
     if adata.obs["batch"].nunique() < 2:
         gaps.append("it has a single batch, so no batch effect can be measured and the batch metrics are "
                     "undefined")
@@ -96,7 +96,8 @@ def book_data() -> ad.AnnData:
         return _prepare_book(path)  # the reader's one-line error
     if path:
         st = Path(path).stat()
-        what = ("file", str(Path(path).resolve()), st.st_size, st.st_mtime_ns, BOOK_HVGS_GEO)
+        said = sorted((v, os.environ.get(v, "")) for v in DESIGN_ENV.values())  # the user's design
+        what = ("file", str(Path(path).resolve()), st.st_size, st.st_mtime_ns, BOOK_HVGS_GEO, said)
     else:
         what = ("simulator", sorted(BOOK_SIM.items()), BOOK_HVGS_SIM)
     h = store.key(*what, __version__, tree_digest(PREPARING_SOURCES, code_only=True))
@@ -108,12 +109,14 @@ def book_data() -> ad.AnnData:
 def _prepare_book(path: str | None) -> ad.AnnData:
     if path:
         raw = read_h5ad(path, counts_only=True, feature_type="GEX")  # as load_bmmc reads it
+        design = resolve_design(raw)
         hvgs = min(BOOK_HVGS_GEO, raw.n_vars)
         adata = prepare(raw, n_top_genes=hvgs, seed=0)
         chosen = f"{hvgs:,} HVGs" if hvgs < raw.n_vars else f"all {hvgs:,} genes"
         gaps = fill_gaps(adata)
         adata.uns["source"] = (f"the real file {Path(path).name} ({adata.n_obs:,} cells, "
-                               f"{chosen}, set by ${ENV_VAR})" + "".join(f"; {g}" for g in gaps))
+                               f"{chosen}, set by ${ENV_VAR}); {design.sentence()}"
+                               + "".join(f"; {g}" for g in gaps))
     else:
         raw = simulated_raw()
         adata = prepare(raw, n_top_genes=BOOK_HVGS_SIM, seed=0)
