@@ -49,6 +49,18 @@ def test_verdict_table_judges_each_row_by_its_own_null():
     assert (v["mixing low"] < v[MIXING]).all() and (v[MIXING] < v["mixing high"]).all()
 
 
+def test_a_verdict_is_refused_when_its_threshold_lies_above_the_perfect_mixing_control():
+    reps = _reps(PCA=(0.6, 0.6), **{"our NB": (0.9, 0.6)})
+    kinds = {"PCA": "PCA", "our NB": "NB VAE"}
+    v = vd.verdict_table(reps, kinds, _thr(mix=0.7), ceiling=0.65)  # no embedding could clear 0.7
+    assert list(v["verdict"]) == [vd.REFUSED] * 2 and list(v["mixing call"]) == [vd.REFUSED] * 2
+    assert "null threshold (0.700) lies above the perfect-mixing control's score (0.650)" in vd.refusal_text(v.iloc[0])
+    assert "not judged" in vd.scope_sentence(v.loc["PCA"], what="donor effect", where="here", cond=None)
+    kept = vd.verdict_table(reps, kinds, _thr(mix=0.7), ceiling=0.95)  # the control clears it: judged
+    assert list(kept["verdict"]) == [vd.AFFECTED, vd.WELL]
+    assert list(vd.verdict_table(reps, kinds, _thr(mix=0.7))["verdict"]) == [vd.AFFECTED, vd.WELL]  # no control
+
+
 def _dose(site=(0.8, 0.75, 0.6, 0.4), donor=(0.8, 0.79, 0.78, 0.72)):
     recs = [{"effect": e, "strength": s, "seed": k, "kind": "PCA", "mixing": m + 0.001 * k}
             for e, vals in (("site", site), ("donor", donor))

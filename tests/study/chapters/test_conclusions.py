@@ -83,6 +83,10 @@ def test_conclusion_batch_sentence_flips():
     assert "Batch effects are not detected" in cc.batch_sentence(_ev(pca=0.8, call=vd.ABOVE), None)
     assert "Batch effects are inconclusive" in cc.batch_sentence(_ev(pca=0.7, call=vd.INCONCLUSIVE), None)
     assert "cannot be trusted" in cc.batch_sentence(_ev(rnd=vd.WELL), None)
+    refused = _ev(call=vd.REFUSED)
+    refused.verdicts["perfect mixing"] = 0.65  # below every 0.7 threshold: no embedding could pass
+    s = cc.batch_sentence(refused, None)
+    assert "Batch effects are not judged" in s and "lies above the perfect-mixing control's score (0.650)" in s
     assert "cannot be measured" in cc.batch_sentence(_ev(pca=np.nan), None)
     missed = cc.batch_sentence(_ev(donor_hits=1), None)
     assert "**False negatives:** PCA misses a donor effect of 0.2, the simulator's own, in 4 of 5 simulations" in missed

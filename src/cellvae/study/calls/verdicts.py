@@ -8,7 +8,10 @@ bound), *below* when the upper bound falls short of it, and **inconclusive** in 
 embedding is **well integrated** only when both batch mixing and bio conservation are shown
 above; **batch-affected** when mixing is shown below while biology is kept; a random or
 collapsed embedding that mixes but keeps no biology is **no structure**, never "no batch
-effect"; any inconclusive part makes the whole verdict inconclusive.  Every function here is
+effect"; any inconclusive part makes the whole verdict inconclusive.  A verdict is **refused**
+when the null's mixing threshold lies above the perfect-mixing control's score (the same
+latent with its batch labels shuffled within cell type): no embedding could pass such a null,
+so failing it shows nothing about the data.  Every function here is
 pure: numbers in, words out, so a test can flip each verdict by changing its input.
 """
 
@@ -22,7 +25,7 @@ from .controls import FPR
 
 WELL, AFFECTED, NO_STRUCTURE, BOTH = ("well integrated", "batch-affected", "no structure",
                                       "batch-affected, no structure")
-INCONCLUSIVE, NOT_MEASURED = "inconclusive", "not measured"
+INCONCLUSIVE, NOT_MEASURED, REFUSED = "inconclusive", "not measured", "refused"
 #: A statistic's side of its threshold (:func:`side`).
 ABOVE, BELOW = "above", "below"
 
@@ -125,7 +128,7 @@ def threshold_of(thr: pd.DataFrame, scope: str, kind: str, stat: str) -> float:
 
 
 def verdict_table(reps: pd.DataFrame, kinds: dict[str, str], thr: pd.DataFrame, *,
-                  scope: str = "all batches") -> pd.DataFrame:
+                  scope: str = "all batches", ceiling: float = np.nan) -> pd.DataFrame:
     """Each embedding's replicate means and bounds beside its null's thresholds, and the joint verdict.
 
     Parameters
@@ -140,13 +143,17 @@ def verdict_table(reps: pd.DataFrame, kinds: dict[str, str], thr: pd.DataFrame, 
         :func:`~cellvae.study.calls.calibration.thresholds` output.
     scope
         Which scope's thresholds apply.
+    ceiling
+        The perfect-mixing control's mean batch mixing on this scope; a row whose mixing
+        threshold lies above it is :data:`REFUSED` (NaN: no control, no refusal).
 
     Returns
     -------
     pandas.DataFrame
         One row per embedding: ``null``, ``K`` (replicates), the mean of each statistic with
         its one-sided bounds (``mixing low``/``mixing high``, ``bio low``/``bio high``), the
-        thresholds, ``mixing call`` (:func:`side`) and ``verdict``.
+        thresholds, ``perfect mixing`` (``ceiling``), ``mixing call`` (:func:`side`, or
+        :data:`REFUSED`) and ``verdict``.
     """
     rows = {}
     for name, kind in kinds.items():
@@ -155,10 +162,12 @@ def verdict_table(reps: pd.DataFrame, kinds: dict[str, str], thr: pd.DataFrame, 
             continue
         tm, tb = (threshold_of(thr, scope, kind, s) for s in (MIXING, BIO))
         (m, ml, mh), (b, bl, bh) = bounds(r[MIXING]), bounds(r[BIO])
+        refused = bool(tm > ceiling)  # False when either is NaN
         rows[name] = {"null": kind, "K": len(r), MIXING: m, "mixing low": ml, "mixing high": mh,
                       "mixing threshold": tm, BIO: b, "bio low": bl, "bio high": bh, "bio threshold": tb,
-                      "mixing call": side(r[MIXING], tm),
-                      "verdict": judge(r[MIXING], r[BIO], mix_threshold=tm, bio_threshold=tb)}
+                      "perfect mixing": ceiling, "mixing call": REFUSED if refused else side(r[MIXING], tm),
+                      "verdict": REFUSED if refused else judge(r[MIXING], r[BIO], mix_threshold=tm,
+                                                               bio_threshold=tb)}
     return pd.DataFrame(rows).T
 
 
@@ -220,6 +229,8 @@ def scope_sentence(row: pd.Series, *, what: str, where: str, cond: pd.Series | N
     m, t = row[MIXING], row["mixing threshold"]
     if not (np.isfinite(m) and np.isfinite(t)):
         return f"The {what} {where} cannot be measured here (fewer than two groups among the test cells)."
+    if row["mixing call"] == REFUSED:
+        return f"The {what} {where} is **not judged**: {refusal_text(row)}."
     call = {BELOW: "detected", ABOVE: "not detected"}.get(row["mixing call"], INCONCLUSIVE)
     text = (f"The {what} {where} is **{call}**: batch mixing {interval_text(row, 'mixing')} over {row['K']:.0f} "
             f"replicates against a null threshold of {t:.3f}.")
@@ -247,3 +258,21 @@ def interval_text(row: pd.Series, stat: str) -> str:
     mean = row[MIXING] if stat == "mixing" else row[BIO]
     lo, hi = row[f"{stat} low"], row[f"{stat} high"]
     return f"{mean:.3f}" if not np.isfinite(lo) else f"{mean:.3f} ({lo:.3f}-{hi:.3f})"
+
+
+def refusal_text(row: pd.Series) -> str:
+    """Why a verdict-table row's call is refused: its threshold above the perfect-mixing control.
+
+    Parameters
+    ----------
+    row
+        A row of :func:`verdict_table` whose ``mixing call`` is :data:`REFUSED`.
+
+    Returns
+    -------
+    str
+        E.g. ``"its null threshold (0.960) lies above the perfect-mixing control's score (0.950),
+        so no embedding could pass it"``.
+    """
+    return (f"its null threshold ({row['mixing threshold']:.3f}) lies above the perfect-mixing control's score "
+            f"({row['perfect mixing']:.3f}), so no embedding could pass it")

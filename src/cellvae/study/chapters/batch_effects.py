@@ -117,8 +117,15 @@ class Evidence:
         return limit_sentence(self.limits(kind), max(DOSES))
 
 
+def _ceiling(reps: pd.DataFrame, scope: str) -> float:
+    """The perfect-mixing control's mean batch mixing on one scope (NaN where it was not scored)."""
+    r = reps[(reps["scope"] == scope) & (reps["embedding"] == "shuffled labels")]
+    return float(r[MIXING].mean()) if len(r) else np.nan
+
+
 def _scope_table(reps: pd.DataFrame, thr: pd.DataFrame) -> pd.DataFrame:
-    parts = [verdict_table(reps[reps["scope"] == scope], {n: ROWS[n][1] for n in SCOPE_ROWS}, thr, scope=scope)
+    parts = [verdict_table(reps[reps["scope"] == scope], {n: ROWS[n][1] for n in SCOPE_ROWS}, thr, scope=scope,
+                           ceiling=_ceiling(reps, scope))
              .rename_axis("embedding").reset_index().assign(scope=scope)
              for scope in sorted(set(reps["scope"]) - {"all batches"})]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["scope", "embedding"])
@@ -258,7 +265,8 @@ def batch_evidence(adata: ad.AnnData, results: list[RunResult], *, executor=None
                           index=["scVI (scvi-tools)", "our NB", "our NB +batch"])
     return Evidence(choice, nb, cond, table, missing, train, thr, dose, power_table(dose, thr),
                     false_positive_rate(null_table(cal)), scores,
-                    verdict_table(scores[scores["scope"] == "all batches"], kinds, thr), _scope_table(scores, thr),
+                    verdict_table(scores[scores["scope"] == "all batches"], kinds, thr,
+                                  ceiling=_ceiling(scores, "all batches")), _scope_table(scores, thr),
                     scope_labels(adata), timing)
 
 

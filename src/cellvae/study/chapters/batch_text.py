@@ -10,7 +10,15 @@ import numpy as np
 
 from ..calls.calibration import FPR, NULL_SEEDS, OWN_STRENGTHS, POWER_SEEDS
 from ..calls.power import POWER, power_at, power_clause
-from ..calls.verdicts import ABOVE, BELOW, interval_text, position, scope_sentence
+from ..calls.verdicts import (
+    ABOVE,
+    BELOW,
+    REFUSED,
+    interval_text,
+    position,
+    refusal_text,
+    scope_sentence,
+)
 from ..runner.grid import BATCH_SEEDS
 from ..scoring.integration import MIXING
 from ..scoring.mixing import N_SHUFFLES
@@ -38,6 +46,8 @@ def data_sentence(ev: Evidence, *, truth: dict | None) -> str:
     str
     """
     pca = ev.verdicts.loc["PCA"]
+    if pca["mixing call"] == REFUSED:
+        return f"The unintegrated PCA's batch effect is **not judged**: {refusal_text(pca)}."
     call = {BELOW: "**a batch effect is detected**", ABOVE: "no batch effect is detected, and the mixing is shown "
             "at or above the null bound"}.get(pca["mixing call"], "the call is **inconclusive**: the interval "
                                                                   "holds the threshold")

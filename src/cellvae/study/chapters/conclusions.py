@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..calls.collapse import SAME_RECON, is_collapsed, original_collapse
 from ..calls.selection import ModelChoice
-from ..calls.verdicts import ABOVE, BELOW
+from ..calls.verdicts import ABOVE, BELOW, REFUSED
 from ..scoring.integration import AGGREGATES, MIXING
 
 
@@ -164,7 +164,8 @@ def batch_sentence(ev, truth: dict | None) -> str:
     if not np.isfinite(pca[MIXING]):
         return ("**Batch effects cannot be measured.** The batch metrics are undefined here (a single batch, or "
                 "batches too small to score): neither the presence nor the absence of a batch effect is shown.")
-    call = {BELOW: "are detected", ABOVE: "are not detected"}.get(pca["mixing call"], "are inconclusive")
+    call = {BELOW: "are detected", ABOVE: "are not detected",
+            REFUSED: "are not judged"}.get(pca["mixing call"], "are inconclusive")
     controls = ("random embedding", "shuffled labels")
     others = ", ".join(f"{n} *{v.loc[n, 'verdict']}*" for n in v.index if n != "PCA" and n not in controls)
     rnd = v.loc["random embedding", "verdict"] if "random embedding" in v.index else None

@@ -15,7 +15,7 @@ import numpy as np
 from ..calls.collapse import original_collapse
 from ..calls.controls import FPR, prediction_bounds
 from ..calls.embeddings import batch_embeddings, seed_mixing
-from ..calls.verdicts import ABOVE, BELOW
+from ..calls.verdicts import ABOVE, BELOW, REFUSED
 from ..calls.zero_inflation import zero_inflation_finding
 from ..runner.cache import RunResult
 from ..runner.grid import zinb_of
@@ -234,6 +234,6 @@ def main_findings(adata: ad.AnnData, results: list[RunResult]) -> Findings:
     choice, nb, cond, mix = main_mixing(adata, results)
     zinb = run_all(adata, [zinb_of(choice.best.spec)], progress=False)[0]
     pca = batch_evidence(adata, results).verdicts.loc["PCA"]
-    call = {BELOW: "detected", ABOVE: "not detected"}.get(pca["mixing call"], "inconclusive")
+    call = {BELOW: "detected", ABOVE: "not detected", REFUSED: "not judged"}.get(pca["mixing call"], "inconclusive")
     return findings(results, nb, cond, zinb, mix, call, simulated="simulation" in adata.uns,
                     n_genes=adata.n_vars)
