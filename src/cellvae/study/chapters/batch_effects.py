@@ -27,6 +27,7 @@ from ..calls.embeddings import (
     replicate_row,
     subsample,
 )
+from ..calls.permutation import OWN_NULL, data_thresholds
 from ..calls.power import detection_limit, false_positive_rate, limit_sentence, power_table
 from ..calls.selection import ModelChoice
 from ..calls.verdicts import verdict_table
@@ -121,6 +122,10 @@ def _ceiling(reps: pd.DataFrame, scope: str) -> float:
     """The perfect-mixing control's mean batch mixing on one scope (NaN where it was not scored)."""
     r = reps[(reps["scope"] == scope) & (reps["embedding"] == "shuffled labels")]
     return float(r[MIXING].mean()) if len(r) else np.nan
+
+
+def _own(verdicts: pd.DataFrame, own: bool) -> pd.DataFrame:
+    return verdicts.assign(null=OWN_NULL) if own else verdicts
 
 
 def _scope_table(reps: pd.DataFrame, thr: pd.DataFrame) -> pd.DataFrame:
@@ -258,6 +263,10 @@ def batch_evidence(adata: ad.AnnData, results: list[RunResult], *, executor=None
     cal = calibrate(adata, choice.best.spec, executor=executor)
     thr, dose = thresholds(cal), dose_table(cal)
     kinds = {n: kind for n, (_, kind) in ROWS.items() if n in table.index}
+    judged_by = thr
+    if "simulation" not in adata.uns:  # a real file: each row against its own permutations (calls/permutation)
+        own = {n: keys.get(n, NB_KEY) for n in kinds}
+        judged_by, kinds = data_thresholds(adata, own, scores, mask=test), {n: n for n in kinds}
     timing = pd.DataFrame({"wall time (s)": [sv.seconds if sv else np.nan, nb.metrics.get("seconds", np.nan),
                                              cond.metrics.get("seconds", np.nan)],
                            "epochs": [sv.epochs if sv else np.nan, nb.metrics.get("epochs", np.nan),
@@ -265,8 +274,9 @@ def batch_evidence(adata: ad.AnnData, results: list[RunResult], *, executor=None
                           index=["scVI (scvi-tools)", "our NB", "our NB +batch"])
     return Evidence(choice, nb, cond, table, missing, train, thr, dose, power_table(dose, thr),
                     false_positive_rate(null_table(cal)), scores,
-                    verdict_table(scores[scores["scope"] == "all batches"], kinds, thr,
-                                  ceiling=_ceiling(scores, "all batches")), _scope_table(scores, thr),
+                    _own(verdict_table(scores[scores["scope"] == "all batches"], kinds, judged_by,
+                                       ceiling=_ceiling(scores, "all batches")), judged_by is not thr),
+                    _scope_table(scores, thr),
                     scope_labels(adata), timing)
 
 

@@ -1,0 +1,52 @@
+"""On a real file each embedding is judged against its own label permutations, which it can pass."""
+
+from __future__ import annotations
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from cellvae.study.calls.permutation import data_thresholds, null_text
+from cellvae.study.calls.verdicts import AFFECTED, WELL, verdict_table
+from cellvae.study.scoring.integration import BIO, MIXING
+
+
+def _data(seed=0, n_types=8, per_type=40):
+    rng = np.random.default_rng(seed)
+    codes = np.repeat(np.arange(n_types), per_type)
+    batch = rng.choice(np.array(["donorA", "donorB", "donorC"]), len(codes), p=[0.6, 0.3, 0.1])
+    typed = rng.normal(scale=8.0, size=(n_types, 6))[codes] + rng.normal(size=(len(codes), 6))
+    apart = typed + 6.0 * (batch == "donorA")[:, None]  # donor A moved away from the rest
+    a = ad.AnnData(np.zeros((len(codes), 1), np.float32),
+                   obs=pd.DataFrame({"batch": batch, "cell_type": [f"t{c}" for c in codes]}))
+    a.obs_names = [f"c{i}" for i in range(a.n_obs)]
+    a.obsm["mixed"], a.obsm["apart"] = typed.astype(np.float32), apart.astype(np.float32)
+    return a
+
+
+def test_own_permutation_thresholds_pass_a_mixed_embedding_and_fail_a_separated_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("CELLVAE_CACHE", str(tmp_path))
+    a = _data()
+    scores = pd.DataFrame({"scope": "all batches", "embedding": "random embedding", MIXING: 1.0,
+                           BIO: [0.10, 0.12, 0.11, 0.09, 0.10]})
+    thr = data_thresholds(a, {"mixed": "mixed", "apart": "apart"}, scores, mask=np.ones(a.n_obs, bool))
+    t_mix = thr.loc[("all batches", "mixed", MIXING), "threshold"]
+    assert 0.7 < t_mix < 1.0  # below the shuffles' own mean near 1: a mixed embedding can clear it
+    assert thr.loc[("all batches", "mixed", BIO), "threshold"] > 0.12  # above every random draw
+    from cellvae.study.scoring.fastscore import exact_neighbors, fast_scoring
+    from cellvae.study.scoring.mixing import mixing_scores
+
+    def reps(key):
+        with fast_scoring():
+            m = mixing_scores(exact_neighbors(a.obsm[key], 90), a.obs["batch"].to_numpy(),
+                              a.obs["cell_type"].to_numpy(), n_shuffles=5)[MIXING]
+        return [{"embedding": key, MIXING: m + d, BIO: 0.6 + d} for d in (-0.002, -0.001, 0, 0.001, 0.002)]
+
+    v = verdict_table(pd.DataFrame(reps("mixed") + reps("apart")), {"mixed": "mixed", "apart": "apart"}, thr)
+    assert list(v["verdict"]) == [WELL, AFFECTED]
+
+
+def test_null_text_says_where_the_nulls_come_from():
+    assert "simulations matched to this data (3,000 cells)" in null_text(simulated=True, n_seeds=5, size="3,000 cells")
+    real = null_text(simulated=False, n_seeds=5, size="3,000 cells")
+    assert "come from the data itself" in real and "permuted within cell type" in real
