@@ -7,8 +7,16 @@ or a power estimate over simulations (:mod:`cellvae.study.calls.power`), and say
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from ..calls.calibration import FPR, NULL_SEEDS, OWN_STRENGTHS, POWER_SEEDS
+from ..calls.donor_structure import (
+    N_TYPES,
+    composition_intervals,
+    expression_drivers,
+    removal_sentence,
+    structure_sentence,
+)
 from ..calls.power import POWER, power_at, power_clause
 from ..calls.verdicts import (
     ABOVE,
@@ -153,3 +161,38 @@ def glue(ev: Evidence, *, truth: dict | None) -> dict:
             "random_verdict": ev.verdict_of("random embedding"), "limit_pca": ev.limit_text("PCA"),
             "limit_vae": ev.limit_text("NB VAE"), "power_sentence": power_sentence(ev),
             "site_sentence": site, "donor_sentence": donor, "curve_position": pos, "speed": speed}
+
+
+#: What a batch is (``uns['design']['batch_is']``) where the batch page measures donor structure.
+DONOR_KINDS = ("donor", "pooled donors")
+
+
+def donor_structure(adata, ev: Evidence) -> tuple[str, pd.DataFrame | None]:
+    """The batch page's donor-structure paragraph and its composition table, where batches are donors.
+
+    Parameters
+    ----------
+    adata
+        The book data (``uns['design']`` for a real file, ``uns['simulation']`` for the simulator).
+    ev
+        :func:`~cellvae.study.chapters.batch_effects.batch_evidence` output.
+
+    Returns
+    -------
+    tuple
+        The paragraph, and the composition of the cell types whose share differs most across
+        donors (None where batches are not donors).
+    """
+    kind = adata.uns.get("design", {}).get("batch_is")
+    if "simulation" in adata.uns:
+        return ("The simulated batches carry the donor effects the simulator was told to contain, so finding "
+                "them checks the method; donor structure in real cells is measured in the real-cells chapter.", None)
+    if kind not in DONOR_KINDS:
+        return (f"The batches of this file are read as {kind or 'batches'}, not donors, so donor structure is not "
+                "separated from the batch effect here.", None)
+    comp = composition_intervals(adata.obs)
+    text = structure_sentence(comp, expression_drivers(adata), pooled=kind == "pooled donors")
+    text += (f" The table above gives the {N_TYPES} cell types whose share differs most, per donor, with 95% "
+             "Clopper-Pearson intervals. " + removal_sentence(ev.verdicts, mixing=MIXING))
+    top = list(dict.fromkeys(comp["cell type"]))[:N_TYPES]
+    return text.strip(), comp[comp["cell type"].isin(top)].drop(columns="spread")
