@@ -86,6 +86,13 @@ def test_a_users_file_is_read_through_its_design(tmp_path, monkeypatch):
     assert a.uns["design"]["batch_is"] == "pooled donors" and set(a.obs["batch"]) == {"donorA", "donorB"}
     assert (a.obs["DonorNumber"].astype(str) == a.obs["batch"].astype(str)).all()
     assert "donor biology" in design_sentence(design_table(a), batch_is="pooled donors")
+    from cellvae.study.chapters.batch_tables import batch_labels, held_out_cells
+
+    assert list(batch_labels(a)) == ["batch"]  # no site recorded; the donors only repeat the batches
+    assert list(held_out_cells(a)[1]) == ["donor", "cell type"]
+    from cellvae.study.runner.bookdata import starter_data
+
+    assert list(batch_labels(starter_data())) == ["donor", "site", "batch"]
     assert "a batch effect is only a batch effect" in design_sentence(design_table(guessed), batch_is="lane")
     monkeypatch.setenv("CELLVAE_DONOR_KEY", "patient")
     with pytest.raises(DataError, match="CELLVAE_DONOR_KEY='patient' but obs has no such column"):

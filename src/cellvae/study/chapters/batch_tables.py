@@ -10,6 +10,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from ..runner.bookdata import recorded
 from ..scoring.integration import AGGREGATES, BATCH_COLS, BIO, BIO_COLS, MIXING, scaled
 from .batch_effects import SCOPE_ROWS, Evidence, mixing_of
 
@@ -136,10 +137,12 @@ def batch_labels(adata: ad.AnnData) -> dict[str, np.ndarray]:
     Returns
     -------
     dict
-        ``donor``, ``site`` and ``batch`` -> one label per cell.
+        ``donor``, ``site`` and ``batch`` -> one label per cell; a donor or site the file does not
+        record, or that only repeats the batches, is left out.
     """
     obs = adata.obs
-    return {"donor": obs["DonorNumber"].to_numpy(), "site": obs["Site"].to_numpy(), "batch": obs["batch"].to_numpy()}
+    return {k: obs[c].to_numpy() for k, c in (("donor", "DonorNumber"), ("site", "Site"), ("batch", "batch"))
+            if recorded(obs, c) and (k == "batch" or not obs[c].astype(str).equals(obs["batch"].astype(str)))}
 
 
 def held_out_cells(adata: ad.AnnData) -> tuple[ad.AnnData, dict[str, np.ndarray]]:
@@ -155,8 +158,9 @@ def held_out_cells(adata: ad.AnnData) -> tuple[ad.AnnData, dict[str, np.ndarray]
     test : anndata.AnnData
         A copy of the test cells.
     labels : dict
-        ``donor``, ``site`` and ``cell type`` -> one label per test cell.
+        ``donor``, ``site`` and ``cell type`` -> one label per test cell (a donor or site the
+        file does not record is left out).
     """
     test = adata[(adata.obs["split"] == "test").to_numpy()].copy()
     return test, {k: test.obs[c].to_numpy() for k, c in
-                  (("donor", "DonorNumber"), ("site", "Site"), ("cell type", "cell_type"))}
+                  (("donor", "DonorNumber"), ("site", "Site"), ("cell type", "cell_type")) if recorded(test.obs, c)}

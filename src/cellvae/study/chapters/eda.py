@@ -152,13 +152,15 @@ def composition(adata: ad.AnnData, *, by: str = "DonorNumber") -> pd.DataFrame:
     return tab.loc[tab.mean(1).sort_values(ascending=False).index]
 
 
-def donor_counts(adata: ad.AnnData) -> pd.DataFrame:
+def donor_counts(adata: ad.AnnData, *, by: str = "DonorNumber") -> pd.DataFrame:
     """Cells, total raw counts and median library size per donor.
 
     Parameters
     ----------
     adata
-        Data with raw counts in ``layers['counts']`` and ``obs['DonorNumber']``.
+        Data with raw counts in ``layers['counts']`` and ``obs[by]``.
+    by
+        The group column: donors by default, batches on a file that records no donor.
 
     Returns
     -------
@@ -167,7 +169,7 @@ def donor_counts(adata: ad.AnnData) -> pd.DataFrame:
         (raw counts per cell).
     """
     lib = np.asarray(adata.layers["counts"].sum(1)).ravel()
-    g = pd.DataFrame({"donor": adata.obs["DonorNumber"].astype(str).to_numpy(), "lib": lib}).groupby("donor")
+    g = pd.DataFrame({"donor": adata.obs[by].astype(str).to_numpy(), "lib": lib}).groupby("donor")
     return pd.DataFrame({"cells": g.size(), "total counts": g["lib"].sum(), "median library size": g["lib"].median()})
 
 

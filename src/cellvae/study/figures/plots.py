@@ -81,39 +81,43 @@ def _legend_below(ax, handles=None, *, ncol: int = 2, title: str | None = None) 
 
 
 @_styled
-def composition_heatmap(comp: pd.DataFrame):
+def composition_heatmap(comp: pd.DataFrame, *, group: str = "donor"):
     """Fig 1: cell-type fractions (rows) per donor (columns), a seaborn heatmap.
 
     Parameters
     ----------
     comp
         Fractions, cell types x donors, as from :func:`cellvae.study.chapters.eda.composition`.
+    group
+        What a column is: ``"donor"``, or ``"batch"`` on a file that records no donor.
     """
     fig, ax = plt.subplots(figsize=(WIDTH, max(4.0, 0.2 * len(comp) + 1.5)))
     sns.heatmap(comp, ax=ax, cmap="viridis", norm=PowerNorm(0.5), yticklabels=True,
-                cbar_kws={"label": "fraction of the donor's cells", "shrink": 0.5})
-    ax.set_xlabel("donor")
+                cbar_kws={"label": f"fraction of the {group}'s cells", "shrink": 0.5})
+    ax.set_xlabel(group)
     ax.set_ylabel("cell type (most abundant first)")
     ax.tick_params(axis="x", rotation=45)
     return fig
 
 
 @_styled
-def donor_bars(tab: pd.DataFrame):
+def donor_bars(tab: pd.DataFrame, *, group: str = "donor"):
     """Fig 2: cells and total raw counts per donor.
 
     Parameters
     ----------
     tab
         :func:`cellvae.study.chapters.eda.donor_counts`: ``cells`` and ``total counts`` per donor.
+    group
+        What a bar is: ``"donor"``, or ``"batch"`` on a file that records no donor.
     """
-    d = tab.reset_index(names="donor").assign(counts=lambda t: t["total counts"] / 1e6)
+    d = tab.reset_index(names=group).assign(counts=lambda t: t["total counts"] / 1e6)
     fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.2))
-    sns.barplot(d, x="donor", y="cells", ax=axes[0], color="tab:blue")
-    sns.barplot(d, x="donor", y="counts", ax=axes[1], color="tab:orange")
+    sns.barplot(d, x=group, y="cells", ax=axes[0], color="tab:blue")
+    sns.barplot(d, x=group, y="counts", ax=axes[1], color="tab:orange")
     axes[1].set_ylabel("total raw counts (millions)")
     for ax in axes:
-        ax.set_xlabel("donor")
+        ax.set_xlabel(group)
         ax.tick_params(axis="x", rotation=60)
     return fig
 

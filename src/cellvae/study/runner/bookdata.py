@@ -43,6 +43,23 @@ def simulated_raw() -> ad.AnnData:
 UNKNOWN = "unknown"
 
 
+def recorded(obs: pd.DataFrame, col: str) -> bool:
+    """Whether the data records ``col``: present and not filled with :data:`UNKNOWN`.
+
+    Parameters
+    ----------
+    obs
+        Cell metadata.
+    col
+        A column name, e.g. ``"Site"``.
+
+    Returns
+    -------
+    bool
+    """
+    return col in obs and not (obs[col].astype(str) == UNKNOWN).all()
+
+
 def fill_gaps(adata: ad.AnnData) -> list[str]:
     """Note what a real file lacks, and fill what the chapters index so that none crashes.
 
