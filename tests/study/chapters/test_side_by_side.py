@@ -60,3 +60,27 @@ def test_findings_count_collapse_and_zero_inflation():
     assert (f.n_collapsed, f.n_original, f.nb_au) == (1, 2, (10, 45))
     assert not f.all_collapsed and not f.zinb_better
     assert f.mixing_plain == (0.4, 0.41, 0.39) and f.mixing_cond == 0.5 and f.mixing_change == 1
+
+
+def test_another_tissue_is_never_said_to_agree():
+    from cellvae.study.chapters.side_by_side import _agree
+
+    assert _agree(1, 1) == "the two agree" and _agree(1, 2) == "**the two differ**"
+    assert _agree(1, 1, False) == "the same outcome, in another tissue (not a replication)"
+    assert _agree(1, 2, False) == "a different outcome, in another tissue"
+
+
+def test_the_original_number_is_compared_only_on_bmmc():
+    import anndata as ad
+    import numpy as np
+    import pandas as pd
+
+    from cellvae.study.chapters.results import _not_compared
+    from cellvae.study.runner.bookdata import is_bmmc
+
+    bmmc = ad.AnnData(np.zeros((4, 1)), obs=pd.DataFrame({"cell_type": ["CD14+ Mono", "NK", "HSC", "B cell"]}))
+    pbmc = ad.AnnData(np.zeros((4, 1)), obs=pd.DataFrame({"cell_type": ["CD14 Mono", "NK cell", "B", "NK"]}))
+    assert is_bmmc(bmmc) and not is_bmmc(pbmc)
+    pbmc.uns["simulation"] = {}
+    assert is_bmmc(pbmc)
+    assert _not_compared(np.array([0.1, 0.2])).startswith("not compared here: the original's 0.0002 was measured on BMMC")

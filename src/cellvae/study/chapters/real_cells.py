@@ -24,7 +24,7 @@ from ..calls.donors import biology_genes, donor_rescore, donor_sentence
 from ..calls.embeddings import seed_mixing
 from ..calls.selection import converged_sentence
 from ..calls.shuffled_null import batch_check
-from ..runner.bookdata import starter_data
+from ..runner.bookdata import is_bmmc, starter_data
 from ..runner.cache import RunResult, paired_difference
 from ..runner.runs import fit_and_select, run_all
 from ..runner.starter_grid import REAL_ARCH, STARTER_TRAIN, real_specs, seed_specs
@@ -295,7 +295,8 @@ class RealCellsChapter:
 
         main_f = side_by_side.main_findings(self.main, self.planned["main"])
         name = "simulated data" if "simulation" in self.main.uns else "main chapters' real file"
-        return side_by_side.compare_findings(main_f, self.findings, main_name=name), name
+        same = is_bmmc(self.main)
+        return side_by_side.compare_findings(main_f, self.findings, main_name=name, same_tissue=same), name
 
 
 def real_cells_chapter(adata: ad.AnnData, main: ad.AnnData) -> RealCellsChapter:

@@ -132,11 +132,14 @@ def findings(results: list[RunResult], nb: RunResult, cond: RunResult, zinb: Run
                     tuple(float(m) for m in mixing[0]), float(mixing[1]), str(pca_call), n_genes)
 
 
-def _agree(a, b) -> str:
-    return "the two agree" if a == b else "**the two differ**"
+def _agree(a, b, same_tissue: bool = True) -> str:
+    if same_tissue:
+        return "the two agree" if a == b else "**the two differ**"
+    return ("the same outcome, in another tissue (not a replication)" if a == b else
+            "a different outcome, in another tissue")
 
 
-def compare_findings(main: Findings, real: Findings, *, main_name: str) -> list[str]:
+def compare_findings(main: Findings, real: Findings, *, main_name: str, same_tissue: bool = True) -> list[str]:
     """One sentence per finding: its value on the main data and on real cells, and whether they agree.
 
     Parameters
@@ -145,6 +148,9 @@ def compare_findings(main: Findings, real: Findings, *, main_name: str) -> list[
         Findings on the main chapters' data and on the starter.
     main_name
         How to call the main data, e.g. ``"simulated data"``.
+    same_tissue
+        Whether the main data is BMMC, like the starter; otherwise the sentences say "the same
+        outcome, in another tissue" rather than "agree", which would read as a replication.
 
     Returns
     -------
@@ -154,7 +160,7 @@ def compare_findings(main: Findings, real: Findings, *, main_name: str) -> list[
         prediction interval over its training seeds (:attr:`Findings.mixing_bounds`).
     """
     def pair(m, r, same=None):  # same: the outcomes compared, when the texts say more than the outcome
-        return f"{m} on the {main_name}, {r} on real cells: {_agree(*(same or (m, r)))}."
+        return f"{m} on the {main_name}, {r} on real cells: {_agree(*(same or (m, r)), same_tissue)}."
 
     def yes(flag, pos, neg):
         return pos if flag else neg

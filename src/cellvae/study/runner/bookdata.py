@@ -43,6 +43,31 @@ def simulated_raw() -> ad.AnnData:
 UNKNOWN = "unknown"
 
 
+#: Share of cells with a BMMC cell-type label (the GEO file's names) that makes a real file BMMC.
+BMMC_SHARE = 0.5
+
+
+def is_bmmc(adata: ad.AnnData) -> bool:
+    """Whether the data is BMMC, where comparisons with the original study and the starter apply.
+
+    Parameters
+    ----------
+    adata
+        The book data: simulated (always BMMC-like) or a real file.
+
+    Returns
+    -------
+    bool
+        True for the simulator, or when at least :data:`BMMC_SHARE` of the cells carry one of the
+        GEO file's cell-type names.
+    """
+    from ...data.calibration import CELL_TYPES
+
+    if "simulation" in adata.uns:
+        return True
+    return bool(adata.obs["cell_type"].astype(str).isin(list(CELL_TYPES)).mean() >= BMMC_SHARE)
+
+
 def recorded(obs: pd.DataFrame, col: str) -> bool:
     """Whether the data records ``col``: present and not filled with :data:`UNKNOWN`.
 
