@@ -75,3 +75,12 @@ def test_the_batch_page_shows_donor_structure_only_where_batches_are_donors():
     assert table is None and "read as lane" in text
     a.uns["simulation"] = {}
     assert "checks the method" in donor_structure(a, ev)[0]
+
+
+def test_small_groups_are_named_and_an_empty_warning_when_none():
+    from cellvae.study.chapters.batch_text import small_groups
+
+    obs = pd.DataFrame({"cell_type": ["a"] * 30 + ["b"] * 14, "batch": ["x"] * 25 + ["y"] * 19})
+    s = small_groups(obs)
+    assert "Fewer than 20 scored cells: cell type b (14); batch y (19)." in s
+    assert small_groups(obs, min_cells=10) == ""

@@ -196,3 +196,33 @@ def donor_structure(adata, ev: Evidence) -> tuple[str, pd.DataFrame | None]:
              "Clopper-Pearson intervals. " + removal_sentence(ev.verdicts, mixing=MIXING))
     top = list(dict.fromkeys(comp["cell type"]))[:N_TYPES]
     return text.strip(), comp[comp["cell type"].isin(top)].drop(columns="spread")
+
+
+#: Cells a cell type or batch needs among the scored cells before its per-group scores are read
+#: without a warning (assumed: kBET per label and the isolated-label score rest on each group).
+MIN_GROUP = 20
+
+
+def small_groups(obs, *, min_cells: int = MIN_GROUP) -> str:
+    """A warning naming the cell types and batches with fewer scored cells than ``min_cells``.
+
+    Parameters
+    ----------
+    obs
+        The scored cells' metadata (``cell_type``, ``batch``).
+    min_cells
+        Cells a group needs (:data:`MIN_GROUP`).
+
+    Returns
+    -------
+    str
+        Empty when every group is large enough.
+    """
+    parts = []
+    for what, col in (("cell type", "cell_type"), ("batch", "batch")):
+        n = obs[col].astype(str).value_counts()
+        parts += [f"{what} {k} ({v})" for k, v in n[n < min_cells].sort_values().items()]
+    if not parts:
+        return ""
+    return (f"**Small groups.** Fewer than {min_cells} scored cells: {'; '.join(parts)}. Their per-label kBET and "
+            "isolated-label scores rest on few cells and move with a handful of them.")
