@@ -91,3 +91,14 @@ def test_scope_sentence_flips_with_the_call():
     assert "**inconclusive**" in s and "0.700 (0.650-0.750)" in s
     nan = pd.Series({MIXING: np.nan, "mixing threshold": 0.7})
     assert "cannot be measured" in vd.scope_sentence(nan, what="donor effect", where="within site1", cond=None)
+
+
+def test_pooled_donors_read_the_verdicts_as_donor_structure():
+    from cellvae.study.chapters.batch_text import row_verdicts
+
+    reps = _reps(PCA=(0.6, 0.6), **{"our NB": (0.9, 0.6)})
+    v = vd.verdict_table(reps, {"PCA": "PCA", "our NB": "NB VAE"}, _thr())
+    plain = row_verdicts(v, {"scVI": "not installed"})
+    assert "PCA: **batch-affected**" in plain and "our NB: **well integrated**" in plain and "scVI: not installed" in plain
+    pooled = row_verdicts(v, {}, pooled=True)
+    assert "PCA: **donors apart (donor structure kept)**" in pooled and "batch-affected" not in pooled

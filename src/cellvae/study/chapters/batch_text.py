@@ -21,6 +21,7 @@ from ..calls.power import POWER, power_at, power_clause
 from ..calls.verdicts import (
     ABOVE,
     BELOW,
+    POOLED_WORDS,
     REFUSED,
     interval_text,
     position,
@@ -118,7 +119,29 @@ def false_negatives(ev: Evidence) -> list[str]:
             for effect, strength, _, name, row in _own_power(ev) if row is not None and row["power"] < POWER]
 
 
-def glue(ev: Evidence, *, truth: dict | None) -> dict:
+def row_verdicts(v: pd.DataFrame, missing: dict[str, str], *, pooled: bool = False) -> str:
+    """Each embedding's joint verdict with its two intervals, and why any row is missing.
+
+    Parameters
+    ----------
+    v
+        The verdict table (:func:`~cellvae.study.calls.verdicts.verdict_table`).
+    missing
+        Row -> why it was not scored.
+    pooled
+        Read the verdicts as donor structure (:data:`~cellvae.study.calls.verdicts.POOLED_WORDS`).
+
+    Returns
+    -------
+    str
+    """
+    words = POOLED_WORDS if pooled else {}
+    rows = "; ".join(f"{n}: **{words.get(r['verdict'], r['verdict'])}** (mixing {interval_text(r, 'mixing')}, "
+                     f"bio {interval_text(r, 'bio')})" for n, r in v.iterrows())
+    return rows + "".join(f"; {n}: {why}" for n, why in missing.items())
+
+
+def glue(ev: Evidence, *, truth: dict | None, pooled: bool = False) -> dict:
     """Numbers and generated sentences for the batch chapter and the conclusions.
 
     Parameters
@@ -127,16 +150,16 @@ def glue(ev: Evidence, *, truth: dict | None) -> dict:
         :func:`~cellvae.study.chapters.batch_effects.batch_evidence` output.
     truth
         The simulation's parameters, or None for real data.
+    pooled
+        Whether the batches are donors pooled in the same lanes: the row verdicts then read as
+        donor structure kept or removed (:data:`~cellvae.study.calls.verdicts.POOLED_WORDS`).
 
     Returns
     -------
     dict
         Glue key -> str.
     """
-    v = ev.verdicts
-    rows = "; ".join(f"{n}: **{r['verdict']}** (mixing {interval_text(r, 'mixing')}, bio {interval_text(r, 'bio')})"
-                     for n, r in v.iterrows())
-    rows += "".join(f"; {n}: {why}" for n, why in ev.missing.items())
+    rows = row_verdicts(ev.verdicts, ev.missing, pooled=pooled)
     sc = {r["embedding"]: r for _, r in ev.scoped.iterrows() if r["scope"] == "site within donor"}
     dc = {r["embedding"]: r for _, r in ev.scoped.iterrows() if r["scope"] == "donor within site"}
     lab = ev.labels
