@@ -38,6 +38,7 @@ def test_detection_limit_needs_the_target_power_and_says_when_it_is_a_ceiling():
     assert lim == {"site": 0.2, "donor": 0.4}  # 3 of 5 at 0.1 is not 80%; 4 of 5 at 0.4 is
     weak = pw.detection_limit(pw.power_table(_dose(donor_hits=(0, 0, 1, 3)), _thr()), "PCA")
     assert np.isnan(weak["donor"])
+    assert pw.limit_sentence(lim, 0.4).endswith("site effect 0.2, donor effect 0.4, the largest tested")
     assert pw.limit_sentence(weak, 0.4).endswith("donor effect not reached up to 0.4, the largest tested")
     one = pw.detection_limit(pw.power_table(_dose()[lambda d: d["effect"] == "donor"], _thr()), "PCA")
     assert one["site"] is None and "site effect not measurable here" in pw.limit_sentence(one, 0.4)

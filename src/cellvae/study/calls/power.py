@@ -141,7 +141,9 @@ def limit_sentence(limits: dict, tested: float) -> str:
     def one(v):
         if v is None:
             return "not measurable here"
-        return f"{v:g}" if np.isfinite(v) else f"not reached up to {tested:g}, the largest tested"
+        if not np.isfinite(v):
+            return f"not reached up to {tested:g}, the largest tested"
+        return f"{v:g}, the largest tested" if v == tested else f"{v:g}"
     return f"detection limit at {POWER:.0%} power: site effect {one(limits['site'])}, donor effect {one(limits['donor'])}"
 
 

@@ -169,9 +169,11 @@ def glue(ev: Evidence, *, truth: dict | None, pooled: bool = False) -> dict:
     donor = ("" if "our NB" not in dc else scope_sentence(
         dc["our NB"], what="donor effect", where=lab["donor within site"].replace("donor ", "", 1),
         cond=dc.get("our NB +batch")))
-    pos = (f"On the PCA curves (the mean over each strength's simulations) this data's site effect sits "
-           f"{position(mixing_of(ev, 'site within donor', 'PCA'), ev.dose, effect='site', kind='PCA')}, and its donor "
-           f"effect {position(mixing_of(ev, 'donor within site', 'PCA'), ev.dose, effect='donor', kind='PCA')}.")
+    at = {e: position(mixing_of(ev, sc, "PCA"), ev.dose, effect=e, kind="PCA")
+          for e, sc in (("site", "site within donor"), ("donor", "donor within site"))}
+    at = {e: "cannot be placed (not measured here)" if p == "not measured" else f"sits {p}" for e, p in at.items()}
+    pos = (f"On the PCA curves (the mean over each strength's simulations) this data's site effect {at['site']}, "
+           f"and its donor effect {at['donor'].replace('sits ', '', 1)}.")
     t = ev.timing["wall time (s)"]
     speed = ("scvi-tools is not installed here, so its speed is not compared." if not np.isfinite(t.iloc[0]) else
              f"SCVI trained for {t.iloc[0]:.0f} s ({ev.timing['epochs'].iloc[0]:.0f} epochs) against {t.iloc[1]:.0f} s "
