@@ -182,7 +182,8 @@ def compare_findings(main: Findings, real: Findings, *, main_name: str, same_tis
         "*Zero inflation*: " + pair(yes(main.zinb_better, *zinb), yes(real.zinb_better, *zinb)),
         "*A batch effect in the unintegrated PCA*: "
         + pair(main.pca_call, real.pca_call),
-        f"*Conditioning on batch* ({main.mixing_text()} on the {main_name}; {real.mixing_text()} on real cells; "
+        f"*Conditioning on batch* ({main.mixing_text()} on the {main_name}'s held-out test cells; "
+        f"{real.mixing_text()} on all the real starter cells, so the two scopes differ; "
         f"{1 - FPR:.0%} prediction intervals): "
         + pair(main.mixing_verdict(), real.mixing_verdict(), same=(main.mixing_change, real.mixing_change)),
     ]
