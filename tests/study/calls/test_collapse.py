@@ -39,7 +39,7 @@ def _orig_table(m1_kl=0.01, elbo_kl=9.0, gd_kl=0.02, recon=(2000.0, 2001.0)):
 
 def test_collapse_summary_reads_table():
     s = collapse.collapse_summary(_orig_table(), 2000)
-    assert s["orig_collapsed"] == "2 of 2" and "at most 0 active latent units" in s["orig_collapse_detail"]
+    assert s["orig_collapsed"] == "2 of 2" and "no active latent units" in s["orig_collapse_detail"]
     assert s["nb_au_range"] == "10 to 48"
     assert "at beta = G/d = 200, the KL weight that averaging implies, M1 collapses" in s["ablations"]
     assert "with the summed ELBO with the same fixed-variance decoder on log data, M1 does not collapse" in s["ablations"]

@@ -65,8 +65,10 @@ def collapse_summary(table: pd.DataFrame, n_genes: int) -> dict:
     col = orig[[is_collapsed(k, a) for k, a in zip(orig["test KL"], orig["active units"])]]
     out = {
         "orig_collapsed": f"{n_col} of {n_orig}",
-        "orig_collapse_detail": (f"; those have a KL of at most {col['test KL'].max():.2g} nats per cell and at most "
-                                 f"{int(col['active units'].max())} active latent units" if len(col) else ""),
+        "orig_collapse_detail": (f"; those have a KL of at most {col['test KL'].max():.2g} nats per cell and "
+                                 + ("no active latent units" if int(col["active units"].max()) == 0 else
+                                    f"at most {int(col['active units'].max())} active latent units")
+                                 if len(col) else ""),
         "orig_recon_spread": f"{spread:.1%}",
         "nb_au_range": f"{int(nb['active units'].min())} to {int(nb['active units'].max())}",
     }

@@ -83,8 +83,9 @@ def collapse_sentence(table: pd.DataFrame, n_genes: int) -> str:
         alike = (f"and their per-element reconstructions differ by {spread:.1%}, so not every model looks the same "
                  "under this objective")
     col = orig[[is_collapsed(k, a) for k, a in zip(orig["test KL"], orig["active units"])]]
-    detail = (f" (those: KL at most {col['test KL'].max():.2g} nats, at most {int(col['active units'].max())} "
-              "active units)" if len(col) else "")
+    au = int(col["active units"].max()) if len(col) else 0
+    detail = (f" (those: KL at most {col['test KL'].max():.2g} nats, "
+              f"{'no active units' if au == 0 else f'at most {au} active units'})" if len(col) else "")
     nb_col = sum(is_collapsed(k, a) for k, a in zip(nb["test KL"], nb["active units"]))
     nb_txt = (f"none of the same architectures collapses, keeping {int(nb['active units'].min())}-"
               f"{int(nb['active units'].max())} active units" if nb_col == 0 else
@@ -135,8 +136,13 @@ def likelihood_sentence(table: pd.DataFrame, arch: str) -> str:
         row = table[(table["family"] == fam) & (table["model"] == arch)]
         return row["test IWAE"].iloc[0] if len(row) else np.nan
 
+    def seed(fam):
+        row = table[(table["family"] == fam) & (table["model"] == arch)]
+        return int(row["seed"].iloc[0]) if len(row) and "seed" in row else 0
+
     return (f"**Likelihood choice.** On raw counts {trained}, and the NB bound is a held-out log-likelihood in "
-            f"nats of counts given the library size ({iwae('nb/raw'):.1f} per cell for {arch}). The Gaussian "
+            f"nats of counts given the library size ({iwae('nb/raw'):.1f} per cell for {arch}, seed "
+            f"{seed('nb/raw')} alone, beside the Gaussians' single runs). The Gaussian "
             f"decoders were trained on transformed data, and their bounds ({iwae('gaussian/preprocessed'):.1f} on "
             f"scaled, {iwae('gaussian/processed'):.1f} on log data) are densities on those transformations: "
             "the two compare only after the log1p change of variables (results, Table 2d), and neither compares "
