@@ -82,5 +82,7 @@ def test_small_groups_are_named_and_an_empty_warning_when_none():
 
     obs = pd.DataFrame({"cell_type": ["a"] * 30 + ["b"] * 14, "batch": ["x"] * 25 + ["y"] * 19})
     s = small_groups(obs)
-    assert "Fewer than 20 scored cells: cell type b (14); batch y (19)." in s
+    assert "Fewer than 20 scored cells: 1 cell type of 2: b (14); 1 batch of 2: y (19)." in s
+    many = pd.DataFrame({"cell_type": [f"t{i}" for i in range(8)], "batch": ["x"] * 8})
+    assert "8 cell types of 8: t0 (1), t1 (1), t2 (1), t3 (1), t4 (1) and 3 more; 1 batch of 1: x (8)" in small_groups(many)
     assert small_groups(obs, min_cells=10) == ""

@@ -82,7 +82,7 @@ def null_text(*, simulated: bool, n_seeds: int, size: str) -> str:
     """
     if simulated:
         return (f"The nulls are simulations matched to this data ({size}), with no site or donor effect, over "
-                f"{n_seeds} seeds, each scored on the same kind of embedding as the row it judges.")
+                f"{n_seeds} seeds.")
     return (f"On this real file the nulls come from the data itself: each embedding's batch labels are "
             f"permuted within cell type, keeping batch sizes and composition, {N_SHUFFLES} times, and scored "
             "like the row; biology counts as kept when it clears the upper prediction bound of the random "

@@ -226,6 +226,8 @@ def donor_structure(adata, ev: Evidence) -> tuple[str, pd.DataFrame | None]:
 #: Cells a cell type or batch needs among the scored cells before its per-group scores are read
 #: without a warning (assumed: kBET per label and the isolated-label score rest on each group).
 MIN_GROUP = 20
+#: Small groups named on the page; the rest are counted.
+N_NAMED = 5
 
 
 def small_groups(obs, *, min_cells: int = MIN_GROUP) -> str:
@@ -244,9 +246,13 @@ def small_groups(obs, *, min_cells: int = MIN_GROUP) -> str:
         Empty when every group is large enough.
     """
     parts = []
-    for what, col in (("cell type", "cell_type"), ("batch", "batch")):
+    for one, many, col in (("cell type", "cell types", "cell_type"), ("batch", "batches", "batch")):
         n = obs[col].astype(str).value_counts()
-        parts += [f"{what} {k} ({v})" for k, v in n[n < min_cells].sort_values().items()]
+        small = n[n < min_cells].sort_values(kind="stable")
+        if len(small):
+            named = ", ".join(f"{k} ({v})" for k, v in small.head(N_NAMED).items())
+            more = f" and {len(small) - N_NAMED} more" if len(small) > N_NAMED else ""
+            parts.append(f"{len(small)} {one if len(small) == 1 else many} of {len(n)}: {named}{more}")
     if not parts:
         return ""
     return (f"**Small groups.** Fewer than {min_cells} scored cells: {'; '.join(parts)}. Their per-label kBET and "
