@@ -19,6 +19,9 @@ def test_the_starter_design_is_guessed_from_its_batch_names():
     d = resolve_design(a, settings={})
     assert (d.batch, d.cell_type, d.donor, d.site, d.batch_is) == ("batch", "cell_type", "DonorNumber", "Site", "donor")
     assert list(a.obs["DonorNumber"]) == ["donor1", "donor2", "donor1"]
+    starter = _file({"batch": ["s1d1", "s1d2"], "cell_type": ["B", "T"], "n_genes_by_counts": [5, 6]})
+    assert resolve_design(starter, settings={}).batch_is == "donor"  # its columns renamed, obs replaced
+    assert "GEX_n_genes_by_counts" in starter.obs and "DonorNumber" in starter.obs
     two_sites = _file({"batch": ["s1d1", "s2d1"], "cell_type": ["B", "T"]})
     assert resolve_design(two_sites, settings={}).batch_is == "site x donor"
 

@@ -140,7 +140,8 @@ def resolve_design(adata: ad.AnnData, *, settings: Mapping[str, str] | None = No
     kind = settings.get(ENV["batch_is"])
     if kind and kind not in BATCH_KINDS:
         raise DataError(f"{ENV['batch_is']}={kind!r} is not one of {list(BATCH_KINDS)}")
-    harmonize_obs(adata)  # batch names s<site>d<donor> give site and donor
+    harmonize_obs(adata)  # batch names s<site>d<donor> give site and donor; may replace obs
+    obs = adata.obs
     for what, col in (("donor", "DonorNumber"), ("site", "Site")):
         if found[what] is None and col in obs:
             found[what], how[what] = col, "from batch names of the form s1d2"
