@@ -97,3 +97,18 @@ def test_a_users_file_is_read_through_its_design(tmp_path, monkeypatch):
     monkeypatch.setenv("CELLVAE_DONOR_KEY", "patient")
     with pytest.raises(DataError, match="CELLVAE_DONOR_KEY='patient' but obs has no such column"):
         book_data()
+
+
+def test_nothing_unrecorded_is_shown_and_no_scope_splits_by_it():
+    from cellvae.study.calls.controls import scopes
+    from cellvae.study.chapters import eda, eda_glue
+    from cellvae.study.runner.bookdata import UNKNOWN, starter_data
+
+    a = starter_data()
+    full = eda_glue.recorded_only(eda.design_table(a), eda.batch_table(a), a.obs)
+    assert full[0] is not None and {"site", "donor"} <= set(full[1].columns)
+    assert set(scopes(a)) == {"all batches", "site within donor", "donor within site"}
+    a.obs["Site"] = pd.Categorical([UNKNOWN] * a.n_obs)  # a file without sites
+    design, batches = eda_glue.recorded_only(eda.design_table(a), eda.batch_table(a), a.obs)
+    assert design is None and "site" not in batches.columns and "donor" in batches.columns
+    assert list(scopes(a)) == ["all batches"]

@@ -155,13 +155,18 @@ def scopes(adata: ad.AnnData) -> dict[str, tuple[np.ndarray, str]]:
     dict
         ``"all batches"`` (every cell, ``batch``); ``"site within donor"`` (the donor seen
         at the most sites, ``Site``); ``"donor within site"`` (the site with the most
-        donors, ``DonorNumber``).
+        donors, ``DonorNumber``).  The last two only where the data records both site and donor.
     """
+    from ..runner.bookdata import recorded  # here: the import chain stays short
+
     obs = adata.obs[["Site", "DonorNumber"]].astype(str)
     donor, site = _donor_and_site(obs)
-    return {"all batches": (np.ones(adata.n_obs, bool), "batch"),
-            "site within donor": ((obs["DonorNumber"] == donor).to_numpy(), "Site"),
-            "donor within site": ((obs["Site"] == site).to_numpy(), "DonorNumber")}
+    out = {"all batches": (np.ones(adata.n_obs, bool), "batch"),
+           "site within donor": ((obs["DonorNumber"] == donor).to_numpy(), "Site"),
+           "donor within site": ((obs["Site"] == site).to_numpy(), "DonorNumber")}
+    # a scope that splits by a column the data does not record, or groups within one, is not a scope
+    both = recorded(obs, "Site") and recorded(obs, "DonorNumber")
+    return {k: v for k, v in out.items() if k == "all batches" or both}
 
 
 def scope_labels(adata: ad.AnnData) -> dict[str, str]:

@@ -28,7 +28,7 @@ WELL, AFFECTED, NO_STRUCTURE, BOTH = ("well integrated", "batch-affected", "no s
 INCONCLUSIVE, NOT_MEASURED, REFUSED = "inconclusive", "not measured", "refused"
 #: The verdicts read where batches are donors pooled in the same lanes: a batch difference there
 #: is donor biology, so keeping it is not a failure and removing it is not a success.
-POOLED_WORDS = {WELL: "donors mixed (donor structure removed)", AFFECTED: "donors apart (donor structure kept)",
+POOLED_WORDS = {WELL: "donors mixed", AFFECTED: "donors apart (donor structure kept)",
                 BOTH: "donors apart, no structure"}
 #: A statistic's side of its threshold (:func:`side`).
 ABOVE, BELOW = "above", "below"

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ...data import size_factors
+from ..runner.bookdata import recorded
 from . import eda
 
 #: A cell type rarer than this share of cells (averaged over donors) counts as rare in the text.
@@ -154,3 +155,25 @@ def matched_batches(sim: ad.AnnData, real: ad.AnnData) -> ad.AnnData:
         A view of ``sim``.
     """
     return sim[sim.obs["batch"].isin(real.obs["batch"].unique()).to_numpy()]
+
+
+def recorded_only(design: pd.DataFrame, batches: pd.DataFrame, obs: pd.DataFrame):
+    """The design and batch tables without what the data does not record.
+
+    Parameters
+    ----------
+    design, batches
+        :func:`~cellvae.study.chapters.eda.design_table` and
+        :func:`~cellvae.study.chapters.eda.batch_table` output.
+    obs
+        The data's cell metadata.
+
+    Returns
+    -------
+    design : pandas.DataFrame or None
+        None unless both site and donor are recorded (the table crosses them).
+    batches : pandas.DataFrame
+        Without the ``site`` or ``donor`` column the data does not record.
+    """
+    rec = {w: recorded(obs, c) for w, c in (("site", "Site"), ("donor", "DonorNumber"))}
+    return (design if all(rec.values()) else None), batches[[c for c in batches if rec.get(c, True)]]
