@@ -83,6 +83,9 @@ def test_conclusion_batch_sentence_flips():
     assert "Batch effects are not detected" in cc.batch_sentence(_ev(pca=0.8, call=vd.ABOVE), None)
     assert "Batch effects are inconclusive" in cc.batch_sentence(_ev(pca=0.7, call=vd.INCONCLUSIVE), None)
     assert "cannot be trusted" in cc.batch_sentence(_ev(rnd=vd.WELL), None)
+    pooled = cc.batch_sentence(_ev(pca=0.8, call=vd.ABOVE), None, pooled=True)
+    assert pooled.startswith("**Donor differences (donors pooled in one lane: biology) are not detected.**")
+    assert "our NB *donors mixed*" in pooled and "well integrated" not in pooled
     refused = _ev(call=vd.REFUSED)
     refused.verdicts["perfect mixing"] = 0.65  # below every 0.7 threshold: no embedding could pass
     s = cc.batch_sentence(refused, None)

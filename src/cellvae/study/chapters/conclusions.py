@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..calls.collapse import SAME_RECON, is_collapsed, original_collapse
 from ..calls.selection import ModelChoice
-from ..calls.verdicts import ABOVE, BELOW, REFUSED
+from ..calls.verdicts import ABOVE, BELOW, POOLED_WORDS, REFUSED
 from ..scoring.integration import AGGREGATES, MIXING
 
 
@@ -149,7 +149,7 @@ def likelihood_sentence(table: pd.DataFrame, arch: str) -> str:
             "with the count model, whose bound is a probability of integer counts.")
 
 
-def batch_sentence(ev, truth: dict | None) -> str:
+def batch_sentence(ev, truth: dict | None, *, pooled: bool = False) -> str:
     """Whether a batch effect is detected, by the calibrated joint rule, and what judged it.
 
     Parameters
@@ -158,6 +158,9 @@ def batch_sentence(ev, truth: dict | None) -> str:
         :class:`~cellvae.study.chapters.batch_effects.Evidence` of the batch chapter.
     truth
         The simulation's parameters, or None for real data.
+    pooled
+        Whether the batches are donors pooled in the same lanes: the verdicts then read as donor
+        structure (:data:`~cellvae.study.calls.verdicts.POOLED_WORDS`), and the call names it.
 
     Returns
     -------
@@ -173,7 +176,9 @@ def batch_sentence(ev, truth: dict | None) -> str:
     call = {BELOW: "are detected", ABOVE: "are not detected",
             REFUSED: "are not judged"}.get(pca["mixing call"], "are inconclusive")
     controls = ("random embedding", "shuffled labels")
-    others = ", ".join(f"{n} *{v.loc[n, 'verdict']}*" for n in v.index if n != "PCA" and n not in controls)
+    words = POOLED_WORDS if pooled else {}
+    others = ", ".join(f"{n} *{words.get(v.loc[n, 'verdict'], v.loc[n, 'verdict'])}*"
+                       for n in v.index if n != "PCA" and n not in controls)
     rnd = v.loc["random embedding", "verdict"] if "random embedding" in v.index else None
     guard = ("" if rnd is None else " The rule does not reward an embedding without structure: the random one is "
              f"called *{rnd}*." if rnd != "well integrated" else
@@ -181,12 +186,13 @@ def batch_sentence(ev, truth: dict | None) -> str:
     missed = false_negatives(ev)
     fn = ("" if not missed else " **False negatives:** " + "; ".join(missed) + ", so at these strengths a "
           "\"not detected\" repeats the original's \"no batch effect\" error.")
-    return (f"**Batch effects {call}.** {data_sentence(ev, truth=truth)} The other embeddings: {others}.{guard} "
+    what = "Donor differences (donors pooled in one lane: biology)" if pooled else "Batch effects"
+    return (f"**{what} {call}.** {data_sentence(ev, truth=truth)} The other embeddings: {others}.{guard} "
             f"PCA's {ev.limit_text('PCA')}.{fn}")
 
 
 def conclusions(choice: ModelChoice, table: pd.DataFrame, ev, *, n_genes: int,
-                truth: dict | None) -> list[str]:
+                truth: dict | None, pooled: bool = False) -> list[str]:
     """The report's conclusions, each a paragraph computed from the results.
 
     Parameters
@@ -202,6 +208,8 @@ def conclusions(choice: ModelChoice, table: pd.DataFrame, ev, *, n_genes: int,
         Genes in the data.
     truth
         The simulation's parameters (``site_effect``, ``donor_effect``), or None for real data.
+    pooled
+        As for :func:`batch_sentence`.
 
     Returns
     -------
@@ -211,7 +219,7 @@ def conclusions(choice: ModelChoice, table: pd.DataFrame, ev, *, n_genes: int,
     """
     arch = choice.best.spec.arch
     return [model_sentence(choice, n_genes), collapse_sentence(table, n_genes), likelihood_sentence(table, arch),
-            batch_sentence(ev, truth)]
+            batch_sentence(ev, truth, pooled=pooled)]
 
 
 def two_parts(main: list[str], ev, real: list[str], *, simulated: bool,
