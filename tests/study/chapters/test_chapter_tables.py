@@ -60,6 +60,8 @@ def test_scope_table_names_each_scope_and_keeps_the_call():
     assert list(t.columns) == ["K", "Batch mixing", "low", "high", "threshold", "call"]
     assert t.loc[("site within donor 1", "PCA"), "call"] == "below"
     assert t.loc[("donor within site 2", "PCA"), "call"] == "above"
+    none = scope_table(SimpleNamespace(scoped=pd.DataFrame(columns=["scope", "embedding"]), labels={}))
+    assert none.empty and list(none.columns) == list(t.columns)  # a file without sites has no scopes
 
 
 def test_stops_text_says_how_each_run_ended_and_names_a_diverged_one():

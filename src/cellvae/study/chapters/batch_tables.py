@@ -105,7 +105,7 @@ def scope_table(ev: Evidence) -> pd.DataFrame:
     scoped = ev.scoped.assign(scope=ev.scoped["scope"].map(ev.labels)).set_index(["scope", "embedding"])
     cols = {"K": "K", MIXING: MIXING, "mixing low": "low", "mixing high": "high", "mixing threshold": "threshold",
             "mixing call": "call"}
-    return scoped[list(cols)].rename(columns=cols)
+    return scoped.reindex(columns=list(cols)).rename(columns=cols)  # no scopes on a file without sites: empty
 
 
 def stops_text(ev: Evidence) -> str:
