@@ -50,3 +50,39 @@ def test_null_text_says_where_the_nulls_come_from():
     assert "simulations matched to this data (3,000 cells)" in null_text(simulated=True, n_seeds=5, size="3,000 cells")
     real = null_text(simulated=False, n_seeds=5, size="3,000 cells")
     assert "come from the data itself" in real and "permuted within cell type" in real
+
+
+def test_a_scope_is_judged_by_its_own_column_within_its_own_cells(tmp_path, monkeypatch):
+    from cellvae.study.chapters.batch_effects import _own_scope_thresholds
+
+    monkeypatch.setenv("CELLVAE_CACHE", str(tmp_path))
+    a = _data(per_type=60)
+    rng = np.random.default_rng(1)
+    a.obs["Site"] = rng.choice(["site1", "site2"], a.n_obs)
+    a.obs["DonorNumber"] = np.where(a.obs["batch"] == "donorA", "donor1", "donor2")
+    a.obs["DonorNumber"] = a.obs["DonorNumber"].where(rng.random(a.n_obs) < 0.5, "donor1")
+    keys = {"PCA": "mixed", "our NB": "apart", "our NB +batch": "mixed"}
+    scores = pd.DataFrame(columns=["scope", "embedding", MIXING, BIO])
+    thr = _own_scope_thresholds(a, keys, scores, np.ones(a.n_obs, bool))
+    assert sorted(set(thr.index.get_level_values(0))) == ["donor within site", "site within donor"]
+    assert set(thr.index.get_level_values(1)) == set(keys)
+    # the site scope permutes Site within donor1's cells: another null than the donor scope's
+    site, donor = (thr.loc[(s, "PCA", MIXING), "mean"] for s in ("site within donor", "donor within site"))
+    assert np.isfinite(site) and np.isfinite(donor) and site != donor
+    a.obs["Site"] = "site1"  # one site: only the donors within it are a scope
+    one = _own_scope_thresholds(a, keys, scores, np.ones(a.n_obs, bool))
+    assert set(one.index.get_level_values(0)) == {"donor within site"}
+
+
+def test_a_real_files_scope_table_reads_its_own_thresholds(tmp_path, monkeypatch):
+    from cellvae.study.calls.permutation import OWN_NULL
+    from cellvae.study.chapters.batch_effects import _scope_table
+
+    thr = pd.DataFrame({"mean": 1.0, "sd": 0.01, "n": 5, "threshold": [0.98, np.nan]},
+                       index=pd.MultiIndex.from_tuples([("donor within site", "PCA", MIXING),
+                                                        ("donor within site", "PCA", BIO)]))
+    reps = pd.DataFrame({"scope": "donor within site", "embedding": "PCA", MIXING: [0.80, 0.81, 0.79, 0.80, 0.82],
+                         BIO: 0.6})
+    t = _scope_table(reps, thr, own=True)
+    assert list(t["embedding"]) == ["PCA"] and t["null"].iloc[0] == OWN_NULL
+    assert t["mixing threshold"].iloc[0] == 0.98 and t["mixing call"].iloc[0] == "below"

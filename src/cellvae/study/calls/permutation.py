@@ -25,7 +25,8 @@ OWN_NULL = "own permutations"
 
 
 def data_thresholds(adata: ad.AnnData, keys: dict[str, str], scores: pd.DataFrame, *,
-                    mask: np.ndarray, scope: str = "all batches", fpr: float = FPR) -> pd.DataFrame:
+                    mask: np.ndarray, scope: str = "all batches", batch_key: str = "batch",
+                    fpr: float = FPR) -> pd.DataFrame:
     """Each embedding's thresholds from the data: its own label permutations, the random embedding's draws.
 
     Parameters
@@ -41,6 +42,9 @@ def data_thresholds(adata: ad.AnnData, keys: dict[str, str], scores: pd.DataFram
         Cells scored (the test cells).
     scope
         The scope the thresholds are for.
+    batch_key
+        The obs column the scope's batches are in (``Site`` within a donor, ``DonorNumber``
+        within a site).
     fpr
         Error rate of each one-sided prediction bound.
 
@@ -56,7 +60,7 @@ def data_thresholds(adata: ad.AnnData, keys: dict[str, str], scores: pd.DataFram
     bio_thr = prediction_bounds(rnd, fpr=fpr)[1] if np.isfinite(rnd).sum() >= 2 else np.nan
     recs = {}
     for name, key in keys.items():
-        null = shuffle_null(adata, key, mask=mask, n_shuffles=N_SHUFFLES)
+        null = shuffle_null(adata, key, batch_key=batch_key, mask=mask, n_shuffles=N_SHUFFLES)
         recs[(scope, name, MIXING)] = (null.mean(), null.std(ddof=1), len(null), prediction_bounds(null, fpr=fpr)[0])
         recs[(scope, name, BIO)] = (np.mean(rnd) if len(rnd) else np.nan, np.std(rnd, ddof=1) if len(rnd) > 1
                                     else np.nan, len(rnd), bio_thr)
@@ -86,5 +90,6 @@ def null_text(*, simulated: bool, n_seeds: int, size: str) -> str:
     return (f"On this real file the nulls come from the data itself: each embedding's batch labels are "
             f"permuted within cell type, keeping batch sizes and composition, {N_SHUFFLES} times, and scored "
             "like the row; biology counts as kept when it clears the upper prediction bound of the random "
-            f"embedding's draws. Simulated nulls ({size}, {n_seeds} seeds) serve only the scopes and the power "
-            "curves below, which are statements about the method on simulated cells.")
+            f"embedding's draws; within one donor or one site, the labels are permuted within those cells. "
+            f"Simulated nulls ({size}, {n_seeds} seeds) serve only the power curves below, which are statements "
+            "about the method on simulated cells.")

@@ -124,13 +124,23 @@ def _ceiling(reps: pd.DataFrame, scope: str) -> float:
     return float(r[MIXING].mean()) if len(r) else np.nan
 
 
+def _own_scope_thresholds(adata: ad.AnnData, keys: dict, scores: pd.DataFrame, test: np.ndarray) -> pd.DataFrame:
+    """A real file's scopes, each row against its labels permuted within the scope's cells and cell types."""
+    parts = [data_thresholds(adata, {n: keys[n] for n in SCOPE_ROWS if n in keys}, scores, mask=test & m,
+                             scope=scope, batch_key=col)
+             for scope, (m, col) in scopes(adata).items()
+             if scope != "all batches" and adata.obs.loc[test & m, col].nunique() > 1]
+    return pd.concat(parts) if parts else pd.DataFrame(columns=["mean", "sd", "n", "threshold"])
+
+
 def _own(verdicts: pd.DataFrame, own: bool) -> pd.DataFrame:
     return verdicts.assign(null=OWN_NULL) if own else verdicts
 
 
-def _scope_table(reps: pd.DataFrame, thr: pd.DataFrame) -> pd.DataFrame:
-    parts = [verdict_table(reps[reps["scope"] == scope], {n: ROWS[n][1] for n in SCOPE_ROWS}, thr, scope=scope,
-                           ceiling=_ceiling(reps, scope))
+def _scope_table(reps: pd.DataFrame, thr: pd.DataFrame, *, own: bool = False) -> pd.DataFrame:
+    kinds = {n: n if own else ROWS[n][1] for n in SCOPE_ROWS}
+    parts = [_own(verdict_table(reps[reps["scope"] == scope], kinds, thr, scope=scope, ceiling=_ceiling(reps, scope)),
+                  own)
              .rename_axis("embedding").reset_index().assign(scope=scope)
              for scope in sorted(set(reps["scope"]) - {"all batches"})]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["scope", "embedding"])
@@ -263,10 +273,11 @@ def batch_evidence(adata: ad.AnnData, results: list[RunResult], *, executor=None
     cal = calibrate(adata, choice.best.spec, executor=executor)
     thr, dose = thresholds(cal), dose_table(cal)
     kinds = {n: kind for n, (_, kind) in ROWS.items() if n in table.index}
-    judged_by = thr
+    judged_by, scope_thr = thr, thr
     if "simulation" not in adata.uns:  # a real file: each row against its own permutations (calls/permutation)
         own = {n: keys.get(n, NB_KEY) for n in kinds}
         judged_by, kinds = data_thresholds(adata, own, scores, mask=test), {n: n for n in kinds}
+        scope_thr = _own_scope_thresholds(adata, keys, scores, test)
     timing = pd.DataFrame({"wall time (s)": [sv.seconds if sv else np.nan, nb.metrics.get("seconds", np.nan),
                                              cond.metrics.get("seconds", np.nan)],
                            "epochs": [sv.epochs if sv else np.nan, nb.metrics.get("epochs", np.nan),
@@ -276,7 +287,7 @@ def batch_evidence(adata: ad.AnnData, results: list[RunResult], *, executor=None
                     false_positive_rate(null_table(cal)), scores,
                     _own(verdict_table(scores[scores["scope"] == "all batches"], kinds, judged_by,
                                        ceiling=_ceiling(scores, "all batches")), judged_by is not thr),
-                    _scope_table(scores, thr),
+                    _scope_table(scores, scope_thr, own=scope_thr is not thr),
                     scope_labels(adata), timing)
 
 
