@@ -75,3 +75,17 @@ def test_original_sentence_carries_each_claim():
 
     s = original_sentence({"raw_claim": "A", "recon_claim": "B", "collapse_claim": "C"})
     assert "raw counts is A;" in s and "0.0002 is B;" in s and "posterior is C." in s
+
+
+def test_random_wins_names_a_metric_the_random_embedding_wins_and_nothing_otherwise():
+    from cellvae.study.chapters.batch_tables import random_wins
+
+    bio = pd.DataFrame({"iso": [0.50, 0.40, 0.55, 0.45], "NMI": [0.7, 0.6, 0.1, 0.7]},
+                       index=["PCA", "our NB", "random embedding", "shuffled labels"])
+    s = random_wins(bio)
+    assert "on this metric (iso 0.55 against at most 0.50)" in s and "NMI" not in s
+    bio.loc["random embedding", "NMI"] = 0.7  # a tie counts: the metric cannot tell the two apart
+    assert "these metrics (iso 0.55 against at most 0.50; NMI 0.70 against at most 0.70)" in random_wins(bio)
+    bio.loc["random embedding"] = [0.3, 0.1]
+    assert random_wins(bio) == ""
+    assert random_wins(bio.drop(index="random embedding")) == ""

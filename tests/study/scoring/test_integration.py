@@ -38,3 +38,28 @@ def test_shuffled_labels_keep_the_counts():
     a = ad.AnnData(obs=pd.DataFrame({"batch": list("aaabbc")}, index=list("123456")))
     name = integ.shuffle_labels(a, "batch", seed=1)
     assert sorted(a.obs[name]) == sorted(a.obs["batch"]) and name == "batch_shuffled"
+
+
+def test_isolated_labels_are_left_out_when_one_of_them_is_a_handful_of_cells():
+    from cellvae.study.scoring.integration import (
+        BIO,
+        MIN_GROUP,
+        _leave_out_small_isolated,
+        isolated_label_sizes,
+    )
+
+    # "rare" is in one batch, the others in both: the rare type alone is isolated
+    labels = np.array(["a"] * 60 + ["b"] * 60 + ["rare"] * 5)
+    batch = np.array(["x", "y"] * 60 + ["x"] * 5)
+    assert isolated_label_sizes(labels, batch).to_dict() == {"rare": 5}
+    res = pd.DataFrame({"Isolated labels": [0.9], "KMeans NMI": [0.5], "KMeans ARI": [0.3], "Silhouette label": [0.6],
+                        "cLISI": [1.0], "Trajectory conservation": [0.0], "Batch correction": [0.5],
+                        BIO: [0.66], "Total": [0.596]})
+    out = _leave_out_small_isolated(res.copy(), labels, batch)
+    assert np.isnan(out.loc[0, "Isolated labels"]) and out.loc[0, BIO] == pytest.approx(0.6)  # the other four
+    assert out.loc[0, "Total"] == pytest.approx(0.4 * 0.5 + 0.6 * 0.6)
+    # the same rare type with enough cells is kept, and the aggregate is the Benchmarker's
+    labels[-5:] = "a"
+    big = np.concatenate([labels, ["rare"] * MIN_GROUP]), np.concatenate([batch, ["x"] * MIN_GROUP])
+    kept = _leave_out_small_isolated(res.copy(), *big)
+    assert kept.loc[0, "Isolated labels"] == 0.9 and kept.loc[0, BIO] == 0.66

@@ -31,7 +31,7 @@ from ..runner.grid import RunSpec
 from ..runner.runs import run_all
 from ..scoring.baselines import harmony
 from ..scoring.embed import PCA_KEY, pca
-from ..scoring.integration import BIO, MIXING, benchmark
+from ..scoring.integration import BIO, MIXING, SCORES_VERSION, benchmark
 from .controls import (
     EFFECT_SCOPES,
     FPR,
@@ -195,7 +195,8 @@ def calibrate(adata: ad.AnnData, spec: RunSpec, *, executor=None) -> dict:
         ``scores`` ({scope: {kind: {MIXING, BIO}}}).
     """
     size = like(adata)
-    entry = store.key({"v": _VERSION, "size": size, "spec": spec.key(fingerprint(adata)), "seeds": NULL_SEEDS,
+    entry = store.key({"v": _VERSION, "scores": SCORES_VERSION, "size": size, "spec": spec.key(fingerprint(adata)),
+                       "seeds": NULL_SEEDS,
                        "doses": DOSES, "power seeds": POWER_SEEDS, "own": OWN_STRENGTHS, "fpr": FPR})
 
     def compute() -> dict:

@@ -37,6 +37,39 @@ def metric_tables(ev: Evidence) -> tuple[pd.DataFrame, pd.DataFrame]:
     return tuple(ev.table[list(cols)].rename(columns=SHORT_NAMES) for cols in (BATCH_COLS, BIO_COLS))
 
 
+#: The two negative controls of the main table: neither is a method.
+CONTROLS = ("random embedding", "shuffled labels")
+
+
+def random_wins(bio: pd.DataFrame) -> str:
+    """Bio metrics on which the structure-free random embedding scores at or above every method.
+
+    Parameters
+    ----------
+    bio
+        Table 4b (:func:`metric_tables`): one row per embedding, the random embedding among them.
+
+    Returns
+    -------
+    str
+        A sentence naming each such metric with both scores; empty when the random embedding
+        wins none (or is absent).
+    """
+    methods = bio.drop(index=[c for c in CONTROLS if c in bio.index])
+    if "random embedding" not in bio.index or methods.empty:
+        return ""
+    rnd, best = bio.loc["random embedding"], methods.max()
+    won = [c for c in bio.columns if np.isfinite(rnd[c]) and np.isfinite(best[c]) and rnd[c] >= best[c]]
+    if not won:
+        return ""
+    each = "; ".join(f"{c} {rnd[c]:.2f} against at most {best[c]:.2f}" for c in won)
+    one = len(won) == 1
+    return (f"The random embedding, which keeps no structure, scores at or above every method on "
+            f"{'this metric' if one else 'these metrics'} ({each}): on these cells {'it does' if one else 'they do'} "
+            "not tell structure from none, so no method is credited or faulted by "
+            f"{'it' if one else 'them'}.")
+
+
 def data_points(ev: Evidence) -> dict[str, dict[str, float]]:
     """This data's own batch mixing per scope, for PCA and our NB: the dose figure's markers.
 

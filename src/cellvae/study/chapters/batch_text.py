@@ -29,7 +29,7 @@ from ..calls.verdicts import (
     scope_sentence,
 )
 from ..runner.grid import BATCH_SEEDS
-from ..scoring.integration import MIXING
+from ..scoring.integration import MIN_GROUP, MIXING, isolated_label_sizes
 from ..scoring.mixing import N_SHUFFLES
 from .batch_effects import Evidence, mixing_of
 
@@ -223,9 +223,6 @@ def donor_structure(adata, ev: Evidence) -> tuple[str, pd.DataFrame | None]:
     return text.strip(), comp[comp["cell type"].isin(top)].drop(columns="spread")
 
 
-#: Cells a cell type or batch needs among the scored cells before its per-group scores are read
-#: without a warning (assumed: kBET per label and the isolated-label score rest on each group).
-MIN_GROUP = 20
 #: Small groups named on the page; the rest are counted.
 N_NAMED = 5
 
@@ -238,7 +235,7 @@ def small_groups(obs, *, min_cells: int = MIN_GROUP) -> str:
     obs
         The scored cells' metadata (``cell_type``, ``batch``).
     min_cells
-        Cells a group needs (:data:`MIN_GROUP`).
+        Cells a group needs (:data:`~cellvae.study.scoring.integration.MIN_GROUP`).
 
     Returns
     -------
@@ -255,5 +252,14 @@ def small_groups(obs, *, min_cells: int = MIN_GROUP) -> str:
             parts.append(f"{len(small)} {one if len(small) == 1 else many} of {len(n)}: {named}{more}")
     if not parts:
         return ""
-    return (f"**Small groups.** Fewer than {min_cells} scored cells: {'; '.join(parts)}. Their per-label kBET and "
-            "isolated-label scores rest on few cells and move with a handful of them.")
+    iso = isolated_label_sizes(obs["cell_type"].to_numpy(), obs["batch"].to_numpy())
+    left = (f"The isolated-label score, an average over the {_count(len(iso), 'cell type')} found in the fewest "
+            f"batches, each weighing alike, is left out of Table 4b and of the bio aggregate that Table 5 reads: the smallest "
+            f"of them holds {_count(int(iso.iloc[0]), 'cell')}." if iso.iloc[0] < MIN_GROUP else
+            "The isolated-label score is kept: each of its cell types holds enough cells.")
+    return (f"**Small groups.** Fewer than {min_cells} scored cells: {'; '.join(parts)}. Per-label kBET skips a cell "
+            f"type of fewer than 10 cells (scib-metrics' own minimum) and rests on few cells above it. {left}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"

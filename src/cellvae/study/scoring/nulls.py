@@ -16,7 +16,7 @@ from ..runner import store
 from .fastscore import exact_neighbors, fast_scoring
 from .mixing import ILISI_NEIGHBORS, N_SHUFFLES, mixing_scores
 
-_VERSION = 5  # as the scores' own (integration's 5: mixing relative to shuffles)
+_VERSION = 5  # 5: mixing relative to shuffles (the shuffles do not read the isolated labels)
 
 
 def shuffle_null(adata: ad.AnnData, key: str, *, batch_key: str = "batch", label_key: str = "cell_type",
