@@ -37,3 +37,14 @@ def test_matched_batches_keeps_only_shared_batches():
     sim = ad.AnnData(np.zeros((3, 1)), obs=pd.DataFrame({"batch": ["a", "b", "c"]}, index=list("xyz")))
     real = ad.AnnData(np.zeros((1, 1)), obs=pd.DataFrame({"batch": ["b"]}, index=["r"]))
     assert list(eda_glue.matched_batches(sim, real).obs_names) == ["y"]
+
+
+def test_fidelity_role_says_what_the_simulator_feeds_on_each_kind_of_data():
+    from cellvae.study.chapters.eda_glue import fidelity_role
+
+    sim = ad.AnnData(obs=pd.DataFrame({"cell_type": ["x"]}, index=["c0"]), uns={"simulation": {}})
+    assert "every chapter's numbers rest on it" in fidelity_role(sim)
+    bmmc = ad.AnnData(obs=pd.DataFrame({"cell_type": ["CD14+ Mono", "NK"]}, index=["c0", "c1"]))
+    assert "feeds no verdict" in fidelity_role(bmmc) and "BMMC cells like this file's" in fidelity_role(bmmc)
+    pbmc = ad.AnnData(obs=pd.DataFrame({"cell_type": ["CD4 T", "B"]}, index=["c0", "c1"]))
+    assert "not this file's tissue" in fidelity_role(pbmc)

@@ -177,3 +177,29 @@ def recorded_only(design: pd.DataFrame, batches: pd.DataFrame, obs: pd.DataFrame
     """
     rec = {w: recorded(obs, c) for w, c in (("site", "Site"), ("donor", "DonorNumber"))}
     return (design if all(rec.values()) else None), batches[[c for c in batches if rec.get(c, True)]]
+
+
+def fidelity_role(adata: ad.AnnData) -> str:
+    """What the simulator feeds on this data, and so what its fidelity check covers.
+
+    Parameters
+    ----------
+    adata
+        The book data: simulated, a BMMC file, or a file of another tissue.
+
+    Returns
+    -------
+    str
+        A sentence for the EDA's fidelity section.
+    """
+    from ..runner.bookdata import is_bmmc  # here: the import chain stays short
+
+    if "simulation" in adata.uns:
+        return ("This page ran on the simulator, so every chapter's numbers rest on it, and its fidelity to "
+                "real BMMC cells bears on each of them.")
+    where = ("BMMC cells like this file's" if is_bmmc(adata) else
+             "BMMC cells, not this file's tissue: its power curves are statements about BMMC-like cells at this "
+             "file's size, and nothing here checks the simulator against this file")
+    return ("On this real file the simulator feeds no verdict: the batch verdicts read the file's own label "
+            "permutations. It feeds only the batch page's power curves and detection limits, simulated at this "
+            f"file's size. The comparison below checks it against {where}.")
