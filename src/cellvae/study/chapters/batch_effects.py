@@ -9,7 +9,7 @@ judges every row against its own kind's null by one-sided tests over its replica
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anndata as ad
 import numpy as np
@@ -30,6 +30,7 @@ from ..calls.embeddings import (
 from ..calls.permutation import OWN_NULL, data_thresholds
 from ..calls.power import detection_limit, false_positive_rate, limit_sentence, power_table
 from ..calls.selection import ModelChoice
+from ..calls.trajectory import trajectory_calls, trajectory_replicates
 from ..calls.verdicts import verdict_table
 from ..runner.runs import RunResult, fit_and_select
 from ..scoring.baselines import harmony, scvi_baseline
@@ -72,6 +73,7 @@ class Evidence:
     scoped: pd.DataFrame         # site within donor and donor within site, with thresholds
     labels: dict                 # scope -> readable name
     timing: pd.DataFrame         # wall time and epochs of SCVI and our two models
+    trajectory: pd.DataFrame = field(default_factory=pd.DataFrame)  # each integration's order kept or lost
 
     def limits(self, kind: str) -> dict:
         """:func:`~cellvae.study.calls.power.detection_limit` for one kind.
@@ -288,7 +290,7 @@ def batch_evidence(adata: ad.AnnData, results: list[RunResult], *, executor=None
                     _own(verdict_table(scores[scores["scope"] == "all batches"], kinds, judged_by,
                                        ceiling=_ceiling(scores, "all batches")), judged_by is not thr),
                     _scope_table(scores, scope_thr, own=scope_thr is not thr),
-                    scope_labels(adata), timing)
+                    scope_labels(adata), timing, trajectory_calls(trajectory_replicates(adata, reps, mask=test)))
 
 
 def mixing_of(ev: Evidence, scope: str, name: str) -> float:
