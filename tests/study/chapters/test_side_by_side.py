@@ -60,6 +60,9 @@ def test_findings_count_collapse_and_zero_inflation():
     assert (f.n_collapsed, f.n_original, f.nb_au) == (1, 2, (10, 45))
     assert not f.all_collapsed and not f.zinb_better
     assert f.mixing_plain == (0.4, 0.41, 0.39) and f.mixing_cond == 0.5 and f.mixing_change == 1
+    assert f.orig_kl == (0.01, 20.0)
+    text = side_by_side.compare_findings(f, f, main_name="simulated data")[0]
+    assert "1 of 2 collapse (test KL 0.01 to 20 nats per cell) on the simulated data" in text
 
 
 def test_another_tissue_is_never_said_to_agree():

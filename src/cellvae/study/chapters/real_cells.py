@@ -294,7 +294,7 @@ class RealCellsChapter:
         from . import side_by_side
 
         main_f = side_by_side.main_findings(self.main, self.planned["main"])
-        name = "simulated data" if "simulation" in self.main.uns else "main chapters' real file"
+        name = side_by_side.main_name(self.main)
         same = is_bmmc(self.main)
         return side_by_side.compare_findings(main_f, self.findings, main_name=name, same_tissue=same), name
 

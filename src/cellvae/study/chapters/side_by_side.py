@@ -37,6 +37,7 @@ class Findings:
     mixing_cond: float   # batch mixing of the NB +batch latent
     pca_call: str        # the unintegrated PCA's batch call: "detected", "not detected" or "inconclusive"
     n_genes: int = 0     # genes G of the data, which set beta_eff = G/d under the original objective
+    orig_kl: tuple = (np.nan, np.nan)  # (min, max) test KL (nats per cell) under the original objective
 
     @property
     def all_collapsed(self) -> bool:
@@ -128,8 +129,26 @@ def findings(results: list[RunResult], nb: RunResult, cond: RunResult, zinb: Run
     nb_au = [r.metrics["active_units"] for r in results if r.spec.family == "nb/raw" and not r.spec.conditional
              and "active_units" in r.metrics]
     better, _ = zero_inflation_finding(nb, zinb, simulated=simulated)
+    kl = [r.metrics["test_kl"] for r in results if r.spec.family == "original" and "test_kl" in r.metrics]
     return Findings(n_col, n_orig, (int(min(nb_au)), int(max(nb_au))), bool(better),
-                    tuple(float(m) for m in mixing[0]), float(mixing[1]), str(pca_call), n_genes)
+                    tuple(float(m) for m in mixing[0]), float(mixing[1]), str(pca_call), n_genes,
+                    (float(min(kl)), float(max(kl))) if kl else (np.nan, np.nan))
+
+
+def main_name(main: ad.AnnData) -> str:
+    """What the main chapters ran on, in words.
+
+    Parameters
+    ----------
+    main
+        The book data.
+
+    Returns
+    -------
+    str
+        ``"simulated data"`` or ``"main chapters' real file"``.
+    """
+    return "simulated data" if "simulation" in main.uns else "main chapters' real file"
 
 
 def _agree(a, b, same_tissue: bool = True) -> str:
@@ -166,14 +185,16 @@ def compare_findings(main: Findings, real: Findings, *, main_name: str, same_tis
         return pos if flag else neg
 
     def share(f):  # the numbers compared, not a threshold's yes or no
-        return f"{f.n_collapsed} of {f.n_original} collapse"
+        kl = ("" if not np.isfinite(f.orig_kl[0]) else
+              f" (test KL {f.orig_kl[0]:.2g} to {f.orig_kl[1]:.2g} nats per cell)")
+        return f"{f.n_collapsed} of {f.n_original} collapse{kl}"
 
     nbau = "no NB model collapses", "some NB model collapses"
     zinb = "ZINB beats NB", "ZINB does not beat NB"
     return [
         f"*Collapse under the original objective* ({main.n_collapsed} of {main.n_original} architectures on the "
         f"{main_name} with {main.n_genes:,} genes, {real.n_collapsed} of {real.n_original} on real cells with "
-        f"{real.n_genes:,}; beta_eff = G/d grows with the genes G): "
+        f"{real.n_genes:,}; beta_eff = G/d grows with the genes G; Table R2b and Fig R1 give each dimension's KL): "
         + pair(share(main), share(real), same=(main.n_collapsed / max(main.n_original, 1),
                                                 real.n_collapsed / max(real.n_original, 1))),
         f"*Active units under the NB ELBO* ({main.nb_au[0]} to {main.nb_au[1]} on the {main_name}, "
