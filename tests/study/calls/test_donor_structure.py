@@ -87,7 +87,7 @@ def test_small_groups_are_named_and_an_empty_warning_when_none():
     assert "8 cell types of 8: t0 (1), t1 (1), t2 (1), t3 (1), t4 (1) and 3 more; 1 batch of 1: x (8)" in small_groups(many)
     assert small_groups(obs, min_cells=10) == ""
     # b, in one batch only, is the isolated label, and 14 cells are too few: the score is left out
-    assert "is left out of Table 4b and of the bio aggregate that Table 5 reads: the smallest of them holds 14 cells" in s
+    assert "the one cell type found in the fewest batches, b, holds 14 cells, so it is left out of Table 4b" in s
     kept = pd.DataFrame({"cell_type": ["a"] * 30 + ["b"] * 25 + ["c"] * 10,
                          "batch": ["x", "y"] * 15 + ["y"] * 25 + ["x", "y"] * 5})
     assert "1 cell type of 3: c (10)" in small_groups(kept) and "isolated-label score is kept" in small_groups(kept)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cellvae.study.calls.latent_kl import kl_per_dimension, kl_profile, kl_summary
+from cellvae.study.calls.latent_kl import DIMS_COL, kl_per_dimension, kl_profile, kl_summary
 from cellvae.study.runner.runs import run_all
 
 from tinyruns import tiny
@@ -27,8 +27,8 @@ def test_kl_summary_counts_the_dimensions_that_hold_most_of_the_kl():
     prof = pd.DataFrame({"model": ["A"] * 4 + ["B"] * 4, "rank": [1, 2, 3, 4] * 2,
                          "KL": [9.0, 0.5, 0.3, 0.2, 2.5, 2.5, 2.5, 2.5]})
     s = kl_summary(prof)
-    assert s.loc["A", "total KL"] == 10 and s.loc["A", "top dimension"] == 9 and s.loc["A", "dims for 90%"] == 1
-    assert s.loc["B", "dims for 90%"] == 4
+    assert s.loc["A", "total KL"] == 10 and s.loc["A", "top dimension"] == 9 and s.loc["A", DIMS_COL] == 1
+    assert s.loc["B", DIMS_COL] == 4
 
 
 def test_the_profile_figure_draws_a_panel_per_dataset_and_a_line_per_architecture():
@@ -39,3 +39,17 @@ def test_the_profile_figure_draws_a_panel_per_dataset_and_a_line_per_architectur
     left, right = fig.axes
     assert len(left.get_lines()) == 3 and len(right.get_lines()) == 2  # the architectures and the floor
     assert left.get_yscale() == "log" and min(left.get_lines()[0].get_ydata()) > 0  # a zero drawn at the floor
+
+
+def test_missing_weights_read_as_unknown_not_as_collapse(sim, tmp_path, monkeypatch):
+    run = run_all(sim, [tiny(arch="T8", n_latent=3)], progress=False)[0]
+    from cellvae.study.runner.cache import RunCache, data_key
+
+    weights = RunCache().root / f"{run.spec.key(data_key(sim))}.pt"
+    saved = weights.read_bytes()
+    weights.unlink()
+    assert np.isnan(kl_per_dimension(sim, run)).all()
+    s = kl_summary(kl_profile(sim, [run], family="nb/raw"))
+    assert s.isna().all().all()  # not a total of 0, which would read as a collapse
+    weights.write_bytes(saved)  # the weights come back: read then, not a cached NaN
+    assert np.isfinite(kl_per_dimension(sim, run)).all()

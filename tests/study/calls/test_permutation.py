@@ -66,9 +66,16 @@ def test_a_scope_is_judged_by_its_own_column_within_its_own_cells(tmp_path, monk
     thr = _own_scope_thresholds(a, keys, scores, np.ones(a.n_obs, bool))
     assert sorted(set(thr.index.get_level_values(0))) == ["donor within site", "site within donor"]
     assert set(thr.index.get_level_values(1)) == set(keys)
-    # the site scope permutes Site within donor1's cells: another null than the donor scope's
-    site, donor = (thr.loc[(s, "PCA", MIXING), "mean"] for s in ("site within donor", "donor within site"))
-    assert np.isfinite(site) and np.isfinite(donor) and site != donor
+    # the site scope permutes Site within its donor's cells, on the scope's own column
+    from cellvae.study.calls.controls import scopes
+    from cellvae.study.scoring.nulls import shuffle_null
+
+    for scope, (m, col) in scopes(a).items():
+        if scope == "all batches":
+            continue
+        own = shuffle_null(a, "mixed", batch_key=col, mask=m)
+        other = shuffle_null(a, "mixed", batch_key="batch", mask=m)
+        assert thr.loc[(scope, "PCA", MIXING), "mean"] == own.mean() != other.mean()
     a.obs["Site"] = "site1"  # one site: only the donors within it are a scope
     one = _own_scope_thresholds(a, keys, scores, np.ones(a.n_obs, bool))
     assert set(one.index.get_level_values(0)) == {"donor within site"}
@@ -78,11 +85,25 @@ def test_a_real_files_scope_table_reads_its_own_thresholds(tmp_path, monkeypatch
     from cellvae.study.calls.permutation import OWN_NULL
     from cellvae.study.chapters.batch_effects import _scope_table
 
-    thr = pd.DataFrame({"mean": 1.0, "sd": 0.01, "n": 5, "threshold": [0.98, np.nan]},
-                       index=pd.MultiIndex.from_tuples([("donor within site", "PCA", MIXING),
-                                                        ("donor within site", "PCA", BIO)]))
-    reps = pd.DataFrame({"scope": "donor within site", "embedding": "PCA", MIXING: [0.80, 0.81, 0.79, 0.80, 0.82],
-                         BIO: 0.6})
-    t = _scope_table(reps, thr, own=True)
-    assert list(t["embedding"]) == ["PCA"] and t["null"].iloc[0] == OWN_NULL
-    assert t["mixing threshold"].iloc[0] == 0.98 and t["mixing call"].iloc[0] == "below"
+    sc = "donor within site"
+    thr = pd.DataFrame({"mean": 1.0, "sd": 0.01, "n": 5, "threshold": [0.98, np.nan, 0.70, np.nan, 0.99, np.nan]},
+                       index=pd.MultiIndex.from_tuples([(sc, "PCA", MIXING), (sc, "PCA", BIO),
+                                                        (sc, "our NB +batch", MIXING), (sc, "our NB +batch", BIO),
+                                                        (sc, "NB VAE", MIXING), (sc, "NB VAE", BIO)]))
+    reps = pd.DataFrame({"scope": sc, "embedding": ["PCA"] * 5 + ["our NB +batch"] * 5,
+                         MIXING: [0.80, 0.81, 0.79, 0.80, 0.82] * 2, BIO: 0.6})
+    t = _scope_table(reps, thr, own=True).set_index("embedding")
+    assert set(t["null"]) == {OWN_NULL}
+    assert t.loc["PCA", "mixing threshold"] == 0.98 and t.loc["PCA", "mixing call"] == "below"
+    # its own threshold (0.70), not the simulated NB VAE kind's (0.99): the same scores clear it
+    assert t.loc["our NB +batch", "mixing threshold"] == 0.70 and t.loc["our NB +batch", "mixing call"] == "above"
+    sim = _scope_table(reps, thr).set_index("embedding")
+    assert sim.loc["our NB +batch", "mixing threshold"] == 0.99 and sim.loc["our NB +batch", "mixing call"] == "below"
+
+
+def test_the_null_phrases_follow_the_data():
+    from cellvae.study.calls.permutation import null_phrases
+
+    assert "simulated" in null_phrases(simulated=True)["null_source"]
+    real = null_phrases(simulated=False)
+    assert "permuted" in real["null_source"] and "simulated" not in real["scope_null"]

@@ -43,7 +43,7 @@ def test_fidelity_role_says_what_the_simulator_feeds_on_each_kind_of_data():
     from cellvae.study.chapters.eda_glue import fidelity_role
 
     sim = ad.AnnData(obs=pd.DataFrame({"cell_type": ["x"]}, index=["c0"]), uns={"simulation": {}})
-    assert "every chapter's numbers rest on it" in fidelity_role(sim)
+    assert "every chapter's numbers but the real cells chapter's rest on it" in fidelity_role(sim)
     bmmc = ad.AnnData(obs=pd.DataFrame({"cell_type": ["CD14+ Mono", "NK"]}, index=["c0", "c1"]))
     assert "feeds no verdict" in fidelity_role(bmmc) and "BMMC cells like this file's" in fidelity_role(bmmc)
     pbmc = ad.AnnData(obs=pd.DataFrame({"cell_type": ["CD4 T", "B"]}, index=["c0", "c1"]))

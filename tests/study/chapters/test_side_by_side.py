@@ -63,6 +63,8 @@ def test_findings_count_collapse_and_zero_inflation():
     assert f.orig_kl == (0.01, 20.0)
     text = side_by_side.compare_findings(f, f, main_name="simulated data")[0]
     assert "1 of 2 collapse (test KL 0.01 to 20 nats per cell) on the simulated data" in text
+    one = side_by_side.Findings(**{**f.__dict__, "orig_kl": (120.0, 120.0)})
+    assert "(test KL 120 nats per cell)" in side_by_side.compare_findings(one, one, main_name="x")[0]
 
 
 def test_another_tissue_is_never_said_to_agree():

@@ -40,12 +40,15 @@ def test_shuffled_labels_keep_the_counts():
     assert sorted(a.obs[name]) == sorted(a.obs["batch"]) and name == "batch_shuffled"
 
 
-def test_isolated_labels_are_left_out_when_one_of_them_is_a_handful_of_cells():
-    from cellvae.study.scoring.integration import (
+def test_isolated_labels_are_left_out_once_per_dataset_when_one_of_them_is_a_handful_of_cells():
+    import anndata as ad
+
+    from cellvae.study.scoring.isolated import (
         BIO,
         MIN_GROUP,
-        _leave_out_small_isolated,
+        drops_isolated,
         isolated_label_sizes,
+        leave_out_isolated,
     )
 
     # "rare" is in one batch, the others in both: the rare type alone is isolated
@@ -55,11 +58,20 @@ def test_isolated_labels_are_left_out_when_one_of_them_is_a_handful_of_cells():
     res = pd.DataFrame({"Isolated labels": [0.9], "KMeans NMI": [0.5], "KMeans ARI": [0.3], "Silhouette label": [0.6],
                         "cLISI": [1.0], "Trajectory conservation": [0.0], "Batch correction": [0.5],
                         BIO: [0.66], "Total": [0.596]})
-    out = _leave_out_small_isolated(res.copy(), labels, batch)
+    out = leave_out_isolated(res.copy(), True)
     assert np.isnan(out.loc[0, "Isolated labels"]) and out.loc[0, BIO] == pytest.approx(0.6)  # the other four
     assert out.loc[0, "Total"] == pytest.approx(0.4 * 0.5 + 0.6 * 0.6)
-    # the same rare type with enough cells is kept, and the aggregate is the Benchmarker's
-    labels[-5:] = "a"
-    big = np.concatenate([labels, ["rare"] * MIN_GROUP]), np.concatenate([batch, ["x"] * MIN_GROUP])
-    kept = _leave_out_small_isolated(res.copy(), *big)
+    kept = leave_out_isolated(res.copy(), False)
     assert kept.loc[0, "Isolated labels"] == 0.9 and kept.loc[0, BIO] == 0.66
+    # the decision reads the test cells and the real batches, whatever a single score reads
+    split = np.where(np.arange(len(labels)) % 2 == 0, "test", "train")
+    split[-5:] = "test"
+    a = ad.AnnData(obs=pd.DataFrame({"cell_type": labels, "batch": batch, "split": split},
+                                    index=[f"c{i}" for i in range(len(labels))]))
+    assert drops_isolated(a)
+    a.obs.loc[a.obs["cell_type"] == "rare", "split"] = "train"  # no rare test cell: the rare type is not scored
+    assert not drops_isolated(a)
+    big = ad.AnnData(obs=pd.DataFrame({"cell_type": ["a"] * 40 + ["rare"] * MIN_GROUP,
+                                       "batch": ["x", "y"] * 20 + ["x"] * MIN_GROUP},
+                                      index=[f"c{i}" for i in range(40 + MIN_GROUP)]))
+    assert not drops_isolated(big)

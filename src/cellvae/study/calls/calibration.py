@@ -32,6 +32,7 @@ from ..runner.runs import run_all
 from ..scoring.baselines import harmony
 from ..scoring.embed import PCA_KEY, pca
 from ..scoring.integration import BIO, MIXING, SCORES_VERSION, benchmark
+from ..scoring.isolated import drops_isolated
 from .controls import (
     EFFECT_SCOPES,
     FPR,
@@ -131,8 +132,8 @@ def _embed(sim: ad.AnnData, latent: np.ndarray | None, *, with_harmony: bool) ->
     return keys
 
 
-def _score(sim: ad.AnnData, keys: dict[str, str], which: tuple[str, ...]) -> dict:
-    """{scope: {kind: {MIXING, BIO}}} on the test cells of ``sim``."""
+def _score(sim: ad.AnnData, keys: dict[str, str], which: tuple[str, ...], drop_isolated: bool) -> dict:
+    """{scope: {kind: {MIXING, BIO}}} on the test cells of ``sim``, its isolated labels as the data's."""
     test = (sim.obs["split"] == "test").to_numpy()
     out = {}
     for name, (mask, key) in scopes(sim).items():
@@ -140,7 +141,7 @@ def _score(sim: ad.AnnData, keys: dict[str, str], which: tuple[str, ...]) -> dic
             continue
         # Harmony is judged on all batches only: the scope table compares PCA and the VAEs
         use = {k: v for k, v in keys.items() if name == "all batches" or k != "Harmony"}
-        t = benchmark(sim, use, batch_key=key, mask=mask & test, full=False)
+        t = benchmark(sim, use, batch_key=key, mask=mask & test, full=False, drop_isolated=drop_isolated)
         out[name] = {k: {MIXING: float(t.loc[k, MIXING]), BIO: float(t.loc[k, BIO])} for k in use}
     return out
 
@@ -154,7 +155,8 @@ def _score_setting(setting: dict, spec: RunSpec) -> dict:
     """Make one simulation, embed it (its VAE run comes from the cache) and score it: a pool task."""
     sim = _sim(setting)
     latent = run_all(sim, [spec], progress=False, jobs=1)[0].latent if setting["train"] else None
-    return _score(sim, _embed(sim, latent, with_harmony="all batches" in setting["scope"]), setting["scope"])
+    return _score(sim, _embed(sim, latent, with_harmony="all batches" in setting["scope"]), setting["scope"],
+                  setting["drop_isolated"])
 
 
 def _one(setting: dict, spec: RunSpec, executor) -> dict:
@@ -166,13 +168,13 @@ def _one(setting: dict, spec: RunSpec, executor) -> dict:
     return executor.submit(_score_setting, setting, spec).result()
 
 
-def _settings(size: dict) -> list[dict]:
+def _settings(size: dict, drop_isolated: bool) -> list[dict]:
     null = [dict(site=0.0, donor=0.0, seed=s, train=True, scope=("all batches", "site within donor",
                                                                  "donor within site")) for s in NULL_SEEDS]
     dose = [dict(site=d if effect == "site" else 0.0, donor=d if effect == "donor" else 0.0, seed=s,
                  train=d == OWN_STRENGTHS[effect], scope=(scope,))
             for effect, scope in EFFECT_SCOPES for d in DOSES[1:] for s in POWER_SEEDS]
-    return [s | {"size": size} for s in null + dose]
+    return [s | {"size": size, "drop_isolated": drop_isolated} for s in null + dose]
 
 
 def calibrate(adata: ad.AnnData, spec: RunSpec, *, executor=None) -> dict:
@@ -194,13 +196,13 @@ def calibrate(adata: ad.AnnData, spec: RunSpec, *, executor=None) -> dict:
         ``size`` and ``rows``: one per simulation with ``site``, ``donor``, ``seed`` and
         ``scores`` ({scope: {kind: {MIXING, BIO}}}).
     """
-    size = like(adata)
+    size, drop = like(adata), drops_isolated(adata)  # the nulls average the metrics the data's scores do
     entry = store.key({"v": _VERSION, "scores": SCORES_VERSION, "size": size, "spec": spec.key(fingerprint(adata)),
-                       "seeds": NULL_SEEDS,
+                       "seeds": NULL_SEEDS, "drop isolated": drop,
                        "doses": DOSES, "power seeds": POWER_SEEDS, "own": OWN_STRENGTHS, "fpr": FPR})
 
     def compute() -> dict:
-        settings = _settings(size)
+        settings = _settings(size, drop)
         # one thread per simulation only queues its work on the executor; serially, one at a time
         with ThreadPoolExecutor(len(settings) if executor is not None else 1) as pool:
             scores = list(pool.map(lambda s: _one(s, spec, executor), settings))

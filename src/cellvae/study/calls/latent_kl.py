@@ -20,6 +20,10 @@ from ..runner.cache import RunCache, RunResult, data_key
 _VERSION = 1
 #: Test cells encoded at a time.
 _CHUNK = 2048
+#: Share of a run's KL that :func:`kl_summary` counts the dimensions of.
+KL_SHARE = 0.9
+#: Its column.
+DIMS_COL = f"dims for {KL_SHARE:.0%} of KL"
 
 
 def kl_per_dimension(adata: ad.AnnData, run: RunResult) -> np.ndarray:
@@ -39,6 +43,8 @@ def kl_per_dimension(adata: ad.AnnData, run: RunResult) -> np.ndarray:
     """
     key = run.spec.key(data_key(adata))
     path = RunCache().root / f"{key}.pt"
+    if not path.exists():  # not cached: weights that appear later are read then
+        return np.full(run.spec.model.n_latent, np.nan)
 
     def compute() -> np.ndarray:
         import torch
@@ -47,8 +53,6 @@ def kl_per_dimension(adata: ad.AnnData, run: RunResult) -> np.ndarray:
         from ...model.checkpoint import load_checkpoint
         from ...model.distributions import kl_normal_std
 
-        if not path.exists():
-            return np.full(run.spec.model.n_latent, np.nan)
         module, _ = load_checkpoint(path)
         test = (adata.obs["split"] == "test").to_numpy()
         x = get_variant(adata, run.spec.variant)[test]
@@ -92,28 +96,30 @@ def kl_profile(adata: ad.AnnData, results: list[RunResult], *, family: str = "or
     return pd.DataFrame(rows, columns=["model", "rank", "KL"])
 
 
-def kl_summary(profile: pd.DataFrame, *, share: float = 0.9) -> pd.DataFrame:
-    """Per architecture: the total KL, its largest dimension's, and how many dimensions hold ``share`` of it.
+def kl_summary(profile: pd.DataFrame) -> pd.DataFrame:
+    """Per architecture: the total KL, its largest dimension's, and how many dimensions hold :data:`KL_SHARE` of it.
 
     Parameters
     ----------
     profile
         :func:`kl_profile` output.
-    share
-        Share of the total KL the counted dimensions hold.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by model: ``total KL``, ``top dimension``, ``dims for 90%`` (for the default share).
+        Indexed by model: ``total KL`` and ``top dimension`` (nats per cell) and :data:`DIMS_COL`;
+        NaN for a run whose weights are missing.
     """
     out = {}
     for model, p in profile.groupby("model", sort=False):
         kl = p.sort_values("rank")["KL"].to_numpy(float)
+        if not np.isfinite(kl).any():
+            out[model] = {"total KL": np.nan, "top dimension": np.nan, DIMS_COL: np.nan}
+            continue
         total = float(np.nansum(kl))
-        need = int(np.searchsorted(np.cumsum(kl), share * total) + 1) if total > 0 else 0
-        out[model] = {"total KL": total, "top dimension": float(kl[0]), f"dims for {share:.0%}": need}
-    return pd.DataFrame(out).T
+        need = int(np.searchsorted(np.cumsum(kl), KL_SHARE * total) + 1) if total > 0 else 0
+        out[model] = {"total KL": total, "top dimension": float(kl[0]), DIMS_COL: need}
+    return pd.DataFrame(out, index=["total KL", "top dimension", DIMS_COL]).T
 
 
 def kl_table(profiles: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -127,6 +133,6 @@ def kl_table(profiles: dict[str, pd.DataFrame]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Indexed by (data, model).
+        ``data``, ``model`` and the summary's columns.
     """
-    return pd.concat({k: kl_summary(p) for k, p in profiles.items()}, names=["data", "model"])
+    return pd.concat({k: kl_summary(p) for k, p in profiles.items()}, names=["data", "model"]).reset_index()

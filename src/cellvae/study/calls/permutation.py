@@ -26,7 +26,7 @@ OWN_NULL = "own permutations"
 
 def data_thresholds(adata: ad.AnnData, keys: dict[str, str], scores: pd.DataFrame, *,
                     mask: np.ndarray, scope: str = "all batches", batch_key: str = "batch",
-                    fpr: float = FPR) -> pd.DataFrame:
+                    subsamples: dict[str, list[np.ndarray]] | None = None, fpr: float = FPR) -> pd.DataFrame:
     """Each embedding's thresholds from the data: its own label permutations, the random embedding's draws.
 
     Parameters
@@ -45,6 +45,9 @@ def data_thresholds(adata: ad.AnnData, keys: dict[str, str], scores: pd.DataFram
     batch_key
         The obs column the scope's batches are in (``Site`` within a donor, ``DonorNumber``
         within a site).
+    subsamples
+        Row name -> the cell masks its replicates are scored on (PCA's subsamples); its null
+        pools the permutations of each, so that it varies as its replicates do.
     fpr
         Error rate of each one-sided prediction bound.
 
@@ -60,7 +63,9 @@ def data_thresholds(adata: ad.AnnData, keys: dict[str, str], scores: pd.DataFram
     bio_thr = prediction_bounds(rnd, fpr=fpr)[1] if np.isfinite(rnd).sum() >= 2 else np.nan
     recs = {}
     for name, key in keys.items():
-        null = shuffle_null(adata, key, batch_key=batch_key, mask=mask, n_shuffles=N_SHUFFLES)
+        masks = (subsamples or {}).get(name) or [mask]
+        null = np.concatenate([shuffle_null(adata, key, batch_key=batch_key, mask=m, n_shuffles=N_SHUFFLES)
+                               for m in masks])
         recs[(scope, name, MIXING)] = (null.mean(), null.std(ddof=1), len(null), prediction_bounds(null, fpr=fpr)[0])
         recs[(scope, name, BIO)] = (np.mean(rnd) if len(rnd) else np.nan, np.std(rnd, ddof=1) if len(rnd) > 1
                                     else np.nan, len(rnd), bio_thr)
@@ -93,3 +98,44 @@ def null_text(*, simulated: bool, n_seeds: int, size: str) -> str:
             f"embedding's draws; within one donor or one site, the labels are permuted within those cells. "
             f"Simulated nulls ({size}, {n_seeds} seeds) serve only the power curves below, which are statements "
             "about the method on simulated cells.")
+
+
+def null_phrases(*, simulated: bool) -> dict[str, str]:
+    """Short phrases naming the nulls, for the batch page's opening and the scope table's caption.
+
+    Parameters
+    ----------
+    simulated
+        Whether the book runs on the simulator (simulated nulls) or a real file (its own).
+
+    Returns
+    -------
+    dict
+        ``null_source`` and ``scope_null``.
+    """
+    if simulated:
+        return {"null_source": "nulls simulated to match this data",
+                "scope_null": "PCA's simulated null for PCA, the NB VAE's for both NB models"}
+    return {"null_source": "nulls drawn from the data itself: its batch labels permuted within cell type",
+            "scope_null": "each row's own labels permuted within the scope's cells and cell types"}
+
+
+def subsample_masks(reps: dict, cells: np.ndarray) -> dict[str, list[np.ndarray]]:
+    """The cell masks of each row whose replicates are subsamples of ``cells`` (PCA's), as they are scored.
+
+    Parameters
+    ----------
+    reps
+        :func:`~cellvae.study.calls.embeddings.batch_replicates` output.
+    cells
+        The scope's test cells.
+
+    Returns
+    -------
+    dict
+        Row name -> one mask per replicate, for :func:`data_thresholds`' ``subsamples``.
+    """
+    from .embeddings import subsample  # here: the import chain stays short
+
+    return {n: [subsample(cells, sub) for _, _, sub in rs] for n, rs in reps.items()
+            if rs and all(sub is not None for _, _, sub in rs)}

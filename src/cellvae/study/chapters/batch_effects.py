@@ -27,7 +27,7 @@ from ..calls.embeddings import (
     replicate_row,
     subsample,
 )
-from ..calls.permutation import OWN_NULL, data_thresholds
+from ..calls.permutation import OWN_NULL, data_thresholds, subsample_masks
 from ..calls.power import detection_limit, false_positive_rate, limit_sentence, power_table
 from ..calls.selection import ModelChoice
 from ..calls.trajectory import trajectory_calls, trajectory_replicates
@@ -126,10 +126,11 @@ def _ceiling(reps: pd.DataFrame, scope: str) -> float:
     return float(r[MIXING].mean()) if len(r) else np.nan
 
 
-def _own_scope_thresholds(adata: ad.AnnData, keys: dict, scores: pd.DataFrame, test: np.ndarray) -> pd.DataFrame:
+def _own_scope_thresholds(adata: ad.AnnData, keys: dict, scores: pd.DataFrame, test: np.ndarray,
+                          reps: dict | None = None) -> pd.DataFrame:
     """A real file's scopes, each row against its labels permuted within the scope's cells and cell types."""
     parts = [data_thresholds(adata, {n: keys[n] for n in SCOPE_ROWS if n in keys}, scores, mask=test & m,
-                             scope=scope, batch_key=col)
+                             scope=scope, batch_key=col, subsamples=subsample_masks(reps or {}, test & m))
              for scope, (m, col) in scopes(adata).items()
              if scope != "all batches" and adata.obs.loc[test & m, col].nunique() > 1]
     return pd.concat(parts) if parts else pd.DataFrame(columns=["mean", "sd", "n", "threshold"])
@@ -278,8 +279,8 @@ def batch_evidence(adata: ad.AnnData, results: list[RunResult], *, executor=None
     judged_by, scope_thr = thr, thr
     if "simulation" not in adata.uns:  # a real file: each row against its own permutations (calls/permutation)
         own = {n: keys.get(n, NB_KEY) for n in kinds}
-        judged_by, kinds = data_thresholds(adata, own, scores, mask=test), {n: n for n in kinds}
-        scope_thr = _own_scope_thresholds(adata, keys, scores, test)
+        judged_by = data_thresholds(adata, own, scores, mask=test, subsamples=subsample_masks(reps, test))
+        kinds, scope_thr = {n: n for n in kinds}, _own_scope_thresholds(adata, keys, scores, test, reps)
     timing = pd.DataFrame({"wall time (s)": [sv.seconds if sv else np.nan, nb.metrics.get("seconds", np.nan),
                                              cond.metrics.get("seconds", np.nan)],
                            "epochs": [sv.epochs if sv else np.nan, nb.metrics.get("epochs", np.nan),

@@ -29,7 +29,8 @@ from ..calls.verdicts import (
     scope_sentence,
 )
 from ..runner.grid import BATCH_SEEDS
-from ..scoring.integration import MIN_GROUP, MIXING, isolated_label_sizes
+from ..scoring.integration import MIXING
+from ..scoring.isolated import KBET_MIN_CELLS, MIN_GROUP, isolated_label_sizes
 from ..scoring.mixing import N_SHUFFLES
 from .batch_effects import Evidence, mixing_of
 
@@ -235,7 +236,7 @@ def small_groups(obs, *, min_cells: int = MIN_GROUP) -> str:
     obs
         The scored cells' metadata (``cell_type``, ``batch``).
     min_cells
-        Cells a group needs (:data:`~cellvae.study.scoring.integration.MIN_GROUP`).
+        Cells a group needs (:data:`~cellvae.study.scoring.isolated.MIN_GROUP`).
 
     Returns
     -------
@@ -253,12 +254,15 @@ def small_groups(obs, *, min_cells: int = MIN_GROUP) -> str:
     if not parts:
         return ""
     iso = isolated_label_sizes(obs["cell_type"].to_numpy(), obs["batch"].to_numpy())
-    left = (f"The isolated-label score, an average over the {_count(len(iso), 'cell type')} found in the fewest "
-            f"batches, each weighing alike, is left out of Table 4b and of the bio aggregate that Table 5 reads: the smallest "
-            f"of them holds {_count(int(iso.iloc[0]), 'cell')}." if iso.iloc[0] < MIN_GROUP else
+    which = (f"the one cell type found in the fewest batches, {iso.index[0]}, holds" if len(iso) == 1 else
+             f"an average over the {len(iso):,} cell types found in the fewest batches, each weighing alike; the "
+             "smallest of them holds")
+    left = (f"The isolated-label score rests on {which} {_count(int(iso.iloc[0]), 'cell')}, so it is left out of "
+            "Table 4b and of the bio aggregate that Table 5 reads." if iso.iloc[0] < MIN_GROUP else
             "The isolated-label score is kept: each of its cell types holds enough cells.")
     return (f"**Small groups.** Fewer than {min_cells} scored cells: {'; '.join(parts)}. Per-label kBET skips a cell "
-            f"type of fewer than 10 cells (scib-metrics' own minimum) and rests on few cells above it. {left}")
+            f"type of fewer than {KBET_MIN_CELLS} cells (scib-metrics' own minimum) and rests on few cells above it. "
+            f"{left}")
 
 
 def _count(n: int, noun: str) -> str:

@@ -18,7 +18,7 @@ from . import eda
 
 #: A cell type rarer than this share of cells (averaged over donors) counts as rare in the text.
 RARE_SHARE = 0.005
-#: The quantile of non-zero values kept in the filtered histograms (Fig 4b).
+#: The quantile of non-zero values kept in the filtered histograms (Fig 4).
 Q_KEEP = 0.999
 #: "Overdispersed": a gene whose variance is above this multiple of its mean.
 OD_FACTOR = 2
@@ -71,7 +71,7 @@ def _types(n: int) -> str:
 
 @dataclass
 class CountValues:
-    """The count distributions of Figs 4a-4b and Table 3, raw and preprocessed.
+    """The count distributions of Figs 3-4 and Table 1, raw and preprocessed.
 
     Parameters
     ----------
@@ -195,8 +195,8 @@ def fidelity_role(adata: ad.AnnData) -> str:
     from ..runner.bookdata import is_bmmc  # here: the import chain stays short
 
     if "simulation" in adata.uns:
-        return ("This page ran on the simulator, so every chapter's numbers rest on it, and its fidelity to "
-                "real BMMC cells bears on each of them.")
+        return ("This page ran on the simulator, so every chapter's numbers but the real cells chapter's rest on "
+                "it, and its fidelity to real BMMC cells bears on each of them.")
     where = ("BMMC cells like this file's" if is_bmmc(adata) else
              "BMMC cells, not this file's tissue: its power curves are statements about BMMC-like cells at this "
              "file's size, and nothing here checks the simulator against this file")

@@ -129,7 +129,8 @@ def findings(results: list[RunResult], nb: RunResult, cond: RunResult, zinb: Run
     nb_au = [r.metrics["active_units"] for r in results if r.spec.family == "nb/raw" and not r.spec.conditional
              and "active_units" in r.metrics]
     better, _ = zero_inflation_finding(nb, zinb, simulated=simulated)
-    kl = [r.metrics["test_kl"] for r in results if r.spec.family == "original" and "test_kl" in r.metrics]
+    kl = [r.metrics["test_kl"] for r in results  # the first seed, as Table R2b and Fig R1 show
+          if r.spec.family == "original" and r.spec.train.seed == 0 and "test_kl" in r.metrics]
     return Findings(n_col, n_orig, (int(min(nb_au)), int(max(nb_au))), bool(better),
                     tuple(float(m) for m in mixing[0]), float(mixing[1]), str(pca_call), n_genes,
                     (float(min(kl)), float(max(kl))) if kl else (np.nan, np.nan))
@@ -184,9 +185,13 @@ def compare_findings(main: Findings, real: Findings, *, main_name: str, same_tis
     def yes(flag, pos, neg):
         return pos if flag else neg
 
+    def nats(x):
+        return f"{x:.2g}" if abs(x) < 10 else f"{x:,.0f}"
+
     def share(f):  # the numbers compared, not a threshold's yes or no
-        kl = ("" if not np.isfinite(f.orig_kl[0]) else
-              f" (test KL {f.orig_kl[0]:.2g} to {f.orig_kl[1]:.2g} nats per cell)")
+        lo, hi = f.orig_kl
+        kl = ("" if not np.isfinite(lo) else f" (test KL {nats(lo)} nats per cell)" if lo == hi else
+              f" (test KL {nats(lo)} to {nats(hi)} nats per cell)")
         return f"{f.n_collapsed} of {f.n_original} collapse{kl}"
 
     nbau = "no NB model collapses", "some NB model collapses"

@@ -21,16 +21,19 @@ def kl_profiles(profiles: dict[str, pd.DataFrame]):
     profiles
         Panel title -> :func:`~cellvae.study.calls.latent_kl.kl_profile` output.
     """
-    fig, axes = plt.subplots(1, len(profiles), figsize=(WIDTH, 3.4), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(profiles), figsize=(WIDTH, 3.8), sharey=True, squeeze=False)
+    models = sorted({m for prof in profiles.values() for m in prof["model"]})
+    colour = {m: f"C{i}" for i, m in enumerate(models)}  # one architecture, one colour, in every panel
     for ax, (title, prof) in zip(axes[0], profiles.items()):
-        for i, (model, p) in enumerate(prof.groupby("model", sort=True)):
+        for model, p in prof.groupby("model", sort=True):
             ax.plot(p["rank"], np.maximum(p["KL"].to_numpy(float), KL_FLOOR), marker="o", ms=3, lw=1.2,
-                    color=f"C{i}", label=model)
+                    color=colour[model])
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(title)
         ax.set_xlabel("latent dimension, by its KL (rank)")
         ax.axhline(KL_FLOOR, color="0.6", lw=0.8, ls=":")
     axes[0][0].set_ylabel("KL (nats per cell)")
-    axes[0][-1].legend(title="architecture", frameon=False, fontsize="small")
+    handles = [plt.Line2D([], [], color=colour[m], marker="o", ms=3, lw=1.2) for m in models]
+    fig.legend(handles, models, title="architecture", loc="outside right center", frameon=False)
     return fig

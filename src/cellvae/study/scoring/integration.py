@@ -26,6 +26,8 @@ import pandas as pd
 from ..runner import store
 from .cellcycle import cell_cycle_conservation, cycle_scores
 from .fastscore import exact_neighbors, fast_scoring
+from .isolated import BIO as BIO  # re-exported: the verdicts' bio statistic
+from .isolated import TOTAL_WEIGHTS, drops_isolated, leave_out_isolated
 from .mixing import ILISI_NEIGHBORS, MIXING, mixing_scores
 
 #: Batch-correction columns of the Benchmarker, as it names them, then the extra batch silhouette.
@@ -36,22 +38,13 @@ BIO_COLS = ("Isolated labels", "KMeans NMI", "KMeans ARI", "Silhouette label", "
 #: The columns scib-metrics lacks, shown but left out of the Benchmarker's aggregates.
 EXTRAS = ("Silhouette batch", "Trajectory conservation", "Cell-cycle conservation")
 AGGREGATES = ("Batch correction", "Bio conservation", "Total")
-#: Weights of the batch and the bio aggregate in the total, as scIB and the Benchmarker set them.
-TOTAL_WEIGHTS = (0.4, 0.6)
-#: The decision statistics: batch mixing (iLISI and kBET, each relative to the same embedding
-#: with batches shuffled within cell type: :mod:`.mixing`) and bio conservation (the
-#: Benchmarker's aggregate).
-BIO = "Bio conservation"
+# The decision statistics: batch mixing (iLISI and kBET, each relative to the same embedding with
+# batches shuffled within cell type: :mod:`.mixing`) and bio conservation (the Benchmarker's
+# aggregate, :data:`.isolated.BIO`); the total's weights are :data:`.isolated.TOTAL_WEIGHTS`.
 #: The columns of :func:`benchmark` that :mod:`.mixing` adds beside the Benchmarker's.
 MIXING_COLS = ("iLISI shuffled", "KBET shuffled", MIXING)
 #: obs column of the data's own pseudotime.
 TIME_KEY = "GEX_pseudotime_order"
-#: Scored cells an isolated label needs: the isolated-label score is the mean, label by label, of
-#: the silhouettes of the labels found in the fewest batches, each label weighing alike, so one
-#: label of a few cells moves it as much as a large one (assumed, as scIB sets no minimum; at
-#: the book's 600 test cells the isolated labels are rare types of 1 to 9 cells).  Below this
-#: the score is left out, and the bio aggregate is the mean of the other Benchmarker metrics.
-MIN_GROUP = 20
 # 2: exact neighbours (pynndescent before); 3: cell-cycle conservation; 4: padded kBET kernel;
 # 5: batch mixing relative to within-type shuffles; 6: isolated labels left out below MIN_GROUP
 SCORES_VERSION = 6
@@ -106,36 +99,7 @@ def trajectory_conservation(emb: np.ndarray, time: np.ndarray, *, n_neighbors: i
     return float((rho + 1) / 2) if np.isfinite(rho) else float("nan")
 
 
-def isolated_label_sizes(labels: np.ndarray, batch: np.ndarray) -> pd.Series:
-    """Cells of each isolated label: those found in the fewest batches, as scib-metrics picks them.
-
-    Parameters
-    ----------
-    labels, batch
-        Each scored cell's label and batch.
-
-    Returns
-    -------
-    pandas.Series
-        Label -> cells, smallest first.
-    """
-    obs = pd.DataFrame({"label": np.asarray(labels).astype(str), "batch": np.asarray(batch).astype(str)})
-    per_label = obs.drop_duplicates().groupby("label")["batch"].size()
-    iso = per_label.index[per_label <= per_label.min()]
-    return obs["label"].value_counts()[iso].sort_values(kind="stable")
-
-
-def _leave_out_small_isolated(res: pd.DataFrame, labels: np.ndarray, batch: np.ndarray) -> pd.DataFrame:
-    """Isolated labels left out (NaN) when one of its labels has fewer than :data:`MIN_GROUP` cells."""
-    if isolated_label_sizes(labels, batch).min() >= MIN_GROUP:
-        return res
-    res["Isolated labels"] = np.nan
-    res[BIO] = res[[c for c in BIO_COLS if c in res and c not in EXTRAS]].mean(axis=1)
-    res["Total"] = TOTAL_WEIGHTS[0] * res["Batch correction"] + TOTAL_WEIGHTS[1] * res[BIO]
-    return res
-
-
-def _run_benchmarker(bare: ad.AnnData, pre: str | None, *, full: bool) -> pd.DataFrame:
+def _run_benchmarker(bare: ad.AnnData, pre: str | None, *, full: bool, drop_isolated: bool) -> pd.DataFrame:
     """Unscaled Benchmarker results (embeddings x metrics and aggregates), plus the extras if ``full``."""
     import scib_metrics
     from scib_metrics.benchmark import BatchCorrection, Benchmarker, BioConservation
@@ -153,7 +117,7 @@ def _run_benchmarker(bare: ad.AnnData, pre: str | None, *, full: bool) -> pd.Dat
         mix = {k: mixing_scores(exact_neighbors(bare.obsm[k], ILISI_NEIGHBORS), bare.obs["batch"].to_numpy(),
                                 bare.obs["labels"].to_numpy()) for k in keys}
     res = bm.get_results(min_max_scale=False).drop("Metric Type").astype(float)
-    res = _leave_out_small_isolated(res, bare.obs["labels"].to_numpy(), bare.obs["batch"].to_numpy())
+    res = leave_out_isolated(res, drop_isolated)
     for c in MIXING_COLS:
         res[c] = [mix[k][c] for k in res.index]
     if full:
@@ -169,14 +133,14 @@ def _run_benchmarker(bare: ad.AnnData, pre: str | None, *, full: bool) -> pd.Dat
     return res
 
 
-def _key(bare: ad.AnnData, pre: str | None, full: bool) -> str:
-    return store.key(SCORES_VERSION, full, pre, sorted(bare.obsm), *(bare.obsm[k] for k in sorted(bare.obsm)),
-                     *(list(map(str, bare.obs[c])) for c in bare.obs))
+def _key(bare: ad.AnnData, pre: str | None, full: bool, drop_isolated: bool) -> str:
+    return store.key(SCORES_VERSION, full, pre, drop_isolated, sorted(bare.obsm),
+                     *(bare.obsm[k] for k in sorted(bare.obsm)), *(list(map(str, bare.obs[c])) for c in bare.obs))
 
 
 def benchmark(adata: ad.AnnData, keys: Mapping[str, str], *, pre_key: str | None = None,
               batch_key: str = "batch", label_key: str = "cell_type", mask: np.ndarray | None = None,
-              full: bool = True) -> pd.DataFrame:
+              full: bool = True, drop_isolated: bool | None = None) -> pd.DataFrame:
     """Score embeddings with the Benchmarker, unscaled, cached on disk by content hash.
 
     Parameters
@@ -195,6 +159,9 @@ def benchmark(adata: ad.AnnData, keys: Mapping[str, str], *, pre_key: str | None
     full
         The full set and the extras; False scores only what :data:`MIXING` and
         :data:`BIO` need (the null calibration).
+    drop_isolated
+        Leave the isolated-label score out; None decides it for ``adata``
+        (:func:`drops_isolated`).  Simulated nulls pass the data's own decision.
 
     Returns
     -------
@@ -221,10 +188,12 @@ def benchmark(adata: ad.AnnData, keys: Mapping[str, str], *, pre_key: str | None
     if bare.obs["batch"].nunique() < 2:
         raise ValueError(f"the scored cells hold {bare.obs['batch'].nunique()} batch(es) of "
                          f"'{batch_key}'; batch metrics need two")
+    drop = drops_isolated(adata, label_key=label_key) if drop_isolated is None else bool(drop_isolated)
     # without PCR comparison the pre-integrated key is unused, but the Benchmarker needs one
     pre = "__pre__" if full else next(iter(keys))
-    return store.cached("benchmark", _key(bare, pre_key, full),
-                        lambda: _run_benchmarker(bare, pre, full=full).loc[list(keys)].rename_axis(None),
+    return store.cached("benchmark", _key(bare, pre_key, full, drop),
+                        lambda: _run_benchmarker(bare, pre, full=full, drop_isolated=drop)
+                        .loc[list(keys)].rename_axis(None),
                         codec=store.FRAME,
                         valid=lambda got: list(got.index) == list(keys) and np.isfinite(got[MIXING]).all())
 
