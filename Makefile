@@ -5,7 +5,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-CHAPTERS := intro eda theory results batch_effects real_cells conclusions
+CHAPTERS := intro eda theory results collapse batch_effects batch_limits real_cells conclusions your_data
 # Trained models and results are cached here, shared by the book build and the nbval run.
 export CELLVAE_CACHE ?= $(CURDIR)/_build/cellvae-cache
 

@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 PAGES = [TOC["root"]] + [c["file"] for c in TOC["chapters"]]
+#: The executed chapters; the other pages (references, glossary, ...) are plain MyST and run on no data.
+CHAPTERS = [p for p in PAGES if (ROOT / "book" / f"{p}.md").read_text().startswith("---\njupytext:")]
 PAGES_WITH_TABLES = ["eda", "theory", "results", "batch_effects", "real_cells", "conclusions"]
 # The run cache the Makefile exports, read before conftest's per-test isolation replaces it, so
 # this build and the nbval run after it share trained models (one cold build per CI run, not two).
@@ -77,17 +79,28 @@ def test_page_renders(built, browser, page):
           tables: document.querySelectorAll('main table').length,
           errors: document.querySelectorAll('.highlight-ipythontb, .output.error, .output.traceback').length,
           text: document.querySelector('main').innerText,
+          scroll: document.documentElement.scrollWidth - window.innerWidth,
+          captions: Array.from(document.querySelectorAll('main figure')).map(f => {
+              const c = f.querySelector('figcaption'); return c ? c.innerText.trim() : ''; }),
+          code: Array.from(document.querySelectorAll('main pre')).filter(p => p.offsetParent !== null)
+                      .map(p => p.innerText).join(' '),
         };""")
     assert state["ready"] == "complete"
     assert not state["broken"], f"{page}: images failed to load: {state['broken']}"
     assert state["errors"] == 0, f"{page}: execution errors rendered"
     assert "Traceback (most recent call last)" not in state["text"]
-    assert "This page ran on" in state["text"], f"{page}: no data-source note"
+    assert "This page ran on" in state["text"] or page not in CHAPTERS, f"{page}: no data-source note"
     assert "data_source" not in state["text"], f"{page}: an unresolved glue key"
+    assert state["scroll"] <= 0, f"{page}: the page scrolls sideways by {state['scroll']} px at 1280 px"
+    import re
+
+    bad = [c[:40] for c in state["captions"] if not re.match(r"\**Fig (\d+|R\d+)\b", c)]
+    assert not bad, f"{page}: figures without a numbered caption: {bad}"
+    assert "NBVAL" not in state["code"], f"{page}: test machinery in visible code"
     if page in PAGES_WITH_TABLES:
         assert state["tables"] > 0, f"{page}: no tables"
-    if page != "intro":
-        assert state["nImgs"] > 0 or page in ("theory", "conclusions"), f"{page}: no figures"
+    if page != "intro" and page in CHAPTERS:
+        assert state["nImgs"] > 0 or page in ("theory", "conclusions", "your_data"), f"{page}: no figures"
 
 
 #: The content column at the browser's 1280-px width; cellvae.study.figures.plots sizes text for it.
@@ -142,3 +155,48 @@ def test_math_renders_offline(built, browser):
     assert state["mjx"] > 10, f"MathJax did not typeset the theory chapter: {state}"
     assert not state["raw"], "raw \\( or \\[ is visible on the theory page"
     assert (HTML / "_static" / "mathjax" / "tex-chtml.js").is_file()
+
+
+def test_references_are_dated_and_cited(built, browser):
+    browser.get((HTML / "references.html").as_uri())
+    entries = browser.execute_script(
+        "return Array.from(document.querySelectorAll('main .citation, main dl.citation > dt, main div.citation'))"
+        ".map(e => e.innerText);")
+    text = browser.execute_script("return document.querySelector('main').innerText;")
+    import re
+
+    years = set(re.findall(r"\b(19[3-9]\d|20[0-2]\d)\b", text))
+    assert len(entries) >= 10 or text.count("doi") + text.count("arXiv") >= 10, text[:2000]
+    assert len(years) >= 8, f"references without dates: {sorted(years)}"
+    for page in ("intro", "batch_effects", "theory"):  # cited where a method is named, listed at the end
+        browser.get((HTML / f"{page}.html").as_uri())
+        foot = browser.execute_script("return document.querySelectorAll('main .footnote, main aside.footnote').length;")
+        assert foot > 0, f"{page}: no cited references"
+
+
+def _main_text(page: str) -> str:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup((HTML / f"{page}.html").read_text(), "html.parser")
+    main = soup.find("article") or soup.find("main")
+    for tag in main.find_all(["script", "style"]):
+        tag.decompose()
+    return main.get_text(" ", strip=True)
+
+
+#: Most words a page may hold (prose, tables and captions), so that a reader gets through it.
+MAX_WORDS = 2500
+
+
+def test_the_report_reads_in_five_minutes(built):
+    texts = {page: _main_text(page) for page in PAGES}
+    long = {p: len(t.split()) for p, t in texts.items() if len(t.split()) > MAX_WORDS}
+    assert not long, f"pages over {MAX_WORDS} words: {long}"
+    assert "Key findings" in texts["intro"]
+    assert any("CELLVAE_DATA" in t for p, t in texts.items() if p != "intro"), "no page on running your own data"
+    for page in PAGES:
+        html = (HTML / f"{page}.html").read_text()
+        assert "NBVAL" not in html, f"{page}: test machinery in the HTML"
+        # captions carry the report's own numbers; Sphinx's (numfig) would give every figure a second one
+        assert 'class="caption-number"' not in html, f"{page}: a figure with two numbers"
+    assert "Glossary" in _main_text("glossary") and "References" in texts["references"]

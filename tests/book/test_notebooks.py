@@ -10,17 +10,21 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
-CHAPTERS = [TOC["root"]] + [c["file"] for c in TOC["chapters"]]
+PAGES = [TOC["root"]] + [c["file"] for c in TOC["chapters"]]
+#: The executed chapters (MyST notebooks); the other pages (references, glossary, ...) are plain MyST.
+CHAPTERS = [p for p in PAGES if (ROOT / "book" / f"{p}.md").read_text().startswith("---\njupytext:")]
 
 
 def _cells(nb):
     return [(c.cell_type, c.source.strip()) for c in nb.cells]
 
 
-def test_toc_lists_every_chapter_and_only_chapters():
+def test_toc_lists_every_page_and_only_pages():
     sources = {p.stem for p in (ROOT / "book").glob("*.md")}
-    assert set(CHAPTERS) == sources, "a chapter missing from _toc.yml, or a listed one without a source"
-    assert len(CHAPTERS) == len(set(CHAPTERS))
+    assert set(PAGES) == sources, "a page missing from _toc.yml, or a listed one without a source"
+    assert len(PAGES) == len(set(PAGES))
+    assert len(CHAPTERS) == 10 and {"references", "glossary"} <= set(PAGES) - set(CHAPTERS)
+    assert not list((ROOT / "book").glob("references.ipynb")), "a plain page needs no notebook"
     assert (ROOT / "book" / "_toc.yml").resolve() == (ROOT / "_toc.yml").resolve()
 
 

@@ -24,8 +24,10 @@ def test_sentence_says_whether_a_trained_run_collapsed():
     ok = {"status": "ok", "test_elbo": -1e3, "epochs": 20}
     tab = raw_gaussians.raw_table([RunResult(specs[0], {**ok, "test_kl": 0.1, "active_units": 0}),
                               RunResult(specs[1], {**ok, "test_kl": 18.0, "active_units": 7})])
-    parts = raw_gaussians.raw_sentence(tab, baseline=-2e3).split(";")
-    assert "(it collapsed)" in parts[0] and "(it kept latent units)" in parts[1]
+    text = raw_gaussians.raw_sentence(tab, baseline=-2e3)
+    assert "2 runs of 2 trained without diverging" in text and "1 of 2 collapsed" in text
+    assert "0 to 7 active units" in text and "(all of them above that baseline)" in text
+    assert text.count("trained without diverging") == 1  # one summary, not a clause per run
 
 
 def test_sentence_reports_divergence_and_compares_with_the_baseline():
@@ -35,9 +37,9 @@ def test_sentence_reports_divergence_and_compares_with_the_baseline():
     tab = raw_gaussians.raw_table(res)
     assert list(tab["outcome"]) == ["diverged", "trained"]
     text = raw_gaussians.raw_sentence(tab, baseline=-190.0)
-    assert "diverged, and the trainer stopped it with" in text and "at epoch 3" in text
-    assert "worse than the per-gene Gaussian" in text
-    assert "better than the per-gene Gaussian" in raw_gaussians.raw_sentence(tab, baseline=-2e6)
+    assert "1 run diverged (`gaussian/raw` with clipping), stopped by the trainer with" in text and "at epoch 3" in text
+    assert "1 run of 2 trained without diverging" in text and "(none of them above that baseline)" in text
+    assert "(all of them above that baseline)" in raw_gaussians.raw_sentence(tab, baseline=-2e6)
 
 
 def test_baseline_is_the_per_gene_gaussian_log_density(sim):

@@ -106,21 +106,30 @@ def scope_sentence(adata: ad.AnnData) -> str:
             "file of this size and design cannot separate is said in each chapter's design notes.")
 
 
-def legend_note(n_types: int) -> str:
-    """How :func:`~cellvae.study.figures.plots.embedding_grid` shows ``n_types`` cell types, for a caption.
+def legend_note(labels) -> str:
+    """How :func:`~cellvae.study.figures.plots.embedding_grid` shows these cell types, for a caption.
 
     Parameters
     ----------
-    n_types
-        Cell types in the figure.
+    labels
+        One cell-type label per cell.
 
     Returns
     -------
     str
-        E.g. ``"9 types, legend below"``; past :data:`~cellvae.study.figures.plots.MAX_LEGEND` types the
-        grid draws no legend, and the note says so.
+        E.g. ``"9 types, legend below"``, or ``"44 types grouped into 8 lineages, legend below"``;
+        past :data:`~cellvae.study.figures.plots.MAX_LEGEND` types of another tissue than BMMC
+        the grid draws no legend, and the note says so.
     """
+    import pandas as pd
+
+    from ..figures.palette import lineages
     from ..figures.plots import MAX_LEGEND
 
-    return f"{n_types} types, " + ("too many for a legend, so the colours show separation only"
-                                   if n_types > MAX_LEGEND else "legend below")
+    n = pd.Series(labels).nunique()
+    if n <= MAX_LEGEND:
+        return f"{n} types, legend below"
+    groups = lineages(labels)
+    if groups is not None:
+        return f"{n} types grouped into {pd.Series(groups).nunique()} lineages, legend below"
+    return f"{n} types, too many for a legend, so the colours show separation only"

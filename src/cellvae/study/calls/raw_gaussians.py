@@ -117,8 +117,17 @@ def gene_gaussian_baseline(adata) -> float:
     return float((-0.5 * (np.log(2 * np.pi * var) + (xt - mu) ** 2 / var)).sum(1).mean())
 
 
+def _runs(n: int) -> str:
+    return "1 run" if n == 1 else f"{n} runs"
+
+
+def _span(x: pd.Series, fmt: str = "{:,.0f}") -> str:
+    lo, hi = x.min(), x.max()
+    return fmt.format(lo) if lo == hi else f"{fmt.format(lo)} to {fmt.format(hi)}"
+
+
 def raw_sentence(table: pd.DataFrame, baseline: float) -> str:
-    """One clause per run: the divergence message, or the trained run's numbers against the baseline.
+    """What the Gaussian decoders on raw counts did, summed up: how many trained, how well, how many collapsed.
 
     Parameters
     ----------
@@ -131,18 +140,21 @@ def raw_sentence(table: pd.DataFrame, baseline: float) -> str:
     -------
     str
         "better" or "worse" than the no-latent baseline is decided by comparing test ELBO
-        (a lower bound) with the baseline's exact log-density.
+        (a lower bound) with the baseline's exact log-density; a run collapsed when its test KL
+        is under 0.5 nats and it keeps at most one active unit.  Table 3d has each run.
     """
+    ok, bad = table[table["outcome"] != "diverged"], table[table["outcome"] == "diverged"]
+    head = (f"On raw counts the per-gene Gaussian with no latent space scores {baseline:,.0f} nats of density per "
+            f"test cell. ")
     parts = []
-    for _, r in table.iterrows():
-        how = f"`{r['family']}` {'with' if r['clipping'] else 'without'} gradient clipping"
-        if r["outcome"] == "diverged":
-            parts.append(f"{how} diverged, and the trainer stopped it with: \"{r['message']}\"")
-        else:
-            state = "collapsed" if r["test KL"] < 0.5 and r["active units"] <= 1 else "kept latent units"
-            cmp = "better" if r["test ELBO"] > baseline else "worse"
-            parts.append(f"{how} trained without diverging: test ELBO {r['test ELBO']:,.0f} nats of density per "
-                         f"cell, {cmp} than the per-gene Gaussian with no latent space, and {r['active units']:.0f} "
-                         f"active units (it {state})")
-    return (f"On raw counts (the per-gene Gaussian with no latent space scores {baseline:,.0f} nats of density "
-            "per test cell), " + "; ".join(parts) + ".")
+    if len(ok):
+        better = int((ok["test ELBO"] > baseline).sum())
+        collapsed = int(((ok["test KL"] < 0.5) & (ok["active units"] <= 1)).sum())
+        beat = ("all of them" if better == len(ok) else "none of them" if better == 0 else f"{better} of them")
+        parts.append(f"{_runs(len(ok))} of {len(table)} trained without diverging, with test ELBOs of "
+                     f"{_span(ok['test ELBO'])} nats of density per cell ({beat} above that baseline) and "
+                     f"{_span(ok['active units'], '{:.0f}')} active units; {collapsed} of {len(ok)} collapsed")
+    for msg, g in bad.groupby("message", sort=False):
+        runs = ", ".join(f"`{f}` {'with' if c else 'without'} clipping" for f, c in zip(g["family"], g["clipping"]))
+        parts.append(f"{_runs(len(g))} diverged ({runs}), stopped by the trainer with: \"{msg}\"")
+    return head + "; ".join(parts) + "."  # each part opens with its count

@@ -55,9 +55,10 @@ REAL_CELLS = Plan("real_cells", {
     "main": MAIN, "main batch pair": BATCH_PAIR, "main zinb": ZINB,  # the side-by-side table
 }, tasks=(Task(f"{__package__}.real_cells:starter_task", needs=("starter", "starter seeds")),
           Task(f"{__package__}.side_by_side:findings_task", needs=("main", "main batch pair"))))
-#: The intro and the conclusions glue the results chapter's clauses on the original study, so they
-#: read its groups too.
-INTRO = Plan("intro", dict(RESULTS.groups))
+#: The intro (its key findings) and the conclusions glue the results chapter's clauses on the original
+#: study and the batch chapter's verdicts, so they read those groups too (and the real cells chapter's,
+#: through its own plan).
 CONCLUSIONS = Plan("conclusions", {**RESULTS.groups, "batch pair": BATCH_PAIR})
+INTRO = Plan("intro", dict(CONCLUSIONS.groups))
 #: In the book's order.
 PLANS = (INTRO, EDA, RESULTS, BATCH_EFFECTS, REAL_CELLS, CONCLUSIONS)

@@ -26,7 +26,7 @@ MAIN_FAMILIES = ("gaussian/preprocessed", "gaussian/processed", "nb/raw")
 #: Columns of the fit tables (2a-2c) and of the per-run table (2e).
 FIT_COLS = ["model", "latent", "hidden", "select IWAE", "test ELBO", "test recon", "test KL", "test IWAE", "IWAE s.e."]
 RUN_COLS = ["family", "model", "seed", "train ELBO", "test ELBO", "test KL", "active units", "epochs", "stopped"]
-#: Families whose learning curves Fig 6 shows, one panel each.
+#: Families whose learning curves Fig 10 shows, one panel each.
 CURVE_FAMILIES = ("nb/raw", "gaussian/processed", "gaussian/preprocessed", "original")
 
 
@@ -273,7 +273,7 @@ class ResultsChapter:
                                                      simulated="simulation" in self.adata.uns)
 
     def curves(self) -> dict:
-        """Fig 6's learning curves: family -> architecture -> history.
+        """Fig 10's learning curves: family -> architecture -> history.
 
         Returns
         -------

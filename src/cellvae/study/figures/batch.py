@@ -95,3 +95,55 @@ def power_curves(power: pd.DataFrame, labels: dict[str, str], *, target: float):
     axes[0].set_ylabel("power (share detected)")
     axes[0].legend(loc="upper left")
     return fig
+
+
+#: Verdict colours (Okabe-Ito, colour-blind safe); any other verdict is grey.
+VERDICT_COLOURS = {"well integrated": "#009E73", "donors mixed": "#009E73", "batch-affected": "#D55E00",
+                   "donors apart (donor structure kept)": "#D55E00", "no structure": "#CC79A7",
+                   "inconclusive": "#E69F00"}
+
+
+@_styled
+def batch_summary(metrics: pd.DataFrame, verdicts: pd.DataFrame):
+    """The batch evidence on one figure, scIB style: the metrics by embedding, then each verdict with its interval.
+
+    Parameters
+    ----------
+    metrics
+        Unscaled scores in [0, 1] (1 best), indexed by embedding, in the rows' order.
+    verdicts
+        Indexed like ``metrics``: ``mixing``, ``low``, ``high``, ``threshold`` and ``verdict``
+        (the words shown).
+    """
+    import seaborn as sns
+
+    n = len(metrics)
+    fig = plt.figure(figsize=(WIDTH, 0.42 * n + 2.3))
+    left, right = fig.add_gridspec(1, 2, width_ratios=[3.5, 1.5]).subplots()
+    vals = metrics.astype(float)
+    # two decimals without the leading zero (".88"; "1.0" for 1), so that nine columns fit the panel
+    labels = vals.map(lambda v: "" if not np.isfinite(v) else "1.0" if v >= 0.995 else f"{v:.2f}".lstrip("0"))
+    sns.heatmap(vals, ax=left, annot=labels.to_numpy(), fmt="", vmin=0, vmax=1, cmap="mako", cbar=False,
+                annot_kws={"fontsize": 9.5})
+    left.set_xlabel("metric (unscaled, 1 best)")
+    left.set_ylabel("")
+    left.tick_params(axis="x", rotation=45)
+    left.tick_params(axis="y", rotation=0)
+    plt.setp(left.get_xticklabels(), horizontalalignment="right")
+    y = np.arange(n) + 0.5
+    v = verdicts.loc[metrics.index]
+    colours = [VERDICT_COLOURS.get(w, "0.5") for w in v["verdict"]]
+    for yi, (_, r), c in zip(y, v.iterrows(), colours):
+        if np.isfinite(r["low"]):
+            right.plot([r["low"], r["high"]], [yi, yi], color=c, lw=2.5, solid_capstyle="butt")
+        right.plot(r["mixing"], yi, "o", color=c, ms=6)
+        right.plot(r["threshold"], yi, "|", color="0.2", ms=14, mew=1.6)
+    right.set_ylim(n, 0)
+    right.set_yticks(y, list(v["verdict"]))
+    right.yaxis.tick_right()
+    for tick, c in zip(right.get_yticklabels(), colours):
+        tick.set_color(c)
+    right.set_xlabel("batch mixing (bar: one-sided\nbounds; |: null threshold)")
+    right.spines["right"].set_visible(True)
+    right.spines["left"].set_visible(False)
+    return fig

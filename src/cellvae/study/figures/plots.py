@@ -18,6 +18,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.colors import PowerNorm
 
+from .palette import colours, lineages
+
 #: Figure width in inches and resolution: 7 in x 110 dpi = 770 px, a little over the
 #: book's content column, so images are shrunk (never stretched) to fit it.
 WIDTH, DPI = 7.0, 110
@@ -135,7 +137,14 @@ def value_histograms(series: dict[str, np.ndarray], *, bins: int = 60, log_x: bo
     """
     fig, axes = plt.subplots(1, len(series), figsize=(WIDTH, 3.0), squeeze=False)
     for ax, (name, vals) in zip(axes[0], series.items()):
-        sns.histplot(x=vals, bins=bins, log_scale=(log_x, True), ax=ax, color="tab:gray", element="step")
+        v = np.asarray(vals, float)
+        v = v[v > 0] if log_x else v
+        edges = np.geomspace(v.min(), v.max(), bins + 1) if log_x else np.linspace(v.min(), v.max(), bins + 1)
+        counts = np.histogram(v, edges)[0].astype(float)
+        # an outline of the bins with entries: no fill to close, no line down to a log axis' zero
+        ax.stairs(np.where(counts > 0, counts, np.nan), edges, baseline=None, color="0.25", lw=1.2)
+        ax.set_xscale("log" if log_x else "linear")
+        ax.set_yscale("log")
         ax.set_xlabel(f"non-zero value ({name})")
         ax.set_ylabel("matrix entries")
         ax.set_title(name)
@@ -204,10 +213,10 @@ def training_curves(histories: dict[str, dict[str, list[dict]]], *, key: str = "
 
 def _scatter(ax, xy: np.ndarray, lab, *, point_size: float):
     cats = pd.Categorical(lab)
-    palette = sns.color_palette("tab20" if len(cats.categories) > 10 else "tab10", len(cats.categories))
+    palette = colours(len(cats.categories))
     order = np.random.default_rng(0).permutation(len(xy))  # no group is drawn last on top
-    colours = np.asarray(palette)[cats.codes[order] % len(palette)]
-    ax.scatter(xy[order, 0], xy[order, 1], c=colours, s=point_size, linewidths=0, rasterized=True)
+    cell_colours = np.asarray([mpl.colors.to_rgb(c) for c in palette])[cats.codes[order] % len(palette)]
+    ax.scatter(xy[order, 0], xy[order, 1], c=cell_colours, s=point_size, linewidths=0, rasterized=True)
     ax.set_xticks([])
     ax.set_yticks([])
     return [plt.Line2D([], [], marker="o", ls="", color=palette[k], label=c)
@@ -231,6 +240,8 @@ def embedding_grid(coords: dict[str, np.ndarray], labels: dict[str, np.ndarray],
     max_legend, point_size
         Most categories that get a legend; marker size in points squared.
     """
+    labels = {(f"{k} (lineage)" if g is not None else k): (g if g is not None else v) for k, v, g in
+              ((k, v, lineages(v) if pd.Series(v).nunique() > max_legend else None) for k, v in labels.items())}
     nr, nc = len(coords), len(labels)
     fig, axes = plt.subplots(nr, nc, figsize=(WIDTH, (WIDTH / nc) * 0.95 * nr + 1.6), squeeze=False)
     for i, (ename, xy) in enumerate(coords.items()):
