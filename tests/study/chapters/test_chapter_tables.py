@@ -89,3 +89,14 @@ def test_random_wins_names_a_metric_the_random_embedding_wins_and_nothing_otherw
     bio.loc["random embedding"] = [0.3, 0.1]
     assert random_wins(bio) == ""
     assert random_wins(bio.drop(index="random embedding")) == ""
+
+
+def test_the_scope_section_says_why_it_is_empty_on_a_file_without_sites():
+    from cellvae.study.chapters.batch_tables import scope_texts
+
+    empty = SimpleNamespace(scoped=pd.DataFrame(columns=["scope", "embedding"]))
+    t = scope_texts(empty, fpr="5%", scope_null="x")
+    assert "cannot be told apart here" in t["scope_intro"] and t["scope_caption"] == ""
+    full = SimpleNamespace(scoped=pd.DataFrame({"scope": ["donor within site"], "embedding": ["PCA"]}))
+    t = scope_texts(full, fpr="5%", scope_null="its own labels permuted")
+    assert t["scope_caption"].startswith("**Table 6.**") and "(its own labels permuted)" in t["scope_caption"]

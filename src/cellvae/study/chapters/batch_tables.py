@@ -228,3 +228,34 @@ def summary_frames(ev: Evidence, *, words: dict[str, str] | None = None) -> tupl
                              "verdict": v["verdict"].map(lambda w: (words or {}).get(w, w))}).astype(
         {"mixing": float, "low": float, "high": float, "threshold": float})
     return metrics, verdicts
+
+
+def scope_texts(ev: Evidence, *, fpr: str, scope_null: str) -> dict[str, str]:
+    """The scope section's opening and Table 6's caption, or why the section is empty.
+
+    Parameters
+    ----------
+    ev
+        :func:`batch_evidence` output.
+    fpr
+        The error rate, in words (e.g. ``"5%"``).
+    scope_null
+        What judges each scope row (:func:`~cellvae.study.calls.permutation.null_phrases`).
+
+    Returns
+    -------
+    dict
+        ``scope_intro`` and ``scope_caption`` (empty when no scope was scored).
+    """
+    if ev.scoped.empty:
+        return {"scope_intro": "This file does not record both a site and a donor for its cells (or holds one "
+                               "site and one donor), so site and donor effects cannot be told apart here, and "
+                               "there is no table.", "scope_caption": ""}
+    return {"scope_intro": "The batch page's metrics use the batches as they are. Within the donor sampled at the "
+                           "most sites, any batch structure is a site effect; within the site with the most donors, "
+                           "it is a donor effect, which is partly biology and need not be corrected away. The table "
+                           "names the donor and the site.",
+            "scope_caption": f"**Table 6.** Batch mixing by site within one donor, and by donor within one site (test "
+                             f"cells), mean and one-sided bounds at the {fpr} error rate over K replicates, each "
+                             f"against its own null's threshold ({scope_null}); the call is *below* (detected), "
+                             "*above* (shown not below) or *inconclusive*."}
