@@ -38,8 +38,8 @@ def test_sentence_reports_divergence_and_compares_with_the_baseline():
     assert list(tab["outcome"]) == ["diverged", "trained"]
     text = raw_gaussians.raw_sentence(tab, baseline=-190.0)
     assert "1 run diverged (`gaussian/raw` with clipping), stopped by the trainer with" in text and "at epoch 3" in text
-    assert "1 run of 2 trained without diverging" in text and "(none of them above that baseline)" in text
-    assert "(all of them above that baseline)" in raw_gaussians.raw_sentence(tab, baseline=-2e6)
+    assert "1 run of 2 trained without diverging" in text and "(not above that baseline)" in text
+    assert "(above that baseline)" in raw_gaussians.raw_sentence(tab, baseline=-2e6)
 
 
 def test_baseline_is_the_per_gene_gaussian_log_density(sim):
@@ -57,3 +57,15 @@ def test_divergence_verdict_flips_with_the_runs():
     assert raw_gaussians.divergence_verdict(trained).startswith("not reproduced here: none of 8")
     one = pd.DataFrame({"outcome": ["trained"] * 7 + ["diverged"]})
     assert raw_gaussians.divergence_verdict(one).startswith("reproduced here: 1 of 8")
+
+
+def test_sentence_at_one_run_none_trained_and_no_runs():
+    specs = raw_gaussians.raw_gaussian_specs()
+    ok = {"status": "ok", "test_elbo": -1e3, "epochs": 20, "test_kl": 18.0, "active_units": 7}
+    one = raw_gaussians.raw_sentence(raw_gaussians.raw_table([RunResult(specs[0], ok)]), baseline=-2e3)
+    assert "1 run of 1 trained without diverging, with a test ELBO of -1,000" in one
+    assert "(above that baseline)" in one and "it did not collapse" in one
+    bad = raw_gaussians.raw_table([RunResult(specs[0], {"status": "gaussian likelihood diverged at epoch 3"})])
+    assert "none of the 1 trained without diverging; 1 run diverged" in raw_gaussians.raw_sentence(bad, -2e3)
+    empty = raw_gaussians.raw_table([])
+    assert raw_gaussians.raw_sentence(empty, -2e3) == "No Gaussian decoder was trained on raw counts here."

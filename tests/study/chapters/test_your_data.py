@@ -27,5 +27,6 @@ def test_costs_are_medians_per_family_and_a_failed_run_is_left_out():
     assert t.loc["nb/raw", "runs"] == 2 and t.loc["nb/raw", "median s"] == 20.0
     assert t.loc["nb/raw", "cells/s"] == (10_000 + 100_000 / 30) / 2
     s = your_data.cost_sentence(runs)
-    assert "3 runs took 1 core-minutes" in s and "median 10 s per run" in s
+    assert "3 runs took 45 seconds of training in all" in s and "median 10 s per run" in s
+    assert "1 run took" in your_data.cost_sentence(runs[:1])
     assert "No run" in your_data.cost_sentence([])

@@ -131,5 +131,7 @@ def legend_note(labels) -> str:
         return f"{n} types, legend below"
     groups = lineages(labels)
     if groups is not None:
-        return f"{n} types grouped into {pd.Series(groups).nunique()} lineages, legend below"
+        k = pd.Series(groups)
+        other = " and other types" if (k == "other").any() else ""
+        return f"{n} types grouped into {k[k != 'other'].nunique()} lineages{other}, legend below"
     return f"{n} types, too many for a legend, so the colours show separation only"

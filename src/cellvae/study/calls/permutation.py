@@ -96,7 +96,8 @@ def null_text(*, simulated: bool, n_seeds: int, size: str) -> str:
             f"permuted within cell type, keeping batch sizes and composition, {N_SHUFFLES} times, and scored "
             "like the row; biology counts as kept when it clears the upper prediction bound of the random "
             f"embedding's draws; within one donor or one site, the labels are permuted within those cells. "
-            f"Simulated nulls ({size}, {n_seeds} seeds) serve only the power curves below, which are statements "
+            f"Simulated nulls ({size}, {n_seeds} seeds) serve only the power curves of the detection-limits page, "
+            "which are statements "
             "about the method on simulated cells.")
 
 

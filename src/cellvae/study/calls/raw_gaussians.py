@@ -16,6 +16,7 @@ from ...data import get_variant
 from ...model import VAEConfig
 from ..runner.cache import RunResult
 from ..runner.grid import ARCHITECTURES, RunSpec, variant_of
+from .collapse import is_collapsed
 
 #: The raw-count Gaussian families, decoder x loss: name -> (data variant, likelihood, reduction).
 RAW_FAMILIES = {
@@ -143,18 +144,27 @@ def raw_sentence(table: pd.DataFrame, baseline: float) -> str:
         (a lower bound) with the baseline's exact log-density; a run collapsed when its test KL
         is under 0.5 nats and it keeps at most one active unit.  Table 3d has each run.
     """
+    if table.empty:
+        return "No Gaussian decoder was trained on raw counts here."
     ok, bad = table[table["outcome"] != "diverged"], table[table["outcome"] == "diverged"]
     head = (f"On raw counts the per-gene Gaussian with no latent space scores {baseline:,.0f} nats of density per "
             f"test cell. ")
     parts = []
     if len(ok):
         better = int((ok["test ELBO"] > baseline).sum())
-        collapsed = int(((ok["test KL"] < 0.5) & (ok["active units"] <= 1)).sum())
-        beat = ("all of them" if better == len(ok) else "none of them" if better == 0 else f"{better} of them")
-        parts.append(f"{_runs(len(ok))} of {len(table)} trained without diverging, with test ELBOs of "
-                     f"{_span(ok['test ELBO'])} nats of density per cell ({beat} above that baseline) and "
-                     f"{_span(ok['active units'], '{:.0f}')} active units; {collapsed} of {len(ok)} collapsed")
-    for msg, g in bad.groupby("message", sort=False):
+        collapsed = sum(is_collapsed(k, a) for k, a in zip(ok["test KL"], ok["active units"]))
+        one = len(ok) == 1
+        beat = (("above" if better else "not above") if one else "all of them above" if better == len(ok) else
+                "none of them above" if better == 0 else f"{better} of them above")
+        parts.append(f"{_runs(len(ok))} of {len(table)} trained without diverging, with "
+                     f"{'a test ELBO' if one else 'test ELBOs'} of {_span(ok['test ELBO'])} nats of density per cell "
+                     f"({beat} that baseline) and {_span(ok['active units'], '{:.0f}')} active units; "
+                     + (("it collapsed" if collapsed else "it did not collapse") if one else
+                        f"{collapsed} of {len(ok)} collapsed"))
+    else:
+        parts.append(f"none of the {len(table)} trained without diverging")
+    for msg, g in bad.groupby("message", sort=False, dropna=False):
         runs = ", ".join(f"`{f}` {'with' if c else 'without'} clipping" for f, c in zip(g["family"], g["clipping"]))
-        parts.append(f"{_runs(len(g))} diverged ({runs}), stopped by the trainer with: \"{msg}\"")
+        why = f", stopped by the trainer with: \"{msg}\"" if isinstance(msg, str) and msg else ""
+        parts.append(f"{_runs(len(g))} diverged ({runs}){why}")
     return head + "; ".join(parts) + "."  # each part opens with its count

@@ -201,5 +201,5 @@ def fidelity_role(adata: ad.AnnData) -> str:
              "BMMC cells, not this file's tissue: its power curves are statements about BMMC-like cells at this "
              "file's size, and nothing here checks the simulator against this file")
     return ("On this real file the simulator feeds no verdict: the batch verdicts read the file's own label "
-            "permutations. It feeds only the batch page's power curves and detection limits, simulated at this "
+            "permutations. It feeds only the detection-limits page's power curves, simulated at this "
             f"file's size. The comparison below checks it against {where}.")

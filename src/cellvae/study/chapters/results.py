@@ -26,7 +26,7 @@ MAIN_FAMILIES = ("gaussian/preprocessed", "gaussian/processed", "nb/raw")
 #: Columns of the fit tables (2a-2c) and of the per-run table (2e).
 FIT_COLS = ["model", "latent", "hidden", "select IWAE", "test ELBO", "test recon", "test KL", "test IWAE", "IWAE s.e."]
 RUN_COLS = ["family", "model", "seed", "train ELBO", "test ELBO", "test KL", "active units", "epochs", "stopped"]
-#: Families whose learning curves Fig 10 shows, one panel each.
+#: Families whose learning curves Fig 9 shows, one panel each.
 CURVE_FAMILIES = ("nb/raw", "gaussian/processed", "gaussian/preprocessed", "original")
 
 
@@ -213,7 +213,7 @@ class ResultsChapter:
                 "collapse_claim": original_study.collapse_verdict(original_study.collapse_table(self.results, n))}
 
     def raw_gaussians(self) -> tuple[pd.DataFrame, str]:
-        """Table 4 and its sentence: the Gaussians on raw counts against a per-gene Gaussian.
+        """Table 3d and its sentence: the Gaussians on raw counts against a per-gene Gaussian.
 
         Returns
         -------
@@ -236,7 +236,7 @@ class ResultsChapter:
         return results_table(self.planned["sweep"])
 
     def sweep_table(self) -> pd.DataFrame:
-        """Table 5: the sweep's columns the page shows.
+        """The beta sweep's table: the columns the collapse page shows.
 
         Returns
         -------
@@ -273,7 +273,7 @@ class ResultsChapter:
                                                      simulated="simulation" in self.adata.uns)
 
     def curves(self) -> dict:
-        """Fig 10's learning curves: family -> architecture -> history.
+        """Fig 9's learning curves: family -> architecture -> history.
 
         Returns
         -------

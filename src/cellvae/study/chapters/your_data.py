@@ -57,7 +57,7 @@ def cost_table(results: list[RunResult], n_cells: int) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per ``family``: ``runs``, ``median s`` (wall time per run), ``median epochs`` and
-        ``cells/s`` (cells x epochs / seconds, median over runs, one torch thread each).
+        ``cells/s`` (cells x epochs / seconds, median over runs, on the device each trained on).
     """
     rows = []
     for r in results:
@@ -85,9 +85,12 @@ def cost_sentence(results: list[RunResult]) -> str:
     secs = [r.metrics["seconds"] for r in results if r.metrics.get("status") == "ok" and "seconds" in r.metrics]
     if not secs:
         return "No run of this build recorded its training time."
-    return (f"The main grid's {len(secs)} runs took {sum(secs) / 60:.0f} core-minutes of training on the machine "
-            f"that built this page (median {np.median(secs):.0f} s per run, one torch thread each); `cellvae-grid` "
-            "spreads them over every core.")
+    runs = "run" if len(secs) == 1 else "runs"
+    mins = sum(secs) / 60
+    total = f"{mins:.0f} minutes" if mins >= 1 else f"{sum(secs):.0f} seconds"
+    return (f"The main grid's {len(secs)} {runs} took {total} of training in all (median {np.median(secs):.0f} s "
+            "per run), as each run recorded when it trained: on the machine that built this page, unless the run "
+            "cache came from another one. `cellvae-grid` spreads the runs over every core.")
 
 
 def fitted_cells(adata) -> int:

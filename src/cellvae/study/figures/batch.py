@@ -98,9 +98,11 @@ def power_curves(power: pd.DataFrame, labels: dict[str, str], *, target: float):
 
 
 #: Verdict colours (Okabe-Ito, colour-blind safe); any other verdict is grey.
+#: Pooled donors kept apart are donor biology, not a failure: blue, not the batch-affected red.
 VERDICT_COLOURS = {"well integrated": "#009E73", "donors mixed": "#009E73", "batch-affected": "#D55E00",
-                   "donors apart (donor structure kept)": "#D55E00", "no structure": "#CC79A7",
-                   "inconclusive": "#E69F00"}
+                   "donors apart (donor structure kept)": "#0072B2", "no structure": "#CC79A7",
+                   "batch-affected, no structure": "#D55E00", "donors apart, no structure": "#CC79A7",
+                   "inconclusive": "#E69F00", "refused": "#999999"}
 
 
 @_styled
