@@ -135,3 +135,30 @@ def legend_note(labels) -> str:
         other = " and other types" if (k == "other").any() else ""
         return f"{n} types grouped into {k[k != 'other'].nunique()} lineages{other}, legend below"
     return f"{n} types, too many for a legend, so the colours show separation only"
+
+
+def csv_link(df, name: str, *, label: str):
+    """A link that downloads ``df`` as a CSV file, carried inside the page (no file beside the book).
+
+    Parameters
+    ----------
+    df
+        The full table.
+    name
+        The downloaded file's name, without ``.csv``.
+    label
+        The link's text, e.g. ``"Table 3a, every run, as CSV"``.
+
+    Returns
+    -------
+    IPython.display.HTML
+        Displayed by a chapter's cell: an ``<a download>`` with the CSV as a data URI.
+    """
+    import base64
+    import html
+
+    from IPython.display import HTML
+
+    data = base64.b64encode(df.to_csv(index=False).encode()).decode()
+    return HTML(f'<p><a download="{html.escape(name)}.csv" href="data:text/csv;base64,{data}">'
+                f"{html.escape(label)}</a> ({len(df):,} rows)</p>")

@@ -189,7 +189,7 @@ def collapsed_sentence(scores: pd.DataFrame, noise: np.ndarray, collapsed: str, 
             f"NMI {c:.3f}, against {r:.3f} for {reference} and {np.mean(noise):.3f} (s.d. {np.std(noise, ddof=1):.3f}) "
             f"for {len(noise)} random projections of the same counts to its size, whose upper {1 - FPR:.0%} "
             f"prediction bound is {bound:.3f} (biology conservation {bio[collapsed]:.3f} and {bio[reference]:.3f}, "
-            f"and {bio['random projection']:.3f} for the first projection, Table 3c's row): it {verdict}.")
+            f"and {bio['random projection']:.3f} for the first projection, Table 3d's row): it {verdict}.")
 
 
 def collapsed_check(adata, results: list, best) -> tuple:

@@ -142,7 +142,7 @@ def raw_sentence(table: pd.DataFrame, baseline: float) -> str:
     str
         "better" or "worse" than the no-latent baseline is decided by comparing test ELBO
         (a lower bound) with the baseline's exact log-density; a run collapsed when its test KL
-        is under 0.5 nats and it keeps at most one active unit.  Table 3d has each run.
+        is under 0.5 nats and it keeps at most one active unit.  Table 3e has each run.
     """
     if table.empty:
         return "No Gaussian decoder was trained on raw counts here."

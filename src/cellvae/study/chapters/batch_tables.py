@@ -122,7 +122,7 @@ def held_out_table(ev: Evidence) -> pd.DataFrame:
 
 
 def scope_table(ev: Evidence) -> pd.DataFrame:
-    """Table 7: batch mixing within one donor across sites and within one site across donors.
+    """Table 6: batch mixing within one donor across sites and within one site across donors.
 
     Parameters
     ----------

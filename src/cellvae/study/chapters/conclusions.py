@@ -285,7 +285,7 @@ def real_cell_sentences(ch) -> list[str]:
 
 
 def summary_table(ev, arch: str) -> pd.DataFrame:
-    """Table 7: the chosen model, its +batch version and PCA, with the held-out bound.
+    """Table 8: the chosen model, its +batch version and PCA, with the held-out bound.
 
     Parameters
     ----------
