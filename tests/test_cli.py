@@ -56,7 +56,7 @@ def test_cli_ctrl_c_exits_nonzero_and_writes_nothing(sim_raw, tmp_path, capsys, 
      (["fit", "{d}/in.h5ad", "-o", "{d}/o.csv"], "output must end in .h5ad")],
 )
 def test_cli_errors(sim_raw, tmp_path, capsys, args, msg):
-    sim_raw[:50].write_h5ad(tmp_path / "in.h5ad")
+    sim_raw[:300].write_h5ad(tmp_path / "in.h5ad")
     (tmp_path / "text.h5ad").write_text("hello")
     rc = main([a.format(d=tmp_path) for a in args])
     err = capsys.readouterr().err.strip()

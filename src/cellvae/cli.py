@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ._io import atomic_path
-from .data import DataError, read_h5ad, simulate_bmmc
+from .data import DataError, check_fit, read_h5ad, simulate_bmmc
 from .model import (
     LIKELIHOODS,
     CheckpointError,
@@ -73,6 +73,9 @@ def _fit(a) -> None:
     fit_on = adata  # GEX features only when the file mixes modalities (as the GEO file does)
     if "feature_types" in adata.var and (adata.var["feature_types"].astype(str) != "GEX").any():
         fit_on = adata[:, adata.var["feature_types"].astype(str) == "GEX"]
+    if a.batch_key is not None and a.batch_key not in fit_on.obs:
+        raise DataError(f"batch_key '{a.batch_key}' is not an obs column")
+    check_fit(fit_on, layer=layer, batch_key=a.batch_key, batch_size=a.batch_size)  # before anything is trained
     model = CellVAE(fit_on, layer=layer, likelihood=a.likelihood, batch_key=a.batch_key,
                     n_latent=a.latent, n_hidden=a.hidden, n_layers=a.layers, beta=a.beta)
     snapshot = out.with_suffix(".resume.pt")

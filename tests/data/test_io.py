@@ -73,7 +73,8 @@ def test_counts_only_read_skips_x_and_matches_full_read(tmp_path, sim_raw, monke
     p = _write(sim_raw, tmp_path / "x.h5ad")
     monkeypatch.setattr(io, "READ_BLOCK_ROWS", 97)  # many blocks, a ragged last one
     lean = data.read_h5ad(p, counts_only=True)
-    assert lean.X is None and list(lean.layers) == ["counts"] and not lean.obsm and not lean.uns
+    assert lean.X is None and list(lean.layers) == ["counts"] and not lean.obsm
+    assert list(lean.uns) == ["simulation"] and lean.uns["simulation"]["seed"] == sim_raw.uns["simulation"]["seed"]
     c = lean.layers["counts"]
     assert sp.isspmatrix_csr(c) and c.dtype == np.float32 and c.indices.dtype == np.int32
     assert (c != sim_raw.layers["counts"]).nnz == 0

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 import anndata as ad
 import pandas as pd
 
-from .schema import DataError, harmonize_obs
+from .schema import DataError, check_labels, harmonize_obs
 
 #: What a batch can be, and what a difference between batches then means.
 BATCH_KINDS = {
@@ -123,8 +123,8 @@ def resolve_design(adata: ad.AnnData, *, settings: Mapping[str, str] | None = No
     Raises
     ------
     DataError
-        If a named column is missing, no batch or cell-type column is found, or
-        ``CELLVAE_BATCH_IS`` is not one of :data:`BATCH_KINDS`.
+        If a named column is missing, no batch or cell-type column is found, one has cells
+        without a value, or ``CELLVAE_BATCH_IS`` is not one of :data:`BATCH_KINDS`.
     """
     settings = os.environ if settings is None else settings
     obs, found, how = adata.obs, {}, {}
@@ -134,6 +134,7 @@ def resolve_design(adata: ad.AnnData, *, settings: Mapping[str, str] | None = No
         if found[what] is None:
             raise DataError(f"no {what.replace('_', '-')} column found; "
                             f"set {ENV[what]} to one of {list(obs.columns)}")
+        check_labels(obs, found[what])  # no cell without a batch or a cell type
     for what, col in found.items():
         if col is not None and col != CANONICAL[what]:
             obs[CANONICAL[what]] = obs[col].astype("category")

@@ -170,7 +170,7 @@ READ_BLOCK_ROWS = 8192
 
 
 def _read_counts_only(path: Path, feature_type: str | None = None) -> ad.AnnData:
-    """``layers['counts']`` as float32 CSR, ``obs`` and ``var``; nothing else is read."""
+    """``layers['counts']`` as float32 CSR, ``obs``, ``var`` and a simulator's record; nothing else is read."""
     import h5py
     from anndata.io import read_elem
 
@@ -190,7 +190,9 @@ def _read_counts_only(path: Path, feature_type: str | None = None) -> ad.AnnData
                 m = read_elem(elem)
                 m = m.tocsc()[:, cols] if sp.issparse(m) else np.asarray(m)[:, cols]
                 layers["counts"] = sp.csr_matrix(m, dtype=np.float32)
-    return ad.AnnData(obs=obs, var=var, layers=layers)
+        # a file cellvae simulate wrote keeps its record, so that it is never taken for real cells
+        uns = {"simulation": read_elem(f["uns/simulation"])} if "uns" in f and "simulation" in f["uns"] else {}
+    return ad.AnnData(obs=obs, var=var, layers=layers, uns=uns)
 
 
 def _read_csr(group, cols: np.ndarray) -> sp.csr_matrix:

@@ -54,6 +54,31 @@ def _check_values(vals: np.ndarray) -> None:
         raise DataError("counts are not integers; pass raw UMI counts, not normalised values")
 
 
+def check_labels(obs: pd.DataFrame, key: str) -> None:
+    """Raise :class:`DataError` when ``obs[key]`` is absent or has missing values (NaN or empty).
+
+    Parameters
+    ----------
+    obs
+        Cell metadata.
+    key
+        The column, e.g. the batch or the cell-type column.
+
+    Raises
+    ------
+    DataError
+        Naming the column and how many cells lack a value.
+    """
+    if key not in obs:
+        raise DataError(f"obs has no column '{key}'; it has {list(obs.columns)}")
+    col = obs[key]
+    missing = col.isna().to_numpy() | (col.astype(str).str.strip() == "").to_numpy()
+    if missing.any():
+        n = int(missing.sum())
+        raise DataError(f"obs['{key}'] has no value (NaN or empty) for {n:,} cell{'' if n == 1 else 's'} of "
+                        f"{len(col):,}; fill them or drop those cells")
+
+
 def harmonize_obs(adata: ad.AnnData) -> str:
     """Bring starter-kit obs names to the GEO schema in place; return the schema name.
 
@@ -105,7 +130,7 @@ def validate(adata: ad.AnnData, *, n_top_genes: int | None = None, layer: str = 
     ------
     DataError
         If ``layers[layer]`` is missing, ``obs`` lacks a column of
-        :data:`REQUIRED_OBS`, the counts are not finite non-negative integers,
+        :data:`REQUIRED_OBS` or one has missing values, the counts are not finite non-negative integers,
         ``n_top_genes < 1``, or there are fewer genes than ``n_top_genes``.
     """
     if layer not in adata.layers:
@@ -115,6 +140,8 @@ def validate(adata: ad.AnnData, *, n_top_genes: int | None = None, layer: str = 
     missing = [c for c in REQUIRED_OBS if c not in adata.obs]
     if missing:
         raise DataError(f"obs is missing required column(s) {missing}")
+    for c in REQUIRED_OBS:
+        check_labels(adata.obs, c)
     check_counts(adata.layers[layer])
     if n_top_genes is not None:
         if n_top_genes < 1:

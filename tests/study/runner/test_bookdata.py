@@ -112,3 +112,17 @@ def test_nothing_unrecorded_is_shown_and_no_scope_splits_by_it():
     design, batches = eda_glue.recorded_only(eda.design_table(a), eda.batch_table(a), a.obs)
     assert design is None and "site" not in batches.columns and "donor" in batches.columns
     assert list(scopes(a)) == ["all batches"]
+
+
+def test_a_simulated_file_given_as_cellvae_data_is_named_simulated_with_its_effects(tmp_path, monkeypatch):
+    from cellvae.data import simulate_bmmc
+    from cellvae.study.runner.bookdata import _prepare_book
+
+    path = tmp_path / "sim_full.h5ad"
+    simulate_bmmc(600, 300, site_effect=0.3, donor_effect=0.1, seed=4).write_h5ad(path)
+    monkeypatch.setenv("CELLVAE_CACHE", str(tmp_path / "cache"))
+    a = _prepare_book(str(path))
+    assert a.uns["simulation"]["site_effect"] == 0.3
+    src = a.uns["source"]
+    assert src.startswith("the simulated file sim_full.h5ad (simulated BMMC-like data (600 cells x 300 genes, site "
+                          "effect 0.3, donor effect 0.1, seed 4); 600 cells") and "the real file" not in src

@@ -156,8 +156,10 @@ def _prepare_book(path: str | None) -> ad.AnnData:
         adata = prepare(raw, n_top_genes=hvgs, seed=0)
         chosen = f"{hvgs:,} HVGs" if hvgs < raw.n_vars else f"all {hvgs:,} genes"
         gaps = fill_gaps(adata)
-        adata.uns["source"] = (f"the real file {Path(path).name} ({adata.n_obs:,} cells, "
-                               f"{chosen}, set by ${ENV_VAR}); {design.sentence()}"
+        sim = raw.uns.get("simulation")  # a file the simulator wrote is simulated, wherever it comes from
+        what = (f"the simulated file {Path(path).name} ({describe(sim)}; " if sim is not None else
+                f"the real file {Path(path).name} (")
+        adata.uns["source"] = (f"{what}{adata.n_obs:,} cells, {chosen}, set by ${ENV_VAR}); {design.sentence()}"
                                + "".join(f"; {g}" for g in gaps))
     else:
         raw = simulated_raw()
