@@ -192,7 +192,8 @@ def training_curves(histories: dict[str, dict[str, list[dict]]], *, key: str = "
     key
         The history field plotted, nats per cell in each family's unit.
     skip
-        The y axis is scaled to the epochs from this one on (earlier ones may leave the panel).
+        The y axis is scaled to each run's epochs from this one on, and past its first quarter
+        (earlier ones may leave the panel).
     """
     n = len(histories)
     colours = dict(zip(sorted({m for runs in histories.values() for m in runs}), sns.color_palette()))
@@ -200,7 +201,9 @@ def training_curves(histories: dict[str, dict[str, list[dict]]], *, key: str = "
     for ax, (family, runs) in zip(axes.flat, histories.items()):
         long = pd.concat([pd.DataFrame(h).assign(model=name) for name, h in runs.items()])
         sns.lineplot(long, x="epoch", y=key, hue="model", palette=colours, ax=ax, legend=ax is axes.flat[0])
-        late = long.loc[long["epoch"] >= skip, key] if (long["epoch"] >= skip).any() else long[key]
+        # each run's later epochs: past ``skip`` and past its first quarter, where a slow start still falls
+        start = np.maximum(skip, 0.25 * long.groupby("model")["epoch"].transform("max"))
+        late = long.loc[long["epoch"] >= start, key] if (long["epoch"] >= start).any() else long[key]
         pad = 0.05 * (late.max() - late.min() + 1e-9)  # the first epochs' steep rise would flatten the rest
         ax.set_ylim(late.min() - pad, late.max() + pad)
         ax.set(title=family, xlabel="epoch", ylabel="validation ELBO (nats/cell)")
