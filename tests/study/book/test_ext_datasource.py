@@ -51,3 +51,25 @@ def test_the_sphinx_hooks_reread_every_page_until_a_build_of_the_new_data_comple
     # build re-reads every page although the stamp already names the new data
     assert datasource._outdated(app, pickle.loads(saved), set(), set(), set()) == ["eda", "intro", "results"]
     assert datasource.setup(SimpleNamespace(connect=lambda *a, **k: None))["parallel_read_safe"]
+
+
+def test_a_file_the_book_cannot_use_stops_the_build_with_one_line(tmp_path, monkeypatch, capsys):
+    import numpy as np
+    import pytest
+
+    from cellvae.datasets import bmmc_starter
+    from cellvae.study.book.ext_datasource import check_data
+
+    a = bmmc_starter()
+    a.obs["batch"] = a.obs["batch"].astype(object)
+    a.obs.iloc[:3, a.obs.columns.get_loc("batch")] = np.nan
+    path = tmp_path / "bad.h5ad"
+    a.write_h5ad(path)
+    monkeypatch.setenv("CELLVAE_DATA", str(path))
+    monkeypatch.setenv("CELLVAE_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(SystemExit) as e:
+        check_data()
+    assert e.value.code == 2
+    assert capsys.readouterr().err == ("cellvae: error: obs['batch'] has no value (NaN or empty) for 3 cells of 600; "
+                                       "fill them or drop those cells\n")
+    assert not list((tmp_path / "cache").glob("bookdata/*.h5ad"))  # nothing prepared, nothing written

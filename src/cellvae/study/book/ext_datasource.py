@@ -14,6 +14,9 @@ from the last build's:
   by the identity stored in Sphinx's environment, which Sphinx saves only after a complete
   read: a failed or interrupted build is redone in full next time).
 
+It also stops a build whose data cannot be used with the loader's one-line error
+(:func:`check_data`), before any chapter runs.
+
 Enable it in ``_config.yml`` under ``sphinx: extra_extensions``.
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from ...data import ENV_VAR
@@ -113,7 +117,31 @@ def execution_cache_dir(app) -> Path:
         Path(app.outdir).parent / ".jupyter_cache")
 
 
+def check_data() -> None:
+    """Stop the build with the loader's one-line error, before any chapter runs.
+
+    A file that cannot be used (a missing column, cells without a batch, counts that are not
+    counts) would otherwise fail in the first chapter, with a kernel's traceback.  The data is
+    prepared once into the cache here (:func:`~cellvae.study.runner.bookdata.book_data`), which
+    the chapters then read.
+
+    Raises
+    ------
+    SystemExit
+        Status 2, after ``cellvae: error: <message>`` on stderr, as the ``cellvae`` commands do.
+    """
+    from ...data import DataError
+    from ..runner.bookdata import book_data
+
+    try:
+        book_data()
+    except DataError as exc:
+        print(f"cellvae: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def _on_builder_inited(app) -> None:
+    check_data()
     refresh(execution_cache_dir(app), data_identity())
 
 
