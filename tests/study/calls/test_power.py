@@ -41,7 +41,8 @@ def test_detection_limit_needs_the_target_power_and_says_when_it_is_a_ceiling():
     assert pw.limit_sentence(lim, 0.4).endswith("site effect 0.2, donor effect 0.4, the largest tested")
     assert pw.limit_sentence(weak, 0.4).endswith("donor effect not reached up to 0.4, the largest tested")
     one = pw.detection_limit(pw.power_table(_dose()[lambda d: d["effect"] == "donor"], _thr()), "PCA")
-    assert one["site"] is None and "site effect not measurable here" in pw.limit_sentence(one, 0.4)
+    assert one["site"] is None and pw.limit_sentence(one, 0.4) == "detection limit at 80% power: donor effect 0.4, the largest tested"
+    assert pw.limit_sentence({"site": None, "donor": None}, 0.4) == "detection limit at 80% power: none measurable here"
 
 
 def test_false_positive_rate_is_measured_leave_one_out():

@@ -100,3 +100,15 @@ def test_the_scope_section_says_why_it_is_empty_on_a_file_without_sites():
     full = SimpleNamespace(scoped=pd.DataFrame({"scope": ["donor within site"], "embedding": ["PCA"]}))
     t = scope_texts(full, fpr="5%", scope_null="its own labels permuted")
     assert t["scope_caption"].startswith("**Table 6.**") and "(its own labels permuted)" in t["scope_caption"]
+
+
+def test_the_power_sentence_leaves_out_an_effect_not_simulated_here():
+    from cellvae.study.chapters.batch_text import power_sentence
+
+    power = pd.DataFrame({"effect": "donor", "kind": ["PCA", "NB VAE"], "strength": 0.2, "detected": [2.0, 1.0],
+                          "n": 5.0, "power": [0.4, 0.2], "low": [0.05, 0.01], "high": [0.85, 0.72]})
+    ev = SimpleNamespace(power=power, fpr=pd.DataFrame())
+    s = power_sentence(ev)
+    assert "site effect" not in s and "PCA detects a donor effect of 0.2" in s
+    assert power_sentence(SimpleNamespace(power=power.iloc[:0], fpr=pd.DataFrame())).startswith(
+        "No power was simulated at the simulator's own strengths here.")

@@ -145,3 +145,19 @@ def test_the_legend_note_says_how_the_cell_types_are_shown():
     assert legend_note(["a", "b", "a"]) == "2 types, legend below"
     assert legend_note(list(CELL_TYPES)) == f"{len(CELL_TYPES)} types grouped into 8 lineages, legend below"
     assert "too many for a legend" in legend_note([f"t{i}" for i in range(20)])
+
+
+def test_an_effect_not_simulated_here_gets_no_panel():
+    import matplotlib
+    import pandas as pd
+
+    matplotlib.use("Agg")
+    from cellvae.study.figures.batch import dose_response, power_curves
+
+    dose = pd.DataFrame({"effect": "donor", "kind": "PCA", "strength": [0.1, 0.2, 0.4], "mixing": [0.99, 0.9, 0.8]})
+    thr = pd.DataFrame(columns=["mean", "sd", "threshold"])
+    fig = dose_response(dose, thr, {}, {})
+    assert len(fig.axes) == 1 and "donor" in fig.axes[0].get_xlabel()
+    power = pd.DataFrame({"effect": "donor", "kind": "PCA", "strength": [0.1, 0.2], "power": [0.2, 0.8],
+                          "low": [0.0, 0.3], "high": [0.7, 1.0]})
+    assert len(power_curves(power, {}, target=0.8).axes) == 1

@@ -127,6 +127,8 @@ def detection_limit(power: pd.DataFrame, kind: str) -> dict:
 def limit_sentence(limits: dict, tested: float) -> str:
     """``detection limit at 80% power: site effect X, donor effect Y``, or the ceiling where none is reached.
 
+    An effect that was not simulated here (a file without sites) is left out of the sentence.
+
     Parameters
     ----------
     limits
@@ -139,12 +141,13 @@ def limit_sentence(limits: dict, tested: float) -> str:
     str
     """
     def one(v):
-        if v is None:
-            return "not measurable here"
         if not np.isfinite(v):
             return f"not reached up to {tested:g}, the largest tested"
         return f"{v:g}, the largest tested" if v == tested else f"{v:g}"
-    return f"detection limit at {POWER:.0%} power: site effect {one(limits['site'])}, donor effect {one(limits['donor'])}"
+    said = [f"{e} effect {one(v)}" for e, v in limits.items() if v is not None]  # None: not simulated here
+    if not said:
+        return f"detection limit at {POWER:.0%} power: none measurable here"
+    return f"detection limit at {POWER:.0%} power: {', '.join(said)}"
 
 
 def power_at(power: pd.DataFrame, *, effect: str, kind: str, strength: float) -> pd.Series | None:

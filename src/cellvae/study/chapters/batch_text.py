@@ -94,12 +94,14 @@ def power_sentence(ev: Evidence) -> str:
     """
     parts = [power_clause(row, what=f"{name} detects a {effect} effect of {strength:g}"
                                     f"{_ORIGIN[effect] if kind == 'PCA' else ''}")
-             for effect, strength, kind, name, row in _own_power(ev)]
+             for effect, strength, kind, name, row in _own_power(ev) if row is not None]  # none: not simulated
     fp = ev.fpr
     rates = "; ".join(f"{_KIND_NAMES.get(k, k)} on {sc}: {r['flagged']:.0f} of {r['n']:.0f}"
                       for (sc, k), r in fp.iterrows() if k in _KIND_NAMES) if len(fp) else "not measurable"
-    return (f"At the simulator's own strengths: {'; '.join(parts)}. The measured false-positive rate, each null "
-            f"simulation judged against the threshold of the others (nominal {FPR:.0%}), is {rates}.")
+    own = f"At the simulator's own strengths: {'; '.join(parts)}." if parts else (
+        "No power was simulated at the simulator's own strengths here.")
+    return (f"{own} The measured false-positive rate, each null simulation judged against the threshold of the "
+            f"others (nominal {FPR:.0%}), is {rates}.")
 
 
 def false_negatives(ev: Evidence) -> list[str]:

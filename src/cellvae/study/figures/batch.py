@@ -31,11 +31,13 @@ def dose_response(dose: pd.DataFrame, thr: pd.DataFrame, data: dict[str, dict[st
     labels
         Scope -> readable name, for the panel titles.
     """
-    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 4.0), sharey=True)
+    shown = [(e, sc) for e, sc in EFFECT_SCOPES if (dose["effect"] == e).any()] or list(EFFECT_SCOPES)
+    fig, axes = plt.subplots(1, len(shown), figsize=(WIDTH, 4.0), sharey=True, squeeze=False)  # an effect not
+    axes = axes[0]  # simulated here (a file without sites) gets no panel
     ticks = sorted(set(dose["strength"]))
     pos = {v: i for i, v in enumerate(ticks)}  # equal spacing: the strengths double from 0.05
     handles = []
-    for ax, (effect, scope) in zip(axes, EFFECT_SCOPES):
+    for ax, (effect, scope) in zip(axes, shown):
         for kind, colour in _COLOURS.items():
             d = dose[(dose["effect"] == effect) & (dose["kind"] == kind)].groupby("strength")["mixing"]
             if not len(d):
@@ -59,7 +61,7 @@ def dose_response(dose: pd.DataFrame, thr: pd.DataFrame, data: dict[str, dict[st
     from matplotlib.lines import Line2D
     handles += [Line2D([], [], color="grey", ls="--", label="null threshold"),
                 Line2D([], [], color="grey", ls=":", label="this data")]
-    axes[1].legend(handles=handles, loc="lower left")  # the donor panel's empty corner
+    axes[-1].legend(handles=handles, loc="lower left")  # the donor panel's empty corner
     return fig
 
 
@@ -76,10 +78,12 @@ def power_curves(power: pd.DataFrame, labels: dict[str, str], *, target: float):
     target
         The power a detection limit needs, drawn as a dashed line.
     """
-    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.6), sharey=True)
+    shown = [(e, sc) for e, sc in EFFECT_SCOPES if (power["effect"] == e).any()] or list(EFFECT_SCOPES)
+    fig, axes = plt.subplots(1, len(shown), figsize=(WIDTH, 3.6), sharey=True, squeeze=False)
+    axes = axes[0]
     ticks = sorted(set(power["strength"])) or [0.0]
     pos = {v: i for i, v in enumerate(ticks)}
-    for ax, (effect, scope) in zip(axes, EFFECT_SCOPES):
+    for ax, (effect, scope) in zip(axes, shown):
         for kind, colour in _COLOURS.items():
             p = power[(power["effect"] == effect) & (power["kind"] == kind)].sort_values("strength")
             if p.empty:
