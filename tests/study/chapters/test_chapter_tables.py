@@ -112,3 +112,17 @@ def test_the_power_sentence_leaves_out_an_effect_not_simulated_here():
     assert "site effect" not in s and "PCA detects a donor effect of 0.2" in s
     assert power_sentence(SimpleNamespace(power=power.iloc[:0], fpr=pd.DataFrame())).startswith(
         "No power was simulated at the simulator's own strengths here.")
+
+
+def test_pooled_donors_read_as_a_donor_difference_and_an_unsimulated_site_is_not_described():
+    from cellvae.study.calls.verdicts import BELOW
+    from cellvae.study.chapters.batch_text import _simulated_effects, data_sentence
+
+    v = pd.DataFrame({"K": [5], "Batch mixing": [0.8], "mixing low": [0.78], "mixing high": [0.82],
+                      "mixing threshold": [0.95], "mixing call": [BELOW]}, index=["PCA"])
+    ev = SimpleNamespace(verdicts=v)
+    assert "**a batch effect is detected**" in data_sentence(ev, truth=None)
+    assert "**a donor difference is detected**" in data_sentence(ev, truth=None, pooled=True)
+    assert "site" not in _simulated_effects({"donor"})["dose_panels"]
+    assert "no site effect is simulated" in _simulated_effects({"donor"})["effects_simulated"]
+    assert "site effect (left" in _simulated_effects({"site", "donor"})["dose_panels"]

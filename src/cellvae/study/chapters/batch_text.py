@@ -41,7 +41,7 @@ _ORIGIN = {"site": " (assumed: the real starter has one site, so no data fits it
 _KIND_NAMES = {"PCA": "PCA", "NB VAE": "our NB VAE"}
 
 
-def data_sentence(ev: Evidence, *, truth: dict | None) -> str:
+def data_sentence(ev: Evidence, *, truth: dict | None, pooled: bool = False) -> str:
     """The unintegrated PCA's call on this data, its test, and what a call on a simulation means.
 
     Parameters
@@ -50,6 +50,9 @@ def data_sentence(ev: Evidence, *, truth: dict | None) -> str:
         :func:`~cellvae.study.chapters.batch_effects.batch_evidence` output.
     truth
         The simulation's parameters (``adata.uns['simulation']``), or None for real data.
+    pooled
+        Whether the batches are donors pooled in one lane: what is detected is then a donor
+        difference (biology), not a batch effect.
 
     Returns
     -------
@@ -58,7 +61,8 @@ def data_sentence(ev: Evidence, *, truth: dict | None) -> str:
     pca = ev.verdicts.loc["PCA"]
     if pca["mixing call"] == REFUSED:
         return f"The unintegrated PCA's batch effect is **not judged**: {refusal_text(pca)}."
-    call = {BELOW: "**a batch effect is detected**", ABOVE: "no batch effect is detected, and the mixing is shown "
+    what = "donor difference" if pooled else "batch effect"
+    call = {BELOW: f"**a {what} is detected**", ABOVE: f"no {what} is detected, and the mixing is shown "
             "at or above the null bound"}.get(pca["mixing call"], "the call is **inconclusive**: the interval "
                                                                   "holds the threshold")
     text = (f"Over {pca['K']:.0f} random subsamples of the test cells, the unintegrated PCA's batch mixing is "
@@ -172,11 +176,12 @@ def glue(ev: Evidence, *, truth: dict | None, pooled: bool = False) -> dict:
     donor = ("" if "our NB" not in dc else scope_sentence(
         dc["our NB"], what="donor effect", where=lab["donor within site"].replace("donor ", "", 1),
         cond=dc.get("our NB +batch")))
+    simulated = set(ev.dose["effect"]) if len(ev.dose) else set()
     at = {e: position(mixing_of(ev, sc, "PCA"), ev.dose, effect=e, kind="PCA")
-          for e, sc in (("site", "site within donor"), ("donor", "donor within site"))}
+          for e, sc in (("site", "site within donor"), ("donor", "donor within site")) if e in simulated}
     at = {e: "cannot be placed (not measured here)" if p == "not measured" else f"sits {p}" for e, p in at.items()}
-    pos = (f"On the PCA curves (the mean over each strength's simulations) this data's site effect {at['site']}, "
-           f"and its donor effect {at['donor'].replace('sits ', '', 1)}.")
+    pos = ("On the PCA curves (the mean over each strength's simulations) this data's "
+           + ", and its ".join(f"{e} effect {p}" for e, p in at.items()) + "." if at else "")
     t = ev.timing["wall time (s)"]
     speed = ("scvi-tools is not installed here, so its speed is not compared." if not np.isfinite(t.iloc[0]) else
              f"SCVI trained for {t.iloc[0]:.0f} s ({ev.timing['epochs'].iloc[0]:.0f} epochs) against {t.iloc[1]:.0f} s "
@@ -185,10 +190,21 @@ def glue(ev: Evidence, *, truth: dict | None, pooled: bool = False) -> dict:
     return {"fpr": f"{100 * FPR:g}%", "n_null_seeds": str(len(NULL_SEEDS)), "n_shuffles": str(N_SHUFFLES),
             "n_replicates": str(len(BATCH_SEEDS)), "n_power": str(len(POWER_SEEDS)), "power_target": f"{POWER:.0%}",
             "own_strengths": f"site {OWN_STRENGTHS['site']:g} and donor {OWN_STRENGTHS['donor']:g}",
-            "data_verdict": data_sentence(ev, truth=truth), "row_verdicts": rows,
+            "data_verdict": data_sentence(ev, truth=truth, pooled=pooled), "row_verdicts": rows,
             "random_verdict": ev.verdict_of("random embedding"), "limit_pca": ev.limit_text("PCA"),
             "limit_vae": ev.limit_text("NB VAE"), "power_sentence": power_sentence(ev),
-            "site_sentence": site, "donor_sentence": donor, "curve_position": pos, "speed": speed}
+            "site_sentence": site, "donor_sentence": donor, "curve_position": pos, "speed": speed,
+            **_simulated_effects(simulated)}
+
+
+def _simulated_effects(simulated: set) -> dict[str, str]:
+    """The dose-response section's words for the effects simulated here (no site effect without sites)."""
+    if "site" in simulated or not simulated:
+        return {"effects_simulated": "a site effect alone, or a donor effect alone",
+                "dose_panels": "a site effect (left, scored within one donor across sites) and a donor effect "
+                               "(right, within one site across donors)"}
+    return {"effects_simulated": "a donor effect alone (this file records no site, so no site effect is simulated)",
+            "dose_panels": "a donor effect (scored across the simulated donors)"}
 
 
 #: What a batch is (``uns['design']['batch_is']``) where the batch page measures donor structure.

@@ -187,7 +187,7 @@ def batch_sentence(ev, truth: dict | None, *, pooled: bool = False) -> str:
     fn = ("" if not missed else " **False negatives:** " + "; ".join(missed) + ", so at these strengths a "
           "\"not detected\" repeats the original's \"no batch effect\" error.")
     what = "Donor differences (donors pooled in one lane: biology)" if pooled else "Batch effects"
-    return (f"**{what} {call}.** {data_sentence(ev, truth=truth)} The other embeddings: {others}.{guard} "
+    return (f"**{what} {call}.** {data_sentence(ev, truth=truth, pooled=pooled)} The other embeddings: {others}.{guard} "
             f"PCA's {ev.limit_text('PCA')}.{fn}")
 
 
