@@ -91,7 +91,10 @@ def null_text(*, simulated: bool, n_seeds: int, size: str) -> str:
     """
     if simulated:
         return (f"The nulls are simulations matched to this data ({size}), with no site or donor effect, over "
-                f"{n_seeds} seeds.")
+                f"{n_seeds} seeds. A simulated null scores the same kind of embedding as the row it judges: PCA "
+                "for PCA, Harmony for Harmony, and for the VAEs our NB model *trained on each null simulation*; "
+                "scVI and the two controls are judged against that VAE null too (the shuffled-label control is "
+                "our NB latent, and the random embedding has its size).")
     return (f"On this real file the nulls come from the data itself: each embedding's batch labels are "
             f"permuted within cell type, keeping batch sizes and composition, {N_SHUFFLES} times, and scored "
             "like the row; biology counts as kept when it clears the upper prediction bound of the random "
