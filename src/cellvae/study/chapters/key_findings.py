@@ -14,6 +14,7 @@ import numpy as np
 from ..calls.calibration import OWN_STRENGTHS
 from ..calls.power import POWER, power_at
 from ..calls.verdicts import ABOVE, BELOW, REFUSED, interval_text
+from .conclusions import original_sentence
 
 
 def _see(page: str, title: str) -> str:
@@ -115,8 +116,7 @@ def original_bullet(claims: dict[str, str]) -> str:
     -------
     str
     """
-    return (f"**The original study**: its diverging Gaussian is {claims['raw_claim']}; its reconstruction of 0.0002 "
-            f"is {claims['recon_claim']}; its collapse is {claims['collapse_claim']}." + _see("collapse", "Posterior collapse"))
+    return original_sentence(claims) + _see("collapse", "Posterior collapse")
 
 
 def _span(lo: int, hi: int) -> str:

@@ -68,6 +68,22 @@ def is_bmmc(adata: ad.AnnData) -> bool:
     return bool(adata.obs["cell_type"].astype(str).isin(list(CELL_TYPES)).mean() >= BMMC_SHARE)
 
 
+def is_pooled(adata: ad.AnnData) -> bool:
+    """Whether the data's batches are donors pooled in the same lanes (``CELLVAE_BATCH_IS``, or guessed).
+
+    Parameters
+    ----------
+    adata
+        The book data, with the design :func:`~cellvae.data.resolve_design` stored in ``uns``.
+
+    Returns
+    -------
+    bool
+        True when a batch difference is donor biology rather than a batch effect.
+    """
+    return adata.uns.get("design", {}).get("batch_is") == "pooled donors"
+
+
 def recorded(obs: pd.DataFrame, col: str) -> bool:
     """Whether the data records ``col``: present and not filled with :data:`UNKNOWN`.
 
