@@ -75,3 +75,12 @@ def test_null_size_text_follows_the_data(monkeypatch):
     assert cal.size_text(real) == "30 cells in the batches s1d1, s1d2, 8 simulated genes, 4 HVGs"
     monkeypatch.setattr("cellvae.study.calls.controls.CONTROL_MAX_CELLS", 20)  # the cap that matched_cells applies
     assert cal.size_text(real).startswith("20 cells (at most 20) in the batches")
+
+
+def test_only_the_nulls_are_scored_for_bio_conservation():
+    rows = cal._settings({"n_cells": 30}, False)
+    null = [r for r in rows if r["site"] == 0 and r["donor"] == 0]
+    assert len(null) == len(cal.NULL_SEEDS) and all(r["bio"] for r in null)
+    dose = [r for r in rows if r not in null]
+    assert len(dose) == 2 * (len(cal.DOSES) - 1) * len(cal.POWER_SEEDS) and not any(r["bio"] for r in dose)
+    assert sum(r["train"] for r in dose) == 2 * len(cal.POWER_SEEDS)  # the VAE at the simulator's own strengths

@@ -75,3 +75,23 @@ def test_isolated_labels_are_left_out_once_per_dataset_when_one_of_them_is_a_han
                                        "batch": ["x", "y"] * 20 + ["x"] * MIN_GROUP},
                                       index=[f"c{i}" for i in range(40 + MIN_GROUP)]))
     assert not drops_isolated(big)
+
+
+@pytest.mark.slow
+def test_batch_mixing_alone_equals_the_benchmarks_mixing_columns(tmp_path, monkeypatch):
+    from cellvae.study.calls.controls import control_data
+    from cellvae.study.scoring.embed import pca
+
+    monkeypatch.setenv("CELLVAE_CACHE", str(tmp_path))
+    sim = control_data(site_effect=0.3, donor_effect=0.0, seed=1, n_cells=900, n_genes=600, hvgs=300)
+    pca(sim, n_comps=20)
+    sim.obsm["X_random"] = integ.random_embedding(sim.n_obs, 20, seed=0)
+    test = (sim.obs["split"] == "test").to_numpy()
+    keys = {"PCA": "X_pca", "random": "X_random"}
+    full = integ.benchmark(sim, keys, mask=test, full=False)
+    alone = integ.batch_mixing(sim, keys, mask=test)
+    assert list(alone.columns) == list(integ.MIXING_COLS)
+    pd.testing.assert_frame_equal(alone, full[list(integ.MIXING_COLS)], check_exact=False, rtol=1e-6)  # float32 sums in JAX
+    assert alone.loc["PCA", integ.MIXING] < alone.loc["random", integ.MIXING]  # the site effect shows
+    with pytest.raises(ValueError, match="batch metrics need two"):
+        integ.batch_mixing(sim, keys, mask=test & (sim.obs["batch"] == sim.obs["batch"].iloc[0]).to_numpy())

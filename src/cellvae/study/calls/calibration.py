@@ -13,7 +13,10 @@ was sampled at all four sites); the donor effect within one site.  The dose-resp
 simulations inject a site effect alone, or a donor effect alone, at :data:`DOSES`, each
 :data:`POWER_SEEDS` times, and are scored on the scope that isolates it: the power curves of
 :mod:`cellvae.study.calls.power`.  PCA is scored at every strength; the VAE, which must be
-trained on each simulation, at the simulator's own strengths (:data:`OWN_STRENGTHS`).
+trained on each simulation, at the simulator's own strengths (:data:`OWN_STRENGTHS`).  A
+dose-response simulation is scored for batch mixing alone
+(:func:`~cellvae.study.scoring.integration.batch_mixing`), all its power reads; only the nulls,
+whose thresholds judge bio conservation too, run the Benchmarker.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from ..runner.grid import RunSpec
 from ..runner.runs import run_all
 from ..scoring.baselines import harmony
 from ..scoring.embed import PCA_KEY, pca
-from ..scoring.integration import BIO, MIXING, SCORES_VERSION, benchmark
+from ..scoring.integration import BIO, MIXING, SCORES_VERSION, batch_mixing, benchmark
 from ..scoring.isolated import drops_isolated
 from .controls import (
     EFFECT_SCOPES,
@@ -51,7 +54,7 @@ DOSES = (0.0, 0.05, 0.1, 0.2, 0.4)
 POWER_SEEDS = (0, 1, 2, 3, 4)
 #: The simulator's own strengths (the book's simulation): where the VAE's power is also measured.
 OWN_STRENGTHS = {"site": BOOK_SIM["site_effect"], "donor": BOOK_SIM["donor_effect"]}
-_VERSION = 2  # 2: power seeds, the VAE at the simulator's own strengths
+_VERSION = 3  # 2: power seeds, the VAE at the simulator's own strengths; 3: dose rows score mixing alone
 
 
 def threshold(null: np.ndarray, *, fpr: float = FPR) -> float:
@@ -132,8 +135,12 @@ def _embed(sim: ad.AnnData, latent: np.ndarray | None, *, with_harmony: bool) ->
     return keys
 
 
-def _score(sim: ad.AnnData, keys: dict[str, str], which: tuple[str, ...], drop_isolated: bool) -> dict:
-    """{scope: {kind: {MIXING, BIO}}} on the test cells of ``sim``, its isolated labels as the data's."""
+def _score(sim: ad.AnnData, keys: dict[str, str], which: tuple[str, ...], drop_isolated: bool,
+           bio: bool = True) -> dict:
+    """{scope: {kind: {MIXING, BIO}}} on the test cells of ``sim``, its isolated labels as the data's.
+
+    Without ``bio``, {MIXING} alone: a dose-response simulation's power reads nothing else.
+    """
     test = (sim.obs["split"] == "test").to_numpy()
     out = {}
     for name, (mask, key) in scopes(sim).items():
@@ -141,6 +148,10 @@ def _score(sim: ad.AnnData, keys: dict[str, str], which: tuple[str, ...], drop_i
             continue
         # Harmony is judged on all batches only: the scope table compares PCA and the VAEs
         use = {k: v for k, v in keys.items() if name == "all batches" or k != "Harmony"}
+        if not bio:
+            t = batch_mixing(sim, use, batch_key=key, mask=mask & test)
+            out[name] = {k: {MIXING: float(t.loc[k, MIXING])} for k in use}
+            continue
         t = benchmark(sim, use, batch_key=key, mask=mask & test, full=False, drop_isolated=drop_isolated)
         out[name] = {k: {MIXING: float(t.loc[k, MIXING]), BIO: float(t.loc[k, BIO])} for k in use}
     return out
@@ -156,7 +167,7 @@ def _score_setting(setting: dict, spec: RunSpec) -> dict:
     sim = _sim(setting)
     latent = run_all(sim, [spec], progress=False, jobs=1)[0].latent if setting["train"] else None
     return _score(sim, _embed(sim, latent, with_harmony="all batches" in setting["scope"]), setting["scope"],
-                  setting["drop_isolated"])
+                  setting["drop_isolated"], bio=setting["bio"])
 
 
 def _one(setting: dict, spec: RunSpec, executor) -> dict:
@@ -169,10 +180,10 @@ def _one(setting: dict, spec: RunSpec, executor) -> dict:
 
 
 def _settings(size: dict, drop_isolated: bool) -> list[dict]:
-    null = [dict(site=0.0, donor=0.0, seed=s, train=True, scope=("all batches", "site within donor",
-                                                                 "donor within site")) for s in NULL_SEEDS]
+    null = [dict(site=0.0, donor=0.0, seed=s, train=True, bio=True, scope=("all batches", "site within donor",
+                                                                            "donor within site")) for s in NULL_SEEDS]
     dose = [dict(site=d if effect == "site" else 0.0, donor=d if effect == "donor" else 0.0, seed=s,
-                 train=d == OWN_STRENGTHS[effect], scope=(scope,))
+                 train=d == OWN_STRENGTHS[effect], bio=False, scope=(scope,))
             for effect, scope in EFFECT_SCOPES for d in DOSES[1:] for s in POWER_SEEDS]
     return [s | {"size": size, "drop_isolated": drop_isolated} for s in null + dose]
 

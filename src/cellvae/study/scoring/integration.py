@@ -114,8 +114,7 @@ def _run_benchmarker(bare: ad.AnnData, pre: str | None, *, full: bool, drop_isol
     with fast_scoring():
         bm.prepare(neighbor_computer=exact_neighbors)
         bm.benchmark()
-        mix = {k: mixing_scores(exact_neighbors(bare.obsm[k], ILISI_NEIGHBORS), bare.obs["batch"].to_numpy(),
-                                bare.obs["labels"].to_numpy()) for k in keys}
+        mix = _mixing(bare, keys)
     res = bm.get_results(min_max_scale=False).drop("Metric Type").astype(float)
     res = leave_out_isolated(res, drop_isolated)
     for c in MIXING_COLS:
@@ -131,6 +130,48 @@ def _run_benchmarker(bare: ad.AnnData, pre: str | None, *, full: bool, drop_isol
                 cell_cycle_conservation(x, bare.obsm["__pre__"], bare.obs[["S_score", "G2M_score"]].to_numpy(), bat)
                 if "S_score" in bare.obs else np.nan)
     return res
+
+
+def _mixing(bare: ad.AnnData, keys: list[str]) -> dict:
+    """:func:`~.mixing.mixing_scores` of each embedding on its own exact neighbour graph (within ``fast_scoring``)."""
+    return {k: mixing_scores(exact_neighbors(bare.obsm[k], ILISI_NEIGHBORS), bare.obs["batch"].to_numpy(),
+                             bare.obs["labels"].to_numpy()) for k in keys}
+
+
+def batch_mixing(adata: ad.AnnData, keys: Mapping[str, str], *, batch_key: str = "batch",
+                 label_key: str = "cell_type", mask: np.ndarray | None = None) -> pd.DataFrame:
+    """:data:`MIXING_COLS` alone, as :func:`benchmark` computes them, without the Benchmarker's metrics.
+
+    What a power simulation needs: its verdict reads batch mixing only, and the Benchmarker's
+    bio metrics cost about ten times as much.
+
+    Parameters
+    ----------
+    adata, keys, batch_key, label_key, mask
+        As for :func:`benchmark`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per embedding, the columns :data:`MIXING_COLS`; equal to those of :func:`benchmark`.
+
+    Raises
+    ------
+    ValueError
+        If the cells hold fewer than two batches.
+    """
+    bare = _bare(adata, keys, batch_key, label_key, mask)
+    if bare.obs["batch"].nunique() < 2:
+        raise ValueError(f"the scored cells hold {bare.obs['batch'].nunique()} batch(es) of "
+                         f"'{batch_key}'; batch metrics need two")
+
+    def compute() -> pd.DataFrame:
+        with fast_scoring():
+            mix = _mixing(bare, list(keys))
+        return pd.DataFrame({c: [mix[k][c] for k in keys] for c in MIXING_COLS}, index=list(keys))
+
+    return store.cached("benchmark", store.key("mixing only", _key(bare, None, False, False)), compute,
+                        codec=store.FRAME, valid=lambda got: list(got.index) == list(keys))
 
 
 def _key(bare: ad.AnnData, pre: str | None, full: bool, drop_isolated: bool) -> str:
