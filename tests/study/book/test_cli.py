@@ -153,3 +153,27 @@ def test_longest_first_starts_log_data_gaussians_then_wide_models():
     assert order[0].family == "gaussian/processed" and order[0].model.n_hidden == 1024
     rest = [s.model.n_hidden for s in order if s.family != "gaussian/processed"]
     assert rest == sorted(rest, reverse=True) and sorted(map(id, order)) == sorted(map(id, specs))
+
+
+@pytest.mark.slow
+def test_dry_run_lists_every_round_with_a_projection_and_trains_nothing(sim, monkeypatch, capsys, tmp_path):
+    from cellvae.study.book import cli
+
+    monkeypatch.setenv("CELLVAE_CACHE", str(tmp_path / "cache"))
+    data = sim.copy()
+    data.uns["source"] = "a small simulation"
+    monkeypatch.setattr("cellvae.study.runner.bookdata.book_data", lambda: data)
+    monkeypatch.setattr("cellvae.study.calls.plan.DATA", {"book": lambda: data,
+                                                            "starter": lambda: data})
+    assert cli.main(["--dry-run", "--jobs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert f"--dry-run on {sim.n_obs:,} cells" in out and "2 process(es)" in out
+    from cellvae.study.calls.plan import round_specs
+    from cellvae.study.chapters.plans import PLANS
+
+    first = round_specs(PLANS, ("book", False), data, None)
+    assert len(first) > len(grid.report_specs())  # the main grid and its controls (raw Gaussians ...)
+    assert f"book data, the main grid: {len(first)} to train, 0 cached" in out
+    assert "M5 standing in" in out and "calibrated nulls' VAEs" in out and "SCVI" in out
+    assert "projected wall time here:" in out
+    assert not list((tmp_path / "cache").glob("runs/*.npz"))  # nothing trained

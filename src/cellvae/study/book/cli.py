@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..runner import grid
 from ..runner.pool import default_jobs, local_pool
+from ..runner.progress import eta_text, track
 from ..runner.runs import run_all
 from .ext_parallel import grid_complete, mark_grid_complete
 
@@ -42,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="local processes for runs not yet cached (default: $CELLVAE_JOBS, else one "
                         "per CPU core); 1 trains serially")
     p.add_argument("--no-controls", action="store_true", help="skip the batch-effect controls")
+    p.add_argument("--dry-run", action="store_true",
+                   help="list the runs to train and their projected time on this machine; train nothing")
     p.add_argument("--force", action="store_true",
                    help="check every run and score even when the last complete grid had this data and code")
     return p
@@ -94,7 +97,7 @@ def executor_for(*, workers: int = 0, scheduler: str | None = None):
 
 
 def _stage(t0: float, msg: str) -> None:
-    print(f"cellvae-grid: [{time.perf_counter() - t0:5.0f} s] {msg}", flush=True)
+    print(f"cellvae-grid: [{time.perf_counter() - t0:5.0f} s] {msg}{eta_text()}", flush=True)
 
 
 def longest_first(specs: list) -> list:
@@ -195,6 +198,16 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
     return {"results": results, "followups": followups, "n_runs": len(results) + len(followups)}
 
 
+def _start_eta(adata, jobs: int, t0: float) -> None:
+    """Project the build on this machine and track its ETA in every run's line."""
+    from .dryrun import eta, projection
+
+    lines, rest, total = projection(adata, jobs=jobs)
+    track(eta(lines, rest, jobs=jobs))
+    _stage(t0, f"{sum(len(ln.runs) for ln in lines)} runs to train; projected "
+               f"{total[0] / 60:.0f}-{total[1] / 60:.0f} min on this machine (--dry-run lists them)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``cellvae-grid``.
 
@@ -215,6 +228,15 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--jobs must be at least 1, got {a.jobs}")
     from ..runner.bookdata import book_data
 
+    jobs = a.workers or (a.jobs if a.jobs is not None else default_jobs())
+    if a.dry_run:
+        from .dryrun import report
+
+        adata = book_data()
+        print(f"cellvae-grid: {adata.uns['source']}", flush=True)
+        print("every run and score is cached: nothing to train" if grid_complete() else report(adata, jobs=jobs),
+              flush=True)
+        return 0
     if not (a.force or a.no_controls) and grid_complete():
         print("cellvae-grid: every run and score is cached: the last complete grid ran on this data with "
               "this code (text edits aside); --force checks them again", flush=True)
@@ -222,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     adata = book_data()
     print(f"cellvae-grid: {adata.uns['source']}", flush=True)
+    _start_eta(adata, jobs, t0)
     try:
         with executor_for(workers=a.workers, scheduler=a.scheduler) as ex:
             out = book_grid(adata, executor=ex, jobs=a.jobs, controls=not a.no_controls)
@@ -229,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         print("cellvae-grid: interrupted; finished runs are cached and the rest resume next time",
               file=sys.stderr)
         return 130
+    finally:
+        track(None)
     if not a.no_controls:  # every cache the chapters read is filled: the book may run them in parallel
         mark_grid_complete()
     bad = [r for r in out["results"] + out["followups"] if r.metrics.get("status") != "ok"]

@@ -1,0 +1,239 @@
+"""What a run costs on this machine: a few timed minibatches, for the grid's projection and its ETA.
+
+A run's cost is its epochs times the seconds of one epoch, plus the held-out IWAE.  The
+seconds are measured here, on the data given, with the run's own model and minibatch at
+:data:`~cellvae.study.runner.grid.RUN_THREADS` (:func:`probe`).  The epochs are not known
+before a run stops, so :func:`epoch_range` brackets them from the book's own runs at
+:data:`REFERENCE_CELLS`: at most as many epochs as there (more cells make each epoch more
+Adam steps, and early stopping comes no later in epochs), at least as many Adam steps, and
+never fewer than the KL warm-up plus the patience.  The projection is that range; the ETA
+printed during a build rescales it by the runs it has timed (:class:`Eta`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+
+import anndata as ad
+import numpy as np
+
+from ...data import get_variant
+from ...model import VAE, iwae, train
+from .grid import RUN_THREADS, RunSpec
+from .pool import torch_threads
+
+#: Cells of the book's default data, where :data:`REFERENCE_EPOCHS` were measured.
+REFERENCE_CELLS = 3000
+#: Median epochs to early stopping per family on the default data (3,000 cells, 1,000 HVGs), from
+#: the cold build of 2026-12-07 (``benchmarks/cold_build.sh``): the upper end of a run's epochs.
+REFERENCE_EPOCHS = {"nb/raw": 160, "zinb/raw": 130, "gaussian/processed": 190, "gaussian/preprocessed": 150,
+                    "original": 180}
+#: Any other family (the ablations, the raw-count Gaussians) is taken as the NB's.
+DEFAULT_EPOCHS = REFERENCE_EPOCHS["nb/raw"]
+#: Minibatches timed per probe, after one untimed warm-up epoch of two minibatches.
+PROBE_STEPS = 12
+#: Cells whose IWAE is timed per probe.
+PROBE_CELLS = 256
+
+
+@dataclass(frozen=True)
+class Cost:
+    """One run's measured unit costs and projected seconds on this machine."""
+
+    epoch_seconds: float     # one epoch over the fitted cells (training and early stopping's validation)
+    eval_seconds: float      # the held-out IWAE of the selection, validation and test cells
+    epochs: tuple[int, int]  # the projected range of epochs (see :func:`epoch_range`)
+
+    @property
+    def seconds(self) -> tuple[float, float]:
+        """The run's projected wall time, low and high."""
+        return tuple(e * self.epoch_seconds + self.eval_seconds for e in self.epochs)
+
+
+def fitted_cells(adata: ad.AnnData) -> int:
+    """Cells a run fits on: the training split less the selection cells.
+
+    Parameters
+    ----------
+    adata
+        Prepared data with ``obs['split']``.
+
+    Returns
+    -------
+    int
+    """
+    from .runs import SELECT_FRACTION  # here: the runner's progress lines import this module
+
+    return int(round((adata.obs["split"] == "train").sum() * (1 - SELECT_FRACTION)))
+
+
+def epoch_range(spec: RunSpec, n_cells: int) -> tuple[int, int]:
+    """The range of epochs ``spec`` is projected to take on ``n_cells`` cells.
+
+    Parameters
+    ----------
+    spec
+        The run.
+    n_cells
+        Cells of its data.
+
+    Returns
+    -------
+    tuple of int
+        (low, high): high is the family's :data:`REFERENCE_EPOCHS`; low keeps the number of
+        Adam steps it took at :data:`REFERENCE_CELLS`; both are at least the warm-up plus the
+        patience and at most ``max_epochs``.
+    """
+    t = spec.train
+    floor = min(t.max_epochs, t.kl_warmup_epochs + t.patience)
+    high = max(floor, min(t.max_epochs, REFERENCE_EPOCHS.get(spec.family, DEFAULT_EPOCHS)))
+    low = max(floor, min(high, math.ceil(high * REFERENCE_CELLS / max(n_cells, 1))))
+    return low, high
+
+
+def probe(adata: ad.AnnData, spec: RunSpec) -> Cost:
+    """Time a few minibatches and an IWAE of ``spec`` on ``adata``, as a run would on this machine.
+
+    Parameters
+    ----------
+    adata
+        Prepared data with ``obs['split']`` and ``obs['batch']``.
+    spec
+        The run to time (the weights are thrown away; nothing is cached).
+
+    Returns
+    -------
+    Cost
+    """
+    x = get_variant(adata, spec.variant)
+    bs = spec.train.batch_size
+    b = np.zeros(adata.n_obs, np.int64) if spec.conditional else None  # one batch code costs the same
+    n_batch = max(1, adata.obs["batch"].nunique()) if spec.conditional else 0
+    cfg = replace(spec.train, max_epochs=1, progress=False, validation_fraction=0.0, patience=0)
+    fit = fitted_cells(adata)
+    with torch_threads(RUN_THREADS):
+        module = VAE(replace(spec.model, n_input=adata.n_vars, n_batch=n_batch, encode_batch=spec.conditional))
+        n = min(adata.n_obs, PROBE_STEPS * bs)
+        train(module, x[:2 * bs], batch=None if b is None else b[:2 * bs], config=cfg)  # warm-up
+        t0 = time.perf_counter()
+        train(module, x[:n], batch=None if b is None else b[:n], config=cfg)
+        step = (time.perf_counter() - t0) / math.ceil(n / bs)
+        m = min(adata.n_obs, PROBE_CELLS)
+        t0 = time.perf_counter()
+        iwae(module, x[:m], batch=None if b is None else b[:m], k=spec.iwae_k)
+        per_cell = (time.perf_counter() - t0) / m
+    held = adata.n_obs - fit + fit * spec.train.validation_fraction  # selection, test and validation cells
+    return Cost(epoch_seconds=step * math.ceil(fit / bs), eval_seconds=per_cell * held,
+                epochs=epoch_range(spec, adata.n_obs))
+
+
+def shape_of(spec: RunSpec) -> tuple:
+    """What a run's step time depends on: two runs of one shape cost the same per epoch.
+
+    Parameters
+    ----------
+    spec
+        A run.
+
+    Returns
+    -------
+    tuple
+    """
+    m = spec.model
+    return spec.variant, m.likelihood, m.n_latent, m.n_hidden, m.n_layers, spec.conditional, spec.train.batch_size
+
+
+def costs(adata: ad.AnnData, specs: list[RunSpec]) -> list[Cost]:
+    """:func:`probe` once per :func:`shape_of`, with each run's own epoch range.
+
+    Parameters
+    ----------
+    adata
+        Prepared data.
+    specs
+        The runs.
+
+    Returns
+    -------
+    list of Cost
+        One per spec.
+    """
+    seen: dict[tuple, Cost] = {}
+    for s in specs:
+        if shape_of(s) not in seen:
+            seen[shape_of(s)] = probe(adata, s)
+    return [replace(seen[shape_of(s)], epochs=epoch_range(s, adata.n_obs)) for s in specs]
+
+
+@dataclass
+class Eta:
+    """Remaining time of a build: the projection of what is left, rescaled by what has been timed.
+
+    ``todo`` maps a run's label to the projected (training, evaluation) seconds of each run of
+    that label still to come (one label can name runs on several data sets).  :meth:`done`
+    records a finished run's measured training seconds; :attr:`scale` is measured over
+    projected training time so far, and :meth:`remaining` divides by the processes that train
+    at once and adds the work that is not a run (``then``).
+    """
+
+    todo: dict[str, list[tuple[float, float]]]
+    jobs: int = 1
+    then: float = 0.0                                               # projected seconds of scoring
+    timed: list[tuple[float, float]] = field(default_factory=list)  # (projected, measured) training
+
+    @classmethod
+    def of(cls, specs: list[RunSpec], runs: list[Cost], **kw) -> Eta:
+        """An ETA over ``specs`` with their :class:`Cost`.
+
+        Parameters
+        ----------
+        specs, runs
+            The runs still to train, and their costs.
+        **kw
+            ``jobs`` and ``then``.
+
+        Returns
+        -------
+        Eta
+            Each run's training projected at the geometric middle of its epoch range.
+        """
+        todo: dict[str, list[tuple[float, float]]] = {}
+        for s, c in zip(specs, runs):
+            todo.setdefault(s.label, []).append((math.sqrt(c.epochs[0] * c.epochs[1]) * c.epoch_seconds,
+                                                 c.eval_seconds))
+        return cls(todo, **kw)
+
+    def done(self, label: str, seconds: float | None) -> None:
+        """Record a finished run.
+
+        Parameters
+        ----------
+        label
+            Its :attr:`~cellvae.study.runner.grid.RunSpec.label`; one it never projected is ignored.
+        seconds
+            Its training time; None for a run read from the cache.
+        """
+        left = self.todo.get(label)
+        if not left:
+            return
+        projected, _ = left.pop(0)
+        if seconds is not None and projected > 0:
+            self.timed.append((projected, seconds))
+
+    @property
+    def scale(self) -> float:
+        """Measured over projected training seconds of the runs timed so far (1 before any)."""
+        p = sum(a for a, _ in self.timed)
+        return sum(b for _, b in self.timed) / p if p > 0 else 1.0
+
+    def remaining(self) -> float:
+        """Projected wall seconds left: the runs left, rescaled, over ``jobs``, then the rest.
+
+        Returns
+        -------
+        float
+        """
+        runs = sum(t * self.scale + e for left in self.todo.values() for t, e in left)
+        return runs / max(self.jobs, 1) + self.then

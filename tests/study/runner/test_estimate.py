@@ -1,0 +1,65 @@
+"""The grid's projection: epoch ranges from the book's own runs, probed step times, and the ETA."""
+
+from __future__ import annotations
+
+import pytest
+
+from cellvae.study.runner import estimate as est
+from cellvae.study.runner import grid, progress
+from cellvae.study.runner.cache import RunResult
+
+from tinyruns import tiny
+
+
+def test_epoch_range_keeps_steps_at_most_epochs_and_never_stops_before_warmup_and_patience():
+    nb = grid.family_spec("M1", "nb/raw")
+    high = est.REFERENCE_EPOCHS["nb/raw"]
+    assert est.epoch_range(nb, est.REFERENCE_CELLS) == (high, high)         # the reference itself
+    low, hi = est.epoch_range(nb, 4 * est.REFERENCE_CELLS)
+    assert hi == high and low == high // 4                                 # as many Adam steps
+    floor = nb.train.kl_warmup_epochs + nb.train.patience
+    assert est.epoch_range(nb, 100 * est.REFERENCE_CELLS) == (floor, high)  # never below warm-up + patience
+    capped = grid.variant_of(nb, max_epochs=50)
+    assert est.epoch_range(capped, est.REFERENCE_CELLS) == (50, 50)
+    assert est.epoch_range(grid.family_spec("M1", "gaussian/processed"), est.REFERENCE_CELLS)[1] == \
+        est.REFERENCE_EPOCHS["gaussian/processed"]
+
+
+def test_probe_times_the_runs_own_shape_once_per_shape(sim):
+    a, b, wide = tiny(), tiny(seed=3), tiny(n_hidden=64, conditional=True)
+    assert est.shape_of(a) == est.shape_of(b) != est.shape_of(wide)
+    ca, cb, cw = est.costs(sim, [a, b, wide])
+    assert ca.epoch_seconds == cb.epoch_seconds > 0 and ca.eval_seconds > 0
+    assert cw.epoch_seconds > 0 and cw != ca
+    lo, hi = ca.seconds
+    assert lo <= hi and lo == pytest.approx(ca.epochs[0] * ca.epoch_seconds + ca.eval_seconds)
+    assert est.fitted_cells(sim) < (sim.obs["split"] == "train").sum()
+
+
+def test_eta_rescales_what_is_left_by_what_was_timed_and_counts_cached_runs_as_free():
+    a, b = tiny(arch="A"), tiny(arch="B")
+    cost = est.Cost(epoch_seconds=1.0, eval_seconds=5.0, epochs=(10, 10))
+    eta = est.Eta.of([a, b, b], [cost] * 3, jobs=2, then=30.0)
+    assert eta.scale == 1.0 and eta.remaining() == pytest.approx(3 * 15 / 2 + 30)
+    eta.done(a.label, 20.0)                                  # took twice its projected 10 s of training
+    assert eta.scale == pytest.approx(2.0)
+    assert eta.remaining() == pytest.approx(2 * (10 * 2 + 5) / 2 + 30)
+    eta.done(b.label, None)                                  # read from the cache: no timing
+    assert eta.scale == pytest.approx(2.0) and eta.remaining() == pytest.approx((10 * 2 + 5) / 2 + 30)
+    eta.done("a run it never projected", 99.0)
+    assert len(eta.timed) == 1
+
+
+def test_each_runs_line_carries_the_eta_while_a_build_is_tracked():
+    spec = tiny()
+    res = RunResult(spec, {"status": "ok", "seconds": 12.0, "epochs": 3, "stopped": "early_stopping",
+                           "test_elbo": -100.0})
+    assert "left" not in progress.describe(res)
+    eta = est.Eta.of([spec, tiny(arch="X")], [est.Cost(1.0, 0.0, (60, 60))] * 2, jobs=1, then=120.0)
+    progress.track(eta)
+    try:
+        line = progress.describe(res)
+    finally:
+        progress.track(None)
+    assert line.endswith("12 s; about 2 min left") and eta.scale == pytest.approx(12 / 60)
+    assert progress.eta_text() == ""
