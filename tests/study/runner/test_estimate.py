@@ -15,8 +15,8 @@ def test_epoch_range_keeps_steps_at_most_epochs_and_never_stops_before_warmup_an
     nb = grid.family_spec("M1", "nb/raw")
     high = est.REFERENCE_EPOCHS["nb/raw"]
     assert est.epoch_range(nb, est.REFERENCE_CELLS) == (high, high)         # the reference itself
-    low, hi = est.epoch_range(nb, 4 * est.REFERENCE_CELLS)
-    assert hi == high and low == high // 4                                 # as many Adam steps
+    low, hi = est.epoch_range(nb, 2 * est.REFERENCE_CELLS)
+    assert hi == high and low == -(-high // 2)                             # as many Adam steps
     floor = nb.train.kl_warmup_epochs + nb.train.patience
     assert est.epoch_range(nb, 100 * est.REFERENCE_CELLS) == (floor, high)  # never below warm-up + patience
     capped = grid.variant_of(nb, max_epochs=50)

@@ -46,8 +46,9 @@ MIXING_COLS = ("iLISI shuffled", "KBET shuffled", MIXING)
 #: obs column of the data's own pseudotime.
 TIME_KEY = "GEX_pseudotime_order"
 # 2: exact neighbours (pynndescent before); 3: cell-cycle conservation; 4: padded kBET kernel;
-# 5: batch mixing relative to within-type shuffles; 6: isolated labels left out below MIN_GROUP
-SCORES_VERSION = 6
+# 5: batch mixing relative to within-type shuffles; 6: isolated labels left out below MIN_GROUP;
+# 7: kBET's diffusion neighbours computed once per graph (fastscore._SharedDiffusion; equal values)
+SCORES_VERSION = 7
 
 
 def _bare(adata: ad.AnnData, keys: Mapping[str, str], batch_key: str, label_key: str,

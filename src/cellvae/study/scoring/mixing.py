@@ -66,10 +66,20 @@ def raw_scores(nn, batch: np.ndarray, labels: np.ndarray) -> np.ndarray:
     numpy.ndarray
         ``[iLISI, kBET]``; kBET is NaN where no cell type holds two batches.
     """
+    return _raw(_graphs(nn), batch, labels)
+
+
+def _graphs(nn) -> tuple:
+    """iLISI's and kBET's neighbour graphs, made once: kBET's caches its connectivities."""
+    return nn.subset_neighbors(ILISI_NEIGHBORS), nn.subset_neighbors(KBET_NEIGHBORS)
+
+
+def _raw(graphs: tuple, batch: np.ndarray, labels: np.ndarray) -> np.ndarray:
     import scib_metrics
 
-    return np.array([float(scib_metrics.ilisi_knn(nn.subset_neighbors(ILISI_NEIGHBORS), batch)),
-                     float(scib_metrics.kbet_per_label(nn.subset_neighbors(KBET_NEIGHBORS), batch, labels))])
+    ilisi_nn, kbet_nn = graphs
+    return np.array([float(scib_metrics.ilisi_knn(ilisi_nn, batch)),
+                     float(scib_metrics.kbet_per_label(kbet_nn, batch, labels))])
 
 
 def _colmean(a: np.ndarray) -> np.ndarray:
@@ -117,8 +127,9 @@ def mixing_scores(nn, batch: np.ndarray, labels: np.ndarray, *, n_shuffles: int 
         raise ValueError(f"a shuffle null needs at least two shuffles, got {n_shuffles}")
     batch, labels = np.asarray(batch).astype(str), np.asarray(labels).astype(str)
     rng = np.random.default_rng(seed)
-    obs = raw_scores(nn, batch, labels)
-    shuf = np.array([raw_scores(nn, shuffle_within(batch, labels, rng), labels) for _ in range(n_shuffles)])
+    graphs = _graphs(nn)
+    obs = _raw(graphs, batch, labels)
+    shuf = np.array([_raw(graphs, shuffle_within(batch, labels, rng), labels) for _ in range(n_shuffles)])
     ref = _colmean(shuf)
     null = [_relative(shuf[i], _colmean(np.delete(shuf, i, axis=0))) for i in range(n_shuffles)]
     return {"iLISI": obs[0], "KBET": obs[1], "iLISI shuffled": ref[0], "KBET shuffled": ref[1],
