@@ -199,13 +199,27 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
 
 
 def _start_eta(adata, jobs: int, t0: float) -> None:
-    """Project the build on this machine and track its ETA in every run's line."""
+    """Project the build on this machine and track its ETA in every run's line from then on."""
     from .dryrun import eta, projection
 
-    lines, rest, total = projection(adata, jobs=jobs)
+    lines, rest, total = projection(adata, jobs=jobs, probe_scoring=False)
     track(eta(lines, rest, jobs=jobs))
-    _stage(t0, f"{sum(len(ln.runs) for ln in lines)} runs to train; projected "
-               f"{total[0] / 60:.0f}-{total[1] / 60:.0f} min on this machine (--dry-run lists them)")
+    span = f"{total[0] / 60:.0f} min" if round(total[0] / 60) == round(total[1] / 60) else \
+        f"{total[0] / 60:.0f}-{total[1] / 60:.0f} min"
+    _stage(t0, f"{sum(len(ln.runs) for ln in lines)} runs to train; projected {span} on this machine "
+               "(--dry-run lists them)")
+
+
+def _eta_beside(adata, jobs: int, t0: float, *, pool: bool) -> None:
+    """:func:`_start_eta` in a thread while a pool trains (its probes are a few seconds of one core).
+
+    Serially it runs first: the probes build models, which would move torch's global random
+    state under a run training in this process.
+    """
+    if pool:
+        threading.Thread(target=_start_eta, args=(adata, jobs, t0), daemon=True).start()
+    else:
+        _start_eta(adata, jobs, t0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     adata = book_data()
     print(f"cellvae-grid: {adata.uns['source']}", flush=True)
-    _start_eta(adata, jobs, t0)
+    _eta_beside(adata, jobs, t0, pool=bool(a.workers or a.scheduler) or jobs > 1)
     try:
         with executor_for(workers=a.workers, scheduler=a.scheduler) as ex:
             out = book_grid(adata, executor=ex, jobs=a.jobs, controls=not a.no_controls)

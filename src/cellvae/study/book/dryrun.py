@@ -24,7 +24,7 @@ from ..calls.plan import DATA, choice, round_specs
 from ..chapters.plans import PLANS
 from ..runner import grid
 from ..runner.cache import RunCache, data_key
-from ..runner.estimate import Cost, Eta, costs, epoch_range
+from ..runner.estimate import REFERENCE_CELLS, Cost, Eta, costs, epoch_range
 from ..runner.grid import RunSpec
 from ..scoring.embed import PCA_KEY, pca
 from ..scoring.integration import benchmark
@@ -138,7 +138,8 @@ def benchmark_probe(adata: ad.AnnData) -> float:
     return secs[-1]
 
 
-def projection(adata: ad.AnnData, *, jobs: int) -> tuple[list[Line], float, tuple[float, float]]:
+def projection(adata: ad.AnnData, *, jobs: int, probe_scoring: bool = True
+               ) -> tuple[list[Line], float, tuple[float, float]]:
     """The rounds, the projected seconds of the rest, and the build's projected wall time here.
 
     Parameters
@@ -147,15 +148,19 @@ def projection(adata: ad.AnnData, *, jobs: int) -> tuple[list[Line], float, tupl
         The book's prepared data.
     jobs
         Processes that train at once.
+    probe_scoring
+        Time :func:`benchmark_probe` (about 10 s at 3,000 cells); False scales the reference
+        linearly with the cells instead (the ETA during a build, which rescales as it goes).
 
     Returns
     -------
     lines, rest, total
         :func:`plan_lines`; the work that is not a run (:data:`REF_REST_SECONDS` rescaled by
-        :func:`benchmark_probe`, and by 2 / ``jobs``); total (low, high) wall seconds.
+        :func:`benchmark_probe` or the cells, and by 2 / ``jobs``); total (low, high) wall seconds.
     """
     lines = plan_lines(adata)
-    rest = REF_REST_SECONDS * benchmark_probe(adata) / REF_PROBE_SECONDS * 2 / max(jobs, 1)
+    ratio = benchmark_probe(adata) / REF_PROBE_SECONDS if probe_scoring else adata.n_obs / REFERENCE_CELLS
+    rest = REF_REST_SECONDS * ratio * 2 / max(jobs, 1)
     total = tuple(sum(ln.seconds[i] for ln in lines) / max(jobs, 1) + rest for i in (0, 1))
     return lines, rest, total
 
