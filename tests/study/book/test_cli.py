@@ -73,6 +73,7 @@ def test_grid_command_trains_then_serves_from_cache(sim, monkeypatch, capsys):
     out = capsys.readouterr()
     assert "cellvae-grid: the test simulation" in out.out
     assert "held-out ELBO" in out.out + out.err and "runs ready" in out.out
+    assert "runs to train; projected" in out.out and "left" in out.out + out.err  # the ETA, serially up front
     assert cli.main(["--no-controls"]) == 0  # second time: every run from the cache
     assert "cached" in capsys.readouterr().out
     from cellvae.study.book import ext_parallel as parallelbook

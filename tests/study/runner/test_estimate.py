@@ -63,3 +63,25 @@ def test_each_runs_line_carries_the_eta_while_a_build_is_tracked():
         progress.track(None)
     assert line.endswith("12 s; about 2 min left") and eta.scale == pytest.approx(12 / 60)
     assert progress.eta_text() == ""
+
+
+def test_named_work_that_prints_no_line_leaves_the_eta_when_finished():
+    eta = est.Eta({}, jobs=2, then=10.0, later={"controls": 100.0})
+    assert eta.remaining() == pytest.approx(60.0)
+    progress.track(eta)
+    try:
+        progress.finish("controls")
+        progress.finish("never named")
+    finally:
+        progress.track(None)
+    assert eta.remaining() == pytest.approx(10.0)
+
+
+def test_runs_projected_under_a_stand_in_label_are_taken_by_the_runs_that_come():
+    cost = est.Cost(epoch_seconds=1.0, eval_seconds=0.0, epochs=(10, 10))
+    stand_in, known = tiny(arch="M5"), tiny(arch="K")
+    eta = est.Eta.of([stand_in, stand_in, known], [cost] * 3, any_label=frozenset({stand_in.label}))
+    assert set(eta.todo) == {est.ANY, known.label}
+    eta.done("M2 chosen run", 5.0)          # a follow-up of the real choice takes a stand-in's place
+    eta.done(known.label, 10.0)
+    assert eta.remaining() == pytest.approx(10 * (15 / 20)) and len(eta.timed) == 2

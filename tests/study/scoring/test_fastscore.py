@@ -41,8 +41,7 @@ def test_padded_kbet_equals_the_unpadded_kernel_and_kbet_per_label(monkeypatch):
 
 
 def test_diffusion_neighbours_are_computed_once_per_graph_with_the_same_scores(monkeypatch):
-    from scib_metrics import kbet_per_label, nearest_neighbors
-    from scib_metrics.metrics import _kbet as kbet_module
+    from scib_metrics import kbet_per_label
 
     from cellvae.study.scoring import fastscore
     from cellvae.study.scoring.mixing import mixing_scores
@@ -52,23 +51,24 @@ def test_diffusion_neighbours_are_computed_once_per_graph_with_the_same_scores(m
     lab, bat = np.repeat(["a", "b", "c"], 100), np.tile(["s1", "s2", "s3"], 100)
     x[(lab == "b") & (bat == "s1"), 1] += 2.5
     graph = fastscore.exact_neighbors(x, 90)
-    original = kbet_module.diffusion_nn
-    with monkeypatch.context() as m:  # unshared, with the same exact neighbours as fast_scoring's
-        m.setattr(nearest_neighbors, "pynndescent", fastscore._exact_as_pynndescent)
+    with monkeypatch.context() as m:  # unshared: every call computes its own
         m.setattr(fastscore, "_SharedDiffusion", lambda fn: fn)
         with fastscore.fast_scoring():
             plain = mixing_scores(graph, bat, lab)
-    calls = []
+    seeded, calls = fastscore.diffusion_nn, []
 
     def counted(X, k, n_comps=100):
         calls.append(X.shape)
-        return original(X, k=k, n_comps=n_comps)
+        return seeded(X, k=k, n_comps=n_comps)
 
-    monkeypatch.setattr(kbet_module, "diffusion_nn", counted)
+    monkeypatch.setattr(fastscore, "diffusion_nn", counted)
     with fastscore.fast_scoring():
         shared = mixing_scores(graph, bat, lab)
         again = kbet_per_label(graph.subset_neighbors(50), bat, lab)  # the Benchmarker's own call
-    assert kbet_module.diffusion_nn is counted  # put back
     assert len(calls) == 3  # once per cell type, for observed and five shuffled labels and one more call
     assert shared == plain and again == plain["KBET"]
     assert plain["Batch mixing"] < 1
+    # seeded: the same graph gives the same neighbours, call after call
+    sub = graph.subset_neighbors(50).knn_graph_connectivities.tocsr()[:100, :100]
+    a, b = seeded(sub, k=10, n_comps=20), seeded(sub, k=10, n_comps=20)
+    np.testing.assert_array_equal(a.indices, b.indices)

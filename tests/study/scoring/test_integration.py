@@ -95,3 +95,33 @@ def test_batch_mixing_alone_equals_the_benchmarks_mixing_columns(tmp_path, monke
     assert alone.loc["PCA", integ.MIXING] < alone.loc["random", integ.MIXING]  # the site effect shows
     with pytest.raises(ValueError, match="batch metrics need two"):
         integ.batch_mixing(sim, keys, mask=test & (sim.obs["batch"] == sim.obs["batch"].iloc[0]).to_numpy())
+
+
+def test_batch_mixing_reads_the_embedding_before_the_benchmarker_rewrites_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("CELLVAE_CACHE", str(tmp_path))
+    seen = []
+
+    def spy(bare, keys):
+        seen.append({k: bare.obsm[k].copy() for k in keys})
+        return {k: {c: 1.0 for c in integ.MIXING_COLS} for k in keys}
+
+    class Stop(Exception):
+        pass
+
+    def rewrite(self, **kw):  # the Benchmarker's prepare, which touches the arrays it is given
+        for k in self._embedding_obsm_keys:
+            self._adata.obsm[k] += 1.0
+        raise Stop
+
+    monkeypatch.setattr(integ, "_mixing", spy)
+    monkeypatch.setattr("scib_metrics.benchmark.Benchmarker.prepare", rewrite)
+    rng = np.random.default_rng(0)
+    import anndata as ad
+
+    bare = ad.AnnData(obs=pd.DataFrame({"batch": ["a", "b"] * 20, "labels": ["x"] * 40},
+                                       index=[f"c{i}" for i in range(40)]),
+                      obsm={"e": rng.normal(size=(40, 3)).astype(np.float32)})
+    given = bare.obsm["e"].copy()
+    with pytest.raises(Stop):
+        integ._run_benchmarker(bare, "e", full=False, drop_isolated=False)
+    np.testing.assert_array_equal(seen[0]["e"], given)

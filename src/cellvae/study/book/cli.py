@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..runner import grid
 from ..runner.pool import default_jobs, local_pool
-from ..runner.progress import eta_text, track
+from ..runner.progress import eta_text, finish, track
 from ..runner.runs import run_all
 from .ext_parallel import grid_complete, mark_grid_complete
 
@@ -143,6 +143,7 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
     """
     from ..calls.plan import DATA, choice, ready_tasks, resolve, round_specs, run_task
     from ..chapters.plans import PLANS
+    from .dryrun import CONTROLS
 
     with contextlib.ExitStack() as stack:
         if executor is None:  # one pool for the whole grid: workers start once and never wait for a round
@@ -187,6 +188,7 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
         _stage(t0, "follow-ups ready" + ("; waiting for SCVI and the calibrated nulls" if early else ""))
         for f in early:
             f.result()
+        finish(CONTROLS)
         if controls:
             for p in PLANS:
                 if p.last:
@@ -194,15 +196,16 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
                     resolve(p.last)(adata, results, executor=executor)
         for f in queued.values():
             f.result()
+        track(None)
         _stage(t0, "done")
     return {"results": results, "followups": followups, "n_runs": len(results) + len(followups)}
 
 
-def _start_eta(adata, jobs: int, t0: float) -> None:
+def _start_eta(adata, jobs: int, t0: float, controls: bool = True) -> None:
     """Project the build on this machine and track its ETA in every run's line from then on."""
     from .dryrun import eta, projection
 
-    lines, rest, total = projection(adata, jobs=jobs, probe_scoring=False)
+    lines, rest, total = projection(adata, jobs=jobs, probe_scoring=False, controls=controls)
     track(eta(lines, rest, jobs=jobs))
     span = f"{total[0] / 60:.0f} min" if round(total[0] / 60) == round(total[1] / 60) else \
         f"{total[0] / 60:.0f}-{total[1] / 60:.0f} min"
@@ -210,16 +213,16 @@ def _start_eta(adata, jobs: int, t0: float) -> None:
                "(--dry-run lists them)")
 
 
-def _eta_beside(adata, jobs: int, t0: float, *, pool: bool) -> None:
+def _eta_beside(adata, jobs: int, t0: float, *, pool: bool, controls: bool) -> None:
     """:func:`_start_eta` in a thread while a pool trains (its probes are a few seconds of one core).
 
     Serially it runs first: the probes build models, which would move torch's global random
     state under a run training in this process.
     """
     if pool:
-        threading.Thread(target=_start_eta, args=(adata, jobs, t0), daemon=True).start()
+        threading.Thread(target=_start_eta, args=(adata, jobs, t0, controls), daemon=True).start()
     else:
-        _start_eta(adata, jobs, t0)
+        _start_eta(adata, jobs, t0, controls)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -258,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     adata = book_data()
     print(f"cellvae-grid: {adata.uns['source']}", flush=True)
-    _eta_beside(adata, jobs, t0, pool=bool(a.workers or a.scheduler) or jobs > 1)
+    _eta_beside(adata, jobs, t0, pool=bool(a.workers or a.scheduler) or jobs > 1, controls=not a.no_controls)
     try:
         with executor_for(workers=a.workers, scheduler=a.scheduler) as ex:
             out = book_grid(adata, executor=ex, jobs=a.jobs, controls=not a.no_controls)

@@ -32,6 +32,7 @@ from ..scoring.integration import benchmark
 #: The architecture that stands in for the model choice before it is made: the widest, so the
 #: follow-ups' projection is an upper bound.
 STAND_IN = "M5"
+STAND_IN_NOTE = "standing in"
 #: scvi-tools' SCVI trains at about half our cells per second on CPU (1.86x and 1.88x at
 #: batch 128 and 512: docs/measurements.md), so one SCVI run costs this many of ours.
 SCVI_FACTOR = 1.9
@@ -42,11 +43,17 @@ REF_REST_SECONDS = 700.0
 REF_PROBE_SECONDS = 3.0
 
 
+#: Names of the two rounds whose runs print no line, and of the ETA's part they make (cleared when
+#: the grid has them: :func:`cellvae.study.runner.progress.finish`).
+NULLS, SCVI, CONTROLS = "calibrated nulls' VAEs", "SCVI (scvi-tools)", "controls"
+
+
 @dataclass
 class Line:
     """One round of runs: what it is, how many, how many are cached, their projected seconds."""
 
     what: str
+    note: str
     runs: list[RunSpec]
     cached: int
     seconds: tuple[float, float]  # low, high: the sum over the runs still to train
@@ -54,14 +61,14 @@ class Line:
 
 
 def _line(what: str, data: ad.AnnData, specs: list[RunSpec], cache: RunCache | None, *, scale: float = 1.0,
-          n_cells: int | None = None) -> Line:
+          n_cells: int | None = None, note: str = "") -> Line:
     """A round's runs not in ``cache`` (None: not cached runs, as the nulls' and SCVI's are not here)."""
     dk = data_key(data)
     todo = [s for s in specs if cache is None or not cache.path(s.key(dk)).exists()]
     cs = [replace(c, epoch_seconds=c.epoch_seconds * scale, eval_seconds=c.eval_seconds * scale,
                   epochs=epoch_range(s, n_cells or data.n_obs)) for s, c in zip(todo, costs(data, todo))]
     secs = tuple(sum(c.seconds[i] for c in cs) for i in (0, 1))
-    return Line(what, todo, len(specs) - len(todo), secs, cs)
+    return Line(what, note, todo, len(specs) - len(todo), secs, cs)
 
 
 def _stand_in(adata: ad.AnnData, cache: RunCache) -> tuple[RunSpec, str]:
@@ -70,22 +77,24 @@ def _stand_in(adata: ad.AnnData, cache: RunCache) -> tuple[RunSpec, str]:
     if all(cache.path(s.key(dk)).exists() for s in grid.report_specs()):
         best = choice(adata)
         return best, f"{best.arch}, the choice"
-    return grid.family_spec(STAND_IN, "nb/raw"), f"{STAND_IN} standing in"
+    return grid.family_spec(STAND_IN, "nb/raw"), f"{STAND_IN} {STAND_IN_NOTE}"
 
 
-def plan_lines(adata: ad.AnnData) -> list[Line]:
+def plan_lines(adata: ad.AnnData, *, controls: bool = True) -> list[Line]:
     """Every round of runs the book needs on ``adata``, with its projected cost here.
 
     Parameters
     ----------
     adata
         The book's prepared data.
+    controls
+        Also the batch chapter's controls (``cellvae-grid --no-controls`` skips them).
 
     Returns
     -------
     list of Line
-        The main grid, the follow-ups of the choice, the other data's runs, the calibrated
-        nulls' VAEs (at the nulls' size) and SCVI.
+        The main grid, the follow-ups of the choice, the other data's runs, and with
+        ``controls`` the calibrated nulls' VAEs (at the nulls' size) and SCVI.
     """
     cache = RunCache()
     first = round_specs(PLANS, ("book", False), adata, None)
@@ -97,13 +106,14 @@ def plan_lines(adata: ad.AnnData) -> list[Line]:
     for name in sorted({g.data for p in PLANS for g in p.groups.values()} - {"book"}):
         other = DATA[name]()
         out.append(_line(f"{name} data", other, round_specs(PLANS, (name, False), other, None), cache))
+    if not controls:
+        return out
     n_null = like(adata)["n_cells"]
     nulls = [grid.variant_of(stand_in, seed=k) for k in range(len(NULL_SEEDS) + 2 * len(POWER_SEEDS))]
-    out.append(_line(f"calibrated nulls' VAEs ({n_null:,} simulated cells each)", adata, nulls, None,
-                     scale=n_null / adata.n_obs, n_cells=n_null))
+    out.append(_line(NULLS, adata, nulls, None, scale=n_null / adata.n_obs, n_cells=n_null,
+                     note=f"{n_null:,} simulated cells each"))
     scvi = [grid.variant_of(stand_in, seed=k) for k in grid.BATCH_SEEDS]
-    out.append(_line(f"SCVI (scvi-tools), at our NB's cost x {SCVI_FACTOR:g}", adata, scvi, None,
-                     scale=SCVI_FACTOR))
+    out.append(_line(SCVI, adata, scvi, None, scale=SCVI_FACTOR, note=f"at our NB's cost x {SCVI_FACTOR:g}"))
     return out
 
 
@@ -138,7 +148,7 @@ def benchmark_probe(adata: ad.AnnData) -> float:
     return secs[-1]
 
 
-def projection(adata: ad.AnnData, *, jobs: int, probe_scoring: bool = True
+def projection(adata: ad.AnnData, *, jobs: int, probe_scoring: bool = True, controls: bool = True
                ) -> tuple[list[Line], float, tuple[float, float]]:
     """The rounds, the projected seconds of the rest, and the build's projected wall time here.
 
@@ -151,6 +161,8 @@ def projection(adata: ad.AnnData, *, jobs: int, probe_scoring: bool = True
     probe_scoring
         Time :func:`benchmark_probe` (about 10 s at 3,000 cells); False scales the reference
         linearly with the cells instead (the ETA during a build, which rescales as it goes).
+    controls
+        As for :func:`plan_lines`; without them the scoring is left out too.
 
     Returns
     -------
@@ -158,9 +170,9 @@ def projection(adata: ad.AnnData, *, jobs: int, probe_scoring: bool = True
         :func:`plan_lines`; the work that is not a run (:data:`REF_REST_SECONDS` rescaled by
         :func:`benchmark_probe` or the cells, and by 2 / ``jobs``); total (low, high) wall seconds.
     """
-    lines = plan_lines(adata)
+    lines = plan_lines(adata, controls=controls)
     ratio = benchmark_probe(adata) / REF_PROBE_SECONDS if probe_scoring else adata.n_obs / REFERENCE_CELLS
-    rest = REF_REST_SECONDS * ratio * 2 / max(jobs, 1)
+    rest = REF_REST_SECONDS * ratio * 2 / max(jobs, 1) if controls else 0.0
     total = tuple(sum(ln.seconds[i] for ln in lines) / max(jobs, 1) + rest for i in (0, 1))
     return lines, rest, total
 
@@ -179,8 +191,12 @@ def eta(lines: list[Line], rest: float, *, jobs: int) -> Eta:
     -------
     Eta
     """
-    specs = [s for ln in lines for s in ln.runs]
-    return Eta.of(specs, [c for ln in lines for c in ln.cost], jobs=jobs, then=rest)
+    printed = [ln for ln in lines if ln.what not in (NULLS, SCVI)]
+    specs = [s for ln in printed for s in ln.runs]
+    silent = sum(c.seconds[0] ** 0.5 * c.seconds[1] ** 0.5 for ln in lines if ln not in printed for c in ln.cost)
+    stand_in = frozenset(s.label for ln in printed if STAND_IN_NOTE in ln.what for s in ln.runs)
+    return Eta.of(specs, [c for ln in printed for c in ln.cost], jobs=jobs, then=rest, any_label=stand_in,
+                  later={CONTROLS: silent} if silent else {})
 
 
 def _span(secs: tuple[float, float]) -> str:
@@ -203,7 +219,7 @@ def report(adata: ad.AnnData, *, jobs: int) -> str:
     str
     """
     lines, rest, total = projection(adata, jobs=jobs)
-    rows = [f"  {ln.what}: {len(ln.runs)} to train, {ln.cached} cached; one run "
+    rows = [f"  {ln.what}{f' ({ln.note})' if ln.note else ''}: {len(ln.runs)} to train, {ln.cached} cached; one run "
             f"{_per_run(ln)}; {_span(ln.seconds)} of training in all" for ln in lines]
     return "\n".join([
         f"cellvae-grid --dry-run on {adata.n_obs:,} cells x {adata.n_vars:,} genes, {jobs} process(es):",

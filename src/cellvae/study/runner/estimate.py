@@ -170,6 +170,10 @@ def costs(adata: ad.AnnData, specs: list[RunSpec]) -> list[Cost]:
     return [replace(seen[shape_of(s)], epochs=epoch_range(s, adata.n_obs)) for s in specs]
 
 
+#: :attr:`Eta.todo`'s key for runs projected under a stand-in label (see :meth:`Eta.of`).
+ANY = "*"
+
+
 @dataclass
 class Eta:
     """Remaining time of a build: the projection of what is left, rescaled by what has been timed.
@@ -178,22 +182,27 @@ class Eta:
     that label still to come (one label can name runs on several data sets).  :meth:`done`
     records a finished run's measured training seconds; :attr:`scale` is measured over
     projected training time so far, and :meth:`remaining` divides by the processes that train
-    at once and adds the work that is not a run (``then``).
+    at once and adds the runs that print no line (``later``, by name) and the work that is not a
+    run (``then``).
     """
 
     todo: dict[str, list[tuple[float, float]]]
     jobs: int = 1
     then: float = 0.0                                               # projected seconds of scoring
+    later: dict[str, float] = field(default_factory=dict)           # named work, cleared by finish()
     timed: list[tuple[float, float]] = field(default_factory=list)  # (projected, measured) training
 
     @classmethod
-    def of(cls, specs: list[RunSpec], runs: list[Cost], **kw) -> Eta:
+    def of(cls, specs: list[RunSpec], runs: list[Cost], *, any_label: frozenset = frozenset(), **kw) -> Eta:
         """An ETA over ``specs`` with their :class:`Cost`.
 
         Parameters
         ----------
         specs, runs
             The runs still to train, and their costs.
+        any_label
+            Labels of projected runs whose real labels are not known yet (the follow-ups of a
+            model choice not yet made): any finished run that matches no label takes their place.
         **kw
             ``jobs`` and ``then``.
 
@@ -204,9 +213,19 @@ class Eta:
         """
         todo: dict[str, list[tuple[float, float]]] = {}
         for s, c in zip(specs, runs):
-            todo.setdefault(s.label, []).append((math.sqrt(c.epochs[0] * c.epochs[1]) * c.epoch_seconds,
-                                                 c.eval_seconds))
+            todo.setdefault(ANY if s.label in any_label else s.label, []).append(
+                (math.sqrt(c.epochs[0] * c.epochs[1]) * c.epoch_seconds, c.eval_seconds))
         return cls(todo, **kw)
+
+    def finish(self, name: str) -> None:
+        """Clear a named part of :attr:`later` (runs that print no line: the nulls' VAEs, SCVI).
+
+        Parameters
+        ----------
+        name
+            Its key; an unknown one is ignored.
+        """
+        self.later.pop(name, None)
 
     def done(self, label: str, seconds: float | None) -> None:
         """Record a finished run.
@@ -218,7 +237,7 @@ class Eta:
         seconds
             Its training time; None for a run read from the cache.
         """
-        left = self.todo.get(label)
+        left = self.todo.get(label) or self.todo.get(ANY)
         if not left:
             return
         projected, _ = left.pop(0)
@@ -239,4 +258,4 @@ class Eta:
         float
         """
         runs = sum(t * self.scale + e for left in self.todo.values() for t, e in left)
-        return runs / max(self.jobs, 1) + self.then
+        return (runs + sum(self.later.values()) * self.scale) / max(self.jobs, 1) + self.then

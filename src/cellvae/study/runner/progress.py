@@ -24,6 +24,18 @@ def track(eta) -> None:
     _ETA = eta
 
 
+def finish(name: str) -> None:
+    """Tell the tracked ETA that its named work is done (:meth:`~cellvae.study.runner.estimate.Eta.finish`).
+
+    Parameters
+    ----------
+    name
+        E.g. ``"controls"``.
+    """
+    if _ETA is not None:
+        _ETA.finish(name)
+
+
 def eta_text() -> str:
     """``"; about N min left"`` from the tracked ETA, or ``""`` when none is tracked.
 

@@ -11,8 +11,8 @@ kBET per label also computes each cell type's diffusion neighbours from the neig
 alone, never from the batches; yet one score calls it seven times on the same graph (the
 Benchmarker's kBET, then batch mixing's on the observed and five shuffled batch labels), and
 these neighbours were two thirds of a scoring call's time.  Inside :func:`fast_scoring` they
-are computed once per distinct graph (:class:`_SharedDiffusion`); the scores are unchanged
-(equal to the last digit on a null simulation's 3 embeddings, and tested).
+are computed once per distinct graph (:class:`_SharedDiffusion`), from a seeded start
+(:func:`diffusion_nn`), so that a graph's kBET no longer depends on what ran before it.
 """
 
 from __future__ import annotations
@@ -41,8 +41,40 @@ class _HostUnique:
         return np.unique if name == "unique" else getattr(self._jnp, name)
 
 
+def diffusion_nn(X, k: int, n_comps: int = 100):
+    """scib-metrics' ``diffusion_nn``, with ARPACK started from a seeded vector.
+
+    scib-metrics leaves ``eigsh``'s start vector to ARPACK's random default; a seeded one makes
+    the neighbours a function of the graph alone, whatever the process computed before.
+
+    Parameters
+    ----------
+    X
+        Cells x cells connectivities (CSR).
+    k
+        Neighbours wanted (the cell itself comes on top, as in scib-metrics).
+    n_comps
+        Diffusion components.
+
+    Returns
+    -------
+    scib_metrics.nearest_neighbors.NeighborsResults
+        Exact neighbours in the multiscale diffusion map.
+    """
+    import scipy.sparse.linalg
+    from scib_metrics.utils._diffusion_nn import _EPS, _compute_transitions
+
+    m = _compute_transitions(X).astype(np.float64)
+    n_comps = min(m.shape[0] - 1, n_comps)
+    start = np.random.default_rng(0).uniform(0.5, 1.5, m.shape[0])
+    evals, evecs = scipy.sparse.linalg.eigsh(m, k=n_comps, which="LM", v0=start)
+    evals, evecs = evals.astype(np.float32)[::-1] + _EPS, evecs.astype(np.float32)[:, ::-1]
+    scaled = np.array([e if e == 1 else e / (1 - e) for e in evals])
+    return exact_neighbors(evecs * scaled, k + 1)
+
+
 class _SharedDiffusion:
-    """scib-metrics' ``diffusion_nn``, computed once per distinct graph, ``k`` and ``n_comps``.
+    """:func:`diffusion_nn`, computed once per distinct graph, ``k`` and ``n_comps``.
 
     The key is the graph's content (shape, structure and weights), so two calls share a
     result only when they would compute it from equal inputs.
@@ -111,7 +143,7 @@ def fast_scoring():
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jnp, _kbet.jnp = _kbet.jnp, _HostUnique(_kbet.jnp)
     kernel, _kbet._kbet = _kbet._kbet, padded_kbet(_kbet._kbet)
-    diffusion, _kbet.diffusion_nn = _kbet.diffusion_nn, _SharedDiffusion(_kbet.diffusion_nn)
+    diffusion, _kbet.diffusion_nn = _kbet.diffusion_nn, _SharedDiffusion(diffusion_nn)
     # kBET's diffusion neighbours call pynndescent once per cell type: exact ones instead
     nnd, nearest_neighbors.pynndescent = nearest_neighbors.pynndescent, _exact_as_pynndescent
     # The Benchmarker calls gc.collect() before every metric: with torch, JAX and scanpy loaded
