@@ -106,3 +106,4 @@ def test_edited_source_changes_the_key(sim, monkeypatch):
     before = data_key(sim)
     monkeypatch.setattr(cache_mod, "source_digest", lambda: "edited")
     assert data_key(sim) != before
+

@@ -15,6 +15,7 @@ import ast
 import functools
 import hashlib
 import json
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,9 @@ from .store import read_entry, write_entry
 TRAINING_SOURCES = ("model", "data/preprocess.py", "data/blocks.py", "study/runner/grid.py",
                     "study/runner/runs.py", "study/runner/ppc.py", "study/runner/pool.py")
 PACKAGE = Path(__file__).resolve().parents[2]
+#: CPython 3.11's ``ast.parse`` failed once with "AST constructor recursion depth mismatch" when
+#: the grid's ETA thread and another thread parsed at once (2026-12-07; not reproduced on demand).
+_AST_LOCK = threading.Lock()
 
 
 def _strip_docstrings(tree: ast.AST) -> ast.AST:
@@ -66,12 +70,14 @@ def code_digest(source: str, *, strings: bool = True) -> str:
         64 hex digits; equal for two sources that differ only in docstrings, comments,
         blank lines or formatting (and, without ``strings``, the text of string constants).
     """
-    tree = _strip_docstrings(ast.parse(source))
-    if not strings:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                node.value = ""
-    return hashlib.sha256(ast.dump(tree, include_attributes=False).encode()).hexdigest()
+    with _AST_LOCK:
+        tree = _strip_docstrings(ast.parse(source))
+        if not strings:
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    node.value = ""
+        dump = ast.dump(tree, include_attributes=False)
+    return hashlib.sha256(dump.encode()).hexdigest()
 
 
 def tree_digest(sources: tuple[str, ...], *, code_only: bool = False, strings: bool = True) -> str:
