@@ -36,13 +36,13 @@ STAND_IN_NOTE = "standing in"
 #: scvi-tools' SCVI trains at about half our cells per second on CPU (1.86x and 1.88x at
 #: batch 128 and 512: docs/measurements.md), so one SCVI run costs this many of ours.
 SCVI_FACTOR = 1.9
-#: The default build's wall seconds that are not runs (its grid on 2 cores, less its runs'
-#: projected share): cold build of 2026-12-07, ``benchmarks/cold_build.sh``.
-REF_REST_SECONDS = 700.0
-#: One :func:`benchmark_probe` on the default data (600 test cells) on the machine of that build.
-REF_PROBE_SECONDS = 3.0
-
-
+#: The default build's wall seconds that are not runs: its grid on 2 cores (1,105 s, the cold build
+#: of 2026-12-07 at e6cb04f, ``benchmarks/cold_build.sh``) less its runs' projection with the real
+#: choice standing in (912 s; :func:`plan_lines` with M2, on the same machine with nothing else
+#: running).  So this machine's projection of the default build is its measured time.
+REF_REST_SECONDS = 193.0
+#: One :func:`benchmark_probe` on the default data (600 test cells) on that machine: 1.80 and 1.68 s.
+REF_PROBE_SECONDS = 1.7
 #: Names of the two rounds whose runs print no line, and of the ETA's part they make (cleared when
 #: the grid has them: :func:`cellvae.study.runner.progress.finish`).
 NULLS, SCVI, CONTROLS = "calibrated nulls' VAEs", "SCVI (scvi-tools)", "controls"

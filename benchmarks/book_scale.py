@@ -1,0 +1,193 @@
+"""The book at the GEO file's size: each stage of the grid timed at 3,000-30,000 cells, projected to 90,260.
+
+Run on demand, never in the tests (about 20 minutes on 2 cores):
+
+    .venv/bin/python benchmarks/book_scale.py                      # 3,000, 10,000, 30,000 cells
+    .venv/bin/python benchmarks/book_scale.py --cells 3000 10000   # a quicker look
+
+For each size a child process simulates a GEO-schema file (13,953 genes, as GSE194122 has)
+and, with an empty cache, times each stage of the book's grid on it, with its peak resident
+memory (Linux ``VmHWM``, reset between stages):
+
+- ``load``: the book's loader on the file (read, validate, HVGs, split), as ``$CELLVAE_DATA``;
+- ``run``: one converged NB run of the chosen architecture (M2), trained to early stopping at one
+  torch thread and evaluated, as the grid runs it; its epochs are reported;
+- ``bench``: the Benchmarker with the book's extras on one embedding (PCA) over the test cells,
+  after one untimed call that compiles (as a pool worker's first does);
+- ``null``: one null simulation at the data's size, embedded (PCA, Harmony) and scored on the
+  three scopes (its VAE is a ``run``);
+- ``umap``: one UMAP of every cell;
+- ``chapters``: the chapters' own summaries of the data (the EDA's tables).
+
+Each stage's growth is fitted as ``seconds = c * cells**b`` (least squares on log-log) and
+projected to 90,260 cells.  The whole book is the default build's CPU time decomposed into
+these units at 3,000 cells (``--build-*``: a cold build on this machine), each unit grown by its
+own law.  The table prints measured rows and projected rows apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+GIB = 1024**3
+#: GSE194122's cells and genes.
+GEO_CELLS, GEO_GENES = 90_260, 13_953
+STAGES = ("load", "run", "bench", "null", "umap", "chapters")
+#: GPU trainer throughput over CPU at batch 128 (docs/measurements.md, "On a GPU": 140,839-156,188
+#: cells/s on one H200 against 10,017 on 2 CPU threads): the run stage's training on one GPU.
+GPU_SPEEDUP = 14.0
+
+
+def _kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status (Linux only)")
+
+
+def _stage(name: str, fn, rows: dict):
+    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM
+    t0 = time.perf_counter()
+    out = fn()
+    rows[name] = {"seconds": time.perf_counter() - t0, "peak_gib": _kib("VmHWM") * 1024 / GIB}
+    print(f"  {name}: {rows[name]['seconds']:.1f} s, peak {rows[name]['peak_gib']:.2f} GiB", flush=True)
+    return out
+
+
+def one_size(cells: int, genes: int) -> dict:
+    """Every stage at one size, in this process, with an empty cache (a child of :func:`main`)."""
+    with tempfile.TemporaryDirectory() as d:
+        os.environ.update(CELLVAE_CACHE=os.path.join(d, "cache"), CELLVAE_DATA=os.path.join(d, "geo.h5ad"))
+        from cellvae.data import simulate_bmmc
+
+        simulate_bmmc(cells, genes, seed=0).write_h5ad(os.environ["CELLVAE_DATA"])
+        from cellvae.study.calls import calibration as cal
+        from cellvae.study.chapters import eda
+        from cellvae.study.runner import grid
+        from cellvae.study.runner.bookdata import book_data
+        from cellvae.study.runner.runs import run_one
+        from cellvae.study.scoring.embed import PCA_KEY, pca, umap
+        from cellvae.study.scoring.integration import benchmark
+
+        rows: dict = {}
+        adata = _stage("load", book_data, rows)
+        res, _ = _stage("run", lambda: run_one(adata, grid.family_spec("M2", "nb/raw")), rows)
+        rows["run"].update(epochs=res.metrics["epochs"], train_seconds=res.metrics["seconds"])
+        pca(adata)
+        test = (adata.obs["split"] == "test").to_numpy()
+        adata.obsm["X_warm"] = adata.obsm[PCA_KEY][:, ::-1].copy()  # compiles JAX and numba: a pool worker's first call
+        benchmark(adata, {"warm": "X_warm"}, pre_key=PCA_KEY, mask=test)
+        _stage("bench", lambda: benchmark(adata, {"PCA": PCA_KEY}, pre_key=PCA_KEY, mask=test), rows)
+        null = cal._settings(cal.like(adata), False)[0]
+
+        def null_sim():
+            sim = cal._sim(null)
+            return cal._score(sim, cal._embed(sim, None, with_harmony=True), null["scope"], False)
+
+        _stage("null", null_sim, rows)
+        _stage("umap", lambda: umap(adata, PCA_KEY), rows)
+
+        def chapters():
+            eda.value_summary(adata)
+            eda.mean_variance(adata)
+
+        _stage("chapters", chapters, rows)
+        return {"cells": cells, "genes": genes, "hvgs": adata.n_vars, "stages": rows}
+
+
+def fit(cells: list[int], values: list[float]) -> tuple[float, float]:
+    """(c, b) of ``value = c * cells**b``, least squares on log-log; b = 1 from a single size."""
+    x, y = np.log(cells), np.log(np.maximum(values, 1e-6))
+    if len(x) < 2:
+        return float(np.exp(y[0] - x[0])), 1.0
+    b, a = np.polyfit(x, y, 1)
+    return float(np.exp(a)), float(b)
+
+
+def project(measured: list[dict], *, build_cpu: float, runs_cpu: float, n_null: int, n_umap: int) -> dict:
+    """Each stage's fitted law, and the whole book's CPU seconds at :data:`GEO_CELLS` by units.
+
+    The default build's CPU (``build_cpu``: its grid's wall seconds times its 2 processes) is
+    split at the smallest measured size into runs (``runs_cpu`` of training, as ``run`` units),
+    ``n_null`` null simulations, ``n_umap`` UMAPs, and the rest in ``bench`` units.
+    """
+    cells = [m["cells"] for m in measured]
+    law = {s: fit(cells, [m["stages"][s]["seconds"] for m in measured]) for s in STAGES}
+    mem = {s: fit(cells, [m["stages"][s]["peak_gib"] for m in measured]) for s in STAGES}
+    base = min(measured, key=lambda m: m["cells"])["stages"]
+    units = {"run": runs_cpu / base["run"]["train_seconds"], "null": n_null, "umap": n_umap}  # training to training
+    units["bench"] = max(0.0, build_cpu - sum(units[s] * base[s]["seconds"] for s in units)) / base["bench"]["seconds"]
+    units.update(load=1, chapters=1)
+    at = {s: law[s][0] * GEO_CELLS ** law[s][1] for s in STAGES}
+    return {"law": law, "mem": mem, "units": units, "at": at,
+            "cpu": {s: units[s] * at[s] for s in STAGES},
+            "peak_gib": max(mem[s][0] * GEO_CELLS ** mem[s][1] for s in STAGES)}
+
+
+def table(measured: list[dict], proj: dict) -> str:
+    """Markdown: measured stage rows, then the projection at 90,260 cells on four machines."""
+    out = ["| cells | " + " | ".join(STAGES) + " | NB epochs | peak GiB |", "|---" * (len(STAGES) + 3) + "|"]
+    for m in measured:
+        st = m["stages"]
+        out.append(f"| {m['cells']:,} (measured) | " + " | ".join(f"{st[s]['seconds']:.1f} s" for s in STAGES)
+                   + f" | {st['run']['epochs']} | {max(v['peak_gib'] for v in st.values()):.2f} |")
+    at = proj["at"]
+    out.append(f"| {GEO_CELLS:,} (projected) | " + " | ".join(f"{at[s]:.0f} s" for s in STAGES) + " | | "
+               f"{proj['peak_gib']:.1f} |")
+    out.append("| growth exponent b | " + " | ".join(f"{proj['law'][s][1]:.2f}" for s in STAGES) + " | | |")
+    cpu = proj["cpu"]
+    runs = cpu["run"]
+    rest = sum(cpu.values()) - runs
+    machines = {"2 cores": (runs + rest) / 2, "16 cores": (runs + rest) / 16,
+                "1 GPU (+16 cores)": runs / GPU_SPEEDUP + rest / 16, "Dask, 64 one-core workers": (runs + rest) / 64}
+    out += ["", f"Projected book at {GEO_CELLS:,} cells ({sum(cpu.values()) / 3600:.1f} CPU hours: runs "
+            f"{runs / 3600:.1f} h in {proj['units']['run']:.0f} M2-run units, the rest {rest / 3600:.1f} h):", "",
+            "| machine | projected wall time |", "|---|---|"]
+    out += [f"| {k} | {v / 3600:.1f} h |" for k, v in machines.items()]
+    return "\n".join(out)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cells", type=int, nargs="+", default=[3000, 10_000, 30_000])
+    p.add_argument("--genes", type=int, default=GEO_GENES)
+    p.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child: one size, JSON on the last line
+    # The default build on this machine (cold build of 2026-12-07 at e6cb04f, benchmarks/cold_build.sh):
+    p.add_argument("--build-grid-seconds", type=float, default=1105.0, help="its grid's wall time")
+    p.add_argument("--build-runs-cpu", type=float, default=1399.0,
+                   help="training seconds of its runs on the book's data, nulls' VAEs included")
+    p.add_argument("--build-nulls", type=int, default=55, help="its null and power simulations")
+    p.add_argument("--build-umaps", type=int, default=6, help="its UMAPs")
+    a = p.parse_args()
+    if a.one:
+        print(json.dumps(one_size(a.one, a.genes)))
+        return
+    measured = []
+    for n in a.cells:
+        print(f"{n:,} cells x {a.genes:,} genes:", flush=True)
+        child = subprocess.Popen([sys.executable, __file__, "--one", str(n), "--genes", str(a.genes)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        lines = []
+        for line in child.stdout:  # the stages as they finish, then the JSON
+            lines.append(line)
+            if not line.startswith("{"):
+                print(line, end="", flush=True)
+        if child.wait() != 0:
+            raise SystemExit(f"book_scale: the {n:,}-cell child failed (exit {child.returncode})")
+        measured.append(json.loads(lines[-1]))
+    proj = project(measured, build_cpu=2 * a.build_grid_seconds, runs_cpu=a.build_runs_cpu,
+                   n_null=a.build_nulls, n_umap=a.build_umaps)
+    print(table(measured, proj))
+
+
+if __name__ == "__main__":
+    main()
