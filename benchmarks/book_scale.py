@@ -161,7 +161,7 @@ def main() -> None:
     p.add_argument("--cells", type=int, nargs="+", default=[3000, 10_000, 30_000])
     p.add_argument("--genes", type=int, default=GEO_GENES)
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child: one size, JSON on the last line
-    # The default build on this machine (cold build of 2026-12-07 at e6cb04f, benchmarks/cold_build.sh):
+    # The default build on this machine (cold build of 2026-12-07 at 5245199, benchmarks/cold_build.sh):
     p.add_argument("--build-grid-seconds", type=float, default=1105.0, help="its grid's wall time")
     p.add_argument("--build-runs-cpu", type=float, default=1399.0,
                    help="training seconds of its runs on the book's data, nulls' VAEs included")

@@ -37,7 +37,7 @@ STAND_IN_NOTE = "standing in"
 #: batch 128 and 512: docs/measurements.md), so one SCVI run costs this many of ours.
 SCVI_FACTOR = 1.9
 #: The default build's wall seconds that are not runs: its grid on 2 cores (1,105 s, the cold build
-#: of 2026-12-07 at e6cb04f, ``benchmarks/cold_build.sh``) less its runs' projection with the real
+#: of 2026-12-07 at 5245199, ``benchmarks/cold_build.sh``) less its runs' projection with the real
 #: choice standing in (912 s; :func:`plan_lines` with M2, on the same machine with nothing else
 #: running).  So this machine's projection of the default build is its measured time.
 REF_REST_SECONDS = 193.0
