@@ -20,9 +20,10 @@ memory (Linux ``VmHWM``, reset between stages):
 - ``chapters``: the chapters' own summaries of the data (the EDA's tables).
 
 Each stage's growth is fitted as ``seconds = c * cells**b`` (least squares on log-log) and
-projected to 90,260 cells.  The whole book is the default build's CPU time decomposed into
-these units at 3,000 cells (``--build-*``: a cold build on this machine), each unit grown by its
-own law.  The table prints measured rows and projected rows apart.
+projected to 90,260 cells.  The whole book is the default build's work counted in these units
+(``--build-*``: read from a cold build's caches on this machine), each unit at its projected
+cost; the runs' rounds bound it from below however many cores there are.  The table prints
+measured rows and projected rows apart.  ``--save``/``--measured`` keep and reuse the rows.
 """
 
 from __future__ import annotations
@@ -113,20 +114,20 @@ def fit(cells: list[int], values: list[float]) -> tuple[float, float]:
     return float(np.exp(a)), float(b)
 
 
-def project(measured: list[dict], *, build_cpu: float, runs_cpu: float, n_null: int, n_umap: int) -> dict:
+def project(measured: list[dict], *, runs_cpu: float, m2_seconds: float, n_null: int, n_bench: int,
+            n_umap: int) -> dict:
     """Each stage's fitted law, and the whole book's CPU seconds at :data:`GEO_CELLS` by units.
 
-    The default build's CPU (``build_cpu``: its grid's wall seconds times its 2 processes) is
-    split at the smallest measured size into runs (``runs_cpu`` of training, as ``run`` units),
-    ``n_null`` null simulations, ``n_umap`` UMAPs, and the rest in ``bench`` units.
+    The default build's runs count as ``runs_cpu / m2_seconds`` M2 runs (its training seconds over
+    one M2 NB run's, both from its run cache), each at the ``run`` stage's cost on the GEO panel;
+    its ``n_null`` simulations at the ``null`` stage's cost (an upper bound: 50 of its 55 score
+    batch mixing alone); its ``n_bench`` other Benchmarker calls and ``n_umap`` UMAPs at theirs.
     """
     cells = [m["cells"] for m in measured]
     law = {s: fit(cells, [m["stages"][s]["seconds"] for m in measured]) for s in STAGES}
     mem = {s: fit(cells, [m["stages"][s]["peak_gib"] for m in measured]) for s in STAGES}
-    base = min(measured, key=lambda m: m["cells"])["stages"]
-    units = {"run": runs_cpu / base["run"]["train_seconds"], "null": n_null, "umap": n_umap}  # training to training
-    units["bench"] = max(0.0, build_cpu - sum(units[s] * base[s]["seconds"] for s in units)) / base["bench"]["seconds"]
-    units.update(load=1, chapters=1)
+    units = {"run": runs_cpu / m2_seconds, "null": n_null, "bench": n_bench, "umap": n_umap, "load": 1,
+             "chapters": 1}
     at = {s: law[s][0] * GEO_CELLS ** law[s][1] for s in STAGES}
     return {"law": law, "mem": mem, "units": units, "at": at,
             "cpu": {s: units[s] * at[s] for s in STAGES},
@@ -135,22 +136,27 @@ def project(measured: list[dict], *, build_cpu: float, runs_cpu: float, n_null: 
 
 def table(measured: list[dict], proj: dict) -> str:
     """Markdown: measured stage rows, then the projection at 90,260 cells on four machines."""
-    out = ["| cells | " + " | ".join(STAGES) + " | NB epochs | peak GiB |", "|---" * (len(STAGES) + 3) + "|"]
+    out = ["| cells | HVGs | " + " | ".join(STAGES) + " | NB epochs | peak GiB |", "|---" * (len(STAGES) + 4) + "|"]
     for m in measured:
         st = m["stages"]
-        out.append(f"| {m['cells']:,} (measured) | " + " | ".join(f"{st[s]['seconds']:.1f} s" for s in STAGES)
+        out.append(f"| {m['cells']:,} (measured) | {m['hvgs']:,} | "
+                   + " | ".join(f"{st[s]['seconds']:.1f} s" for s in STAGES)
                    + f" | {st['run']['epochs']} | {max(v['peak_gib'] for v in st.values()):.2f} |")
     at = proj["at"]
-    out.append(f"| {GEO_CELLS:,} (projected) | " + " | ".join(f"{at[s]:.0f} s" for s in STAGES) + " | | "
+    out.append(f"| {GEO_CELLS:,} (projected) | | " + " | ".join(f"{at[s]:.0f} s" for s in STAGES) + " | | "
                f"{proj['peak_gib']:.1f} |")
-    out.append("| growth exponent b | " + " | ".join(f"{proj['law'][s][1]:.2f}" for s in STAGES) + " | | |")
+    out.append("| growth exponent b | | " + " | ".join(f"{proj['law'][s][1]:.2f}" for s in STAGES) + " | | |")
     cpu = proj["cpu"]
-    runs = cpu["run"]
-    rest = sum(cpu.values()) - runs
-    machines = {"2 cores": (runs + rest) / 2, "16 cores": (runs + rest) / 16,
-                "1 GPU (+16 cores)": runs / GPU_SPEEDUP + rest / 16, "Dask, 64 one-core workers": (runs + rest) / 64}
-    out += ["", f"Projected book at {GEO_CELLS:,} cells ({sum(cpu.values()) / 3600:.1f} CPU hours: runs "
-            f"{runs / 3600:.1f} h in {proj['units']['run']:.0f} M2-run units, the rest {rest / 3600:.1f} h):", "",
+    runs, rest = cpu["run"], sum(cpu.values()) - cpu["run"]
+    # the rounds: the main grid, then the follow-ups of the choice and the nulls' VAEs: three runs end to end
+    floor = 3 * at["run"]
+    machines = {"2 cores": (runs + rest) / 2, "16 cores": max((runs + rest) / 16, floor),
+                "1 GPU (+16 cores)": runs / GPU_SPEEDUP + rest / 16,
+                "Dask, 64 one-core workers": max((runs + rest) / 64, floor)}
+    out += ["", f"Projected book at {GEO_CELLS:,} cells: {sum(cpu.values()) / 3600:.1f} CPU hours (runs "
+            f"{runs / 3600:.1f} h as {proj['units']['run']:.0f} M2 runs; the nulls {cpu['null'] / 3600:.1f} h; "
+            f"scoring and UMAPs {(cpu['bench'] + cpu['umap']) / 3600:.1f} h). With many cores the rounds "
+            f"bound it: three runs end to end, {floor / 3600:.1f} h.", "",
             "| machine | projected wall time |", "|---|---|"]
     out += [f"| {k} | {v / 3600:.1f} h |" for k, v in machines.items()]
     return "\n".join(out)
@@ -161,18 +167,22 @@ def main() -> None:
     p.add_argument("--cells", type=int, nargs="+", default=[3000, 10_000, 30_000])
     p.add_argument("--genes", type=int, default=GEO_GENES)
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child: one size, JSON on the last line
-    # The default build on this machine (cold build of 2026-12-07 at 5245199, benchmarks/cold_build.sh):
-    p.add_argument("--build-grid-seconds", type=float, default=1105.0, help="its grid's wall time")
+    # The default build on this machine (cold build of 2026-12-07 at 5245199, benchmarks/cold_build.sh),
+    # read from its run cache and its scoring cache:
     p.add_argument("--build-runs-cpu", type=float, default=1399.0,
-                   help="training seconds of its runs on the book's data, nulls' VAEs included")
+                   help="training seconds of its runs on the book's data, the nulls' VAEs included")
+    p.add_argument("--build-m2-seconds", type=float, default=18.5, help="one M2 NB run's training seconds")
     p.add_argument("--build-nulls", type=int, default=55, help="its null and power simulations")
+    p.add_argument("--build-benchmarks", type=int, default=87, help="its Benchmarker calls besides the nulls'")
     p.add_argument("--build-umaps", type=int, default=6, help="its UMAPs")
+    p.add_argument("--save", help="write the measured rows as JSON here")
+    p.add_argument("--measured", help="project from rows saved with --save instead of measuring")
     a = p.parse_args()
     if a.one:
         print(json.dumps(one_size(a.one, a.genes)))
         return
-    measured = []
-    for n in a.cells:
+    measured = json.loads(Path(a.measured).read_text()) if a.measured else []
+    for n in [] if a.measured else a.cells:
         print(f"{n:,} cells x {a.genes:,} genes:", flush=True)
         child = subprocess.Popen([sys.executable, __file__, "--one", str(n), "--genes", str(a.genes)],
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -184,8 +194,10 @@ def main() -> None:
         if child.wait() != 0:
             raise SystemExit(f"book_scale: the {n:,}-cell child failed (exit {child.returncode})")
         measured.append(json.loads(lines[-1]))
-    proj = project(measured, build_cpu=2 * a.build_grid_seconds, runs_cpu=a.build_runs_cpu,
-                   n_null=a.build_nulls, n_umap=a.build_umaps)
+    if a.save:
+        Path(a.save).write_text(json.dumps(measured))
+    proj = project(measured, runs_cpu=a.build_runs_cpu, m2_seconds=a.build_m2_seconds, n_null=a.build_nulls,
+                   n_bench=a.build_benchmarks, n_umap=a.build_umaps)
     print(table(measured, proj))
 
 
