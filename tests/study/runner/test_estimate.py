@@ -81,7 +81,17 @@ def test_runs_projected_under_a_stand_in_label_are_taken_by_the_runs_that_come()
     cost = est.Cost(epoch_seconds=1.0, eval_seconds=0.0, epochs=(10, 10))
     stand_in, known = tiny(arch="M5"), tiny(arch="K")
     eta = est.Eta.of([stand_in, stand_in, known], [cost] * 3, any_label=frozenset({stand_in.label}))
-    assert set(eta.todo) == {est.ANY, known.label}
+    assert set(eta.todo) == {est.slot(est.ANY, None), est.slot(known.label, None)}
     eta.done("M2 chosen run", 5.0)          # a follow-up of the real choice takes a stand-in's place
     eta.done(known.label, 10.0)
     assert eta.remaining() == pytest.approx(10 * (15 / 20)) and len(eta.timed) == 2
+
+
+def test_a_run_on_other_data_with_the_same_label_does_not_take_a_book_runs_place():
+    cost = est.Cost(epoch_seconds=1.0, eval_seconds=0.0, epochs=(100, 100))
+    a = tiny(arch="M1")
+    eta = est.Eta.of([a, tiny(arch="M5")], [cost] * 2, cells=[3000, 3000], any_label=frozenset({"x"}))
+    eta.done(a.label, 2.0, cells=600)           # the starter's M1, same label, other data
+    assert eta.timed == [] and eta.remaining() == pytest.approx(200.0)
+    eta.done(a.label, 50.0, cells=3000)
+    assert eta.scale == pytest.approx(0.5) and eta.remaining() == pytest.approx(50.0)

@@ -54,6 +54,7 @@ class Line:
 
     what: str
     note: str
+    cells: int  # of the data the runs train on
     runs: list[RunSpec]
     cached: int
     seconds: tuple[float, float]  # low, high: the sum over the runs still to train
@@ -68,7 +69,7 @@ def _line(what: str, data: ad.AnnData, specs: list[RunSpec], cache: RunCache | N
     cs = [replace(c, epoch_seconds=c.epoch_seconds * scale, eval_seconds=c.eval_seconds * scale,
                   epochs=epoch_range(s, n_cells or data.n_obs)) for s, c in zip(todo, costs(data, todo))]
     secs = tuple(sum(c.seconds[i] for c in cs) for i in (0, 1))
-    return Line(what, note, todo, len(specs) - len(todo), secs, cs)
+    return Line(what, note, n_cells or data.n_obs, todo, len(specs) - len(todo), secs, cs)
 
 
 def _stand_in(adata: ad.AnnData, cache: RunCache) -> tuple[RunSpec, str]:
@@ -195,7 +196,8 @@ def eta(lines: list[Line], rest: float, *, jobs: int) -> Eta:
     specs = [s for ln in printed for s in ln.runs]
     silent = sum(c.seconds[0] ** 0.5 * c.seconds[1] ** 0.5 for ln in lines if ln not in printed for c in ln.cost)
     stand_in = frozenset(s.label for ln in printed if STAND_IN_NOTE in ln.what for s in ln.runs)
-    return Eta.of(specs, [c for ln in printed for c in ln.cost], jobs=jobs, then=rest, any_label=stand_in,
+    return Eta.of(specs, [c for ln in printed for c in ln.cost], cells=[ln.cells for ln in printed for _ in ln.runs],
+                  jobs=jobs, then=rest, any_label=stand_in,
                   later={CONTROLS: silent} if silent else {})
 
 

@@ -170,16 +170,33 @@ def costs(adata: ad.AnnData, specs: list[RunSpec]) -> list[Cost]:
     return [replace(seen[shape_of(s)], epochs=epoch_range(s, adata.n_obs)) for s in specs]
 
 
-#: :attr:`Eta.todo`'s key for runs projected under a stand-in label (see :meth:`Eta.of`).
+#: :attr:`Eta.todo`'s label for runs projected under a stand-in label (see :meth:`Eta.of`).
 ANY = "*"
+
+
+def slot(label: str, cells: int | None) -> str:
+    """:attr:`Eta.todo`'s key of a run: its label on data of so many cells.
+
+    Parameters
+    ----------
+    label
+        A run's label (or :data:`ANY`).
+    cells
+        Its data's cells; None when runs are not told apart by data.
+
+    Returns
+    -------
+    str
+    """
+    return f"{label} @{cells}"
 
 
 @dataclass
 class Eta:
     """Remaining time of a build: the projection of what is left, rescaled by what has been timed.
 
-    ``todo`` maps a run's label to the projected (training, evaluation) seconds of each run of
-    that label still to come (one label can name runs on several data sets).  :meth:`done`
+    ``todo`` maps a run's label and its data's cells (:func:`slot`) to the projected (training,
+    evaluation) seconds of each such run still to come: one label names runs on several data sets.  :meth:`done`
     records a finished run's measured training seconds; :attr:`scale` is measured over
     projected training time so far, and :meth:`remaining` divides by the processes that train
     at once and adds the runs that print no line (``later``, by name) and the work that is not a
@@ -193,13 +210,16 @@ class Eta:
     timed: list[tuple[float, float]] = field(default_factory=list)  # (projected, measured) training
 
     @classmethod
-    def of(cls, specs: list[RunSpec], runs: list[Cost], *, any_label: frozenset = frozenset(), **kw) -> Eta:
+    def of(cls, specs: list[RunSpec], runs: list[Cost], *, cells: list[int] | None = None,
+           any_label: frozenset = frozenset(), **kw) -> Eta:
         """An ETA over ``specs`` with their :class:`Cost`.
 
         Parameters
         ----------
         specs, runs
             The runs still to train, and their costs.
+        cells
+            Each run's data's cells (None: not told apart by data).
         any_label
             Labels of projected runs whose real labels are not known yet (the follow-ups of a
             model choice not yet made): any finished run that matches no label takes their place.
@@ -212,8 +232,8 @@ class Eta:
             Each run's training projected at the geometric middle of its epoch range.
         """
         todo: dict[str, list[tuple[float, float]]] = {}
-        for s, c in zip(specs, runs):
-            todo.setdefault(ANY if s.label in any_label else s.label, []).append(
+        for s, c, n in zip(specs, runs, cells or [None] * len(specs)):
+            todo.setdefault(slot(ANY if s.label in any_label else s.label, n), []).append(
                 (math.sqrt(c.epochs[0] * c.epochs[1]) * c.epoch_seconds, c.eval_seconds))
         return cls(todo, **kw)
 
@@ -227,7 +247,7 @@ class Eta:
         """
         self.later.pop(name, None)
 
-    def done(self, label: str, seconds: float | None) -> None:
+    def done(self, label: str, seconds: float | None, *, cells: int | None = None) -> None:
         """Record a finished run.
 
         Parameters
@@ -236,8 +256,10 @@ class Eta:
             Its :attr:`~cellvae.study.runner.grid.RunSpec.label`; one it never projected is ignored.
         seconds
             Its training time; None for a run read from the cache.
+        cells
+            Its data's cells, as given to :meth:`of`.
         """
-        left = self.todo.get(label) or self.todo.get(ANY)
+        left = self.todo.get(slot(label, cells)) or self.todo.get(slot(ANY, cells))
         if not left:
             return
         projected, _ = left.pop(0)

@@ -65,7 +65,8 @@ def describe(res: RunResult) -> str:
     """
     m = res.metrics
     if _ETA is not None:
-        _ETA.done(res.spec.label, None if res.cached else m.get("seconds"))
+        _ETA.done(res.spec.label, None if res.cached else m.get("seconds"),
+                  cells=None if res.latent is None else len(res.latent))
     if m.get("status") != "ok":
         return f"{res.spec.label}: {m.get('status')}{eta_text()}"
     how = "cached" if res.cached else f"{m['seconds']:.0f} s"
