@@ -38,8 +38,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scale import GIB, reset_peak, status_kib  # this folder's script: the same /proc readings
 
-GIB = 1024**3
 #: GSE194122's cells and genes.
 GEO_CELLS, GEO_GENES = 90_260, 13_953
 STAGES = ("load", "run", "bench", "null", "umap", "chapters")
@@ -48,18 +48,11 @@ STAGES = ("load", "run", "bench", "null", "umap", "chapters")
 GPU_SPEEDUP = 14.0
 
 
-def _kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status (Linux only)")
-
-
 def _stage(name: str, fn, rows: dict):
-    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM
+    reset_peak()
     t0 = time.perf_counter()
     out = fn()
-    rows[name] = {"seconds": time.perf_counter() - t0, "peak_gib": _kib("VmHWM") * 1024 / GIB}
+    rows[name] = {"seconds": time.perf_counter() - t0, "peak_gib": status_kib("VmHWM") * 1024 / GIB}
     print(f"  {name}: {rows[name]['seconds']:.1f} s, peak {rows[name]['peak_gib']:.2f} GiB", flush=True)
     return out
 

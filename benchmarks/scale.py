@@ -32,7 +32,7 @@ import torch
 GIB = 1024**3
 
 
-def _status_kib(field: str) -> int:
+def status_kib(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])
@@ -49,7 +49,7 @@ def stage(name: str, fn, rows: list):
     reset_peak()
     t0 = time.perf_counter()
     out = fn()
-    row = (name, time.perf_counter() - t0, _status_kib("VmHWM") * 1024 / GIB, _status_kib("VmRSS") * 1024 / GIB)
+    row = (name, time.perf_counter() - t0, status_kib("VmHWM") * 1024 / GIB, status_kib("VmRSS") * 1024 / GIB)
     rows.append(row)
     print(f"| {row[0]} | {row[1]:.1f} | {row[2]:.2f} | {row[3]:.2f} |", flush=True)
     return out

@@ -203,13 +203,11 @@ def book_grid(adata, *, executor=None, jobs: int | None = None, controls: bool =
 
 def _start_eta(adata, jobs: int, t0: float, controls: bool = True) -> None:
     """Project the build on this machine and track its ETA in every run's line from then on."""
-    from .dryrun import eta, projection
+    from .dryrun import eta, minutes, projection
 
     lines, rest, total = projection(adata, jobs=jobs, probe_scoring=False, controls=controls)
     track(eta(lines, rest, jobs=jobs))
-    span = f"{total[0] / 60:.0f} min" if round(total[0] / 60) == round(total[1] / 60) else \
-        f"{total[0] / 60:.0f}-{total[1] / 60:.0f} min"
-    _stage(t0, f"{sum(len(ln.runs) for ln in lines)} runs to train; projected {span} on this machine "
+    _stage(t0, f"{sum(len(ln.runs) for ln in lines)} runs to train; projected {minutes(total)} on this machine "
                "(--dry-run lists them)")
 
 

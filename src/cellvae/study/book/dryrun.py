@@ -194,14 +194,25 @@ def eta(lines: list[Line], rest: float, *, jobs: int) -> Eta:
     """
     printed = [ln for ln in lines if ln.what not in (NULLS, SCVI)]
     specs = [s for ln in printed for s in ln.runs]
-    silent = sum(c.seconds[0] ** 0.5 * c.seconds[1] ** 0.5 for ln in lines if ln not in printed for c in ln.cost)
+    silent = sum(c.middle + c.eval_seconds for ln in lines if ln not in printed for c in ln.cost)
     stand_in = frozenset(s.label for ln in printed if STAND_IN_NOTE in ln.what for s in ln.runs)
     return Eta.of(specs, [c for ln in printed for c in ln.cost], cells=[ln.cells for ln in printed for _ in ln.runs],
                   jobs=jobs, then=rest, any_label=stand_in,
                   later={CONTROLS: silent} if silent else {})
 
 
-def _span(secs: tuple[float, float]) -> str:
+def minutes(secs: tuple[float, float]) -> str:
+    """A (low, high) span of seconds in whole minutes: ``"12 min"`` or ``"12-37 min"``.
+
+    Parameters
+    ----------
+    secs
+        Low and high seconds.
+
+    Returns
+    -------
+    str
+    """
     lo, hi = (v / 60 for v in secs)
     return f"{lo:.0f} min" if round(lo) == round(hi) else f"{lo:.0f}-{hi:.0f} min"
 
@@ -222,12 +233,12 @@ def report(adata: ad.AnnData, *, jobs: int) -> str:
     """
     lines, rest, total = projection(adata, jobs=jobs)
     rows = [f"  {ln.what}{f' ({ln.note})' if ln.note else ''}: {len(ln.runs)} to train, {ln.cached} cached; one run "
-            f"{_per_run(ln)}; {_span(ln.seconds)} of training in all" for ln in lines]
+            f"{_per_run(ln)}; {minutes(ln.seconds)} of training in all" for ln in lines]
     return "\n".join([
         f"cellvae-grid --dry-run on {adata.n_obs:,} cells x {adata.n_vars:,} genes, {jobs} process(es):",
         *rows,
-        f"  scoring, the nulls' simulations and UMAPs: about {_span((rest, rest))}",
-        f"projected wall time here: {_span(total)} (epochs bracketed from the default build's; "
+        f"  scoring, the nulls' simulations and UMAPs: about {minutes((rest, rest))}",
+        f"projected wall time here: {minutes(total)} (epochs bracketed from the default build's; "
         "the ETA printed during the build rescales this by the runs it times)"])
 
 

@@ -51,6 +51,11 @@ class Cost:
         """The run's projected wall time, low and high."""
         return tuple(e * self.epoch_seconds + self.eval_seconds for e in self.epochs)
 
+    @property
+    def middle(self) -> float:
+        """The run's projected training seconds at the geometric middle of its epoch range."""
+        return math.sqrt(self.epochs[0] * self.epochs[1]) * self.epoch_seconds
+
 
 def fitted_cells(adata: ad.AnnData) -> int:
     """Cells a run fits on: the training split less the selection cells.
@@ -64,9 +69,9 @@ def fitted_cells(adata: ad.AnnData) -> int:
     -------
     int
     """
-    from .runs import SELECT_FRACTION  # here: the runner's progress lines import this module
+    from .runs import fit_and_select  # here: the runner's progress lines import this module
 
-    return int(round((adata.obs["split"] == "train").sum() * (1 - SELECT_FRACTION)))
+    return int(fit_and_select(adata)[0].sum())
 
 
 def epoch_range(spec: RunSpec, n_cells: int) -> tuple[int, int]:
@@ -233,8 +238,7 @@ class Eta:
         """
         todo: dict[str, list[tuple[float, float]]] = {}
         for s, c, n in zip(specs, runs, cells or [None] * len(specs)):
-            todo.setdefault(slot(ANY if s.label in any_label else s.label, n), []).append(
-                (math.sqrt(c.epochs[0] * c.epochs[1]) * c.epoch_seconds, c.eval_seconds))
+            todo.setdefault(slot(ANY if s.label in any_label else s.label, n), []).append((c.middle, c.eval_seconds))
         return cls(todo, **kw)
 
     def finish(self, name: str) -> None:

@@ -136,6 +136,13 @@ def _run_benchmarker(bare: ad.AnnData, pre: str | None, *, full: bool, drop_isol
     return res
 
 
+def _two_batches(bare: ad.AnnData, batch_key: str) -> None:
+    """Raise ValueError unless the scored cells hold two batches of ``batch_key``."""
+    if bare.obs["batch"].nunique() < 2:
+        raise ValueError(f"the scored cells hold {bare.obs['batch'].nunique()} batch(es) of "
+                         f"'{batch_key}'; batch metrics need two")
+
+
 def _mixing(bare: ad.AnnData, keys: list[str]) -> dict:
     """:func:`~.mixing.mixing_scores` of each embedding on its own exact neighbour graph (within ``fast_scoring``)."""
     return {k: mixing_scores(exact_neighbors(bare.obsm[k], ILISI_NEIGHBORS), bare.obs["batch"].to_numpy(),
@@ -165,9 +172,7 @@ def batch_mixing(adata: ad.AnnData, keys: Mapping[str, str], *, batch_key: str =
         If the cells hold fewer than two batches.
     """
     bare = _bare(adata, keys, batch_key, label_key, mask)
-    if bare.obs["batch"].nunique() < 2:
-        raise ValueError(f"the scored cells hold {bare.obs['batch'].nunique()} batch(es) of "
-                         f"'{batch_key}'; batch metrics need two")
+    _two_batches(bare, batch_key)
 
     def compute() -> pd.DataFrame:
         with fast_scoring():
@@ -230,9 +235,7 @@ def benchmark(adata: ad.AnnData, keys: Mapping[str, str], *, pre_key: str | None
         raise ValueError("the full metric set needs pre_key, the unintegrated embedding")
     bare = _bare(adata, {**keys, **({"__pre__": pre_key} if full else {})}, batch_key, label_key, mask,
                  cycle_scores(adata) if full else None)
-    if bare.obs["batch"].nunique() < 2:
-        raise ValueError(f"the scored cells hold {bare.obs['batch'].nunique()} batch(es) of "
-                         f"'{batch_key}'; batch metrics need two")
+    _two_batches(bare, batch_key)
     drop = drops_isolated(adata, label_key=label_key) if drop_isolated is None else bool(drop_isolated)
     # without PCR comparison the pre-integrated key is unused, but the Benchmarker needs one
     pre = "__pre__" if full else next(iter(keys))
