@@ -75,6 +75,9 @@ def test_null_size_text_follows_the_data(monkeypatch):
     assert cal.size_text(real) == "30 cells in the batches s1d1, s1d2, 8 simulated genes, 4 HVGs"
     monkeypatch.setattr("cellvae.study.calls.controls.CONTROL_MAX_CELLS", 20)  # the cap that matched_cells applies
     assert cal.size_text(real).startswith("20 cells (at most 20) in the batches")
+    # a simulated file larger than the cap: its nulls simulate the cap, and the sentence says so
+    assert cal.like(sim)["n_cells"] == 20
+    assert cal.size_text(sim) == "20 cells (capped below the data's 30), 40 simulated genes, 4 HVGs"
 
 
 def test_only_the_nulls_are_scored_for_bio_conservation():

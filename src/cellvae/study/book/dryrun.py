@@ -6,7 +6,8 @@ calibrated nulls' VAEs and SCVI are costed with the widest NB architecture stand
 the choice, which is not made yet: an upper bound.  Each run's cost is measured here, a few
 minibatches of its own shape (:func:`cellvae.study.runner.estimate.probe`), over the range of
 epochs it may take.  The work that is not a run (scoring, the nulls' simulations, UMAPs) is
-the default build's, rescaled by one Benchmarker call timed on this data's test cells.
+the default build's, rescaled by one Benchmarker call timed on this data's scored test cells
+(at most :data:`~cellvae.study.runner.scored.MAX_SCORED_CELLS`, however large the file).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..runner import grid
 from ..runner.cache import RunCache, data_key
 from ..runner.estimate import REFERENCE_CELLS, Cost, Eta, costs, epoch_range
 from ..runner.grid import RunSpec
+from ..runner.scored import scored_cells
 from ..scoring.embed import PCA_KEY, pca
 from ..scoring.integration import benchmark
 
@@ -119,7 +121,7 @@ def plan_lines(adata: ad.AnnData, *, controls: bool = True) -> list[Line]:
 
 
 def benchmark_probe(adata: ad.AnnData) -> float:
-    """Seconds of one Benchmarker call (PCA, batch mixing and bio metrics) on ``adata``'s test cells.
+    """Seconds of one Benchmarker call (PCA, batch mixing and bio metrics) on ``adata``'s scored test cells.
 
     Timed twice in an empty cache, the second time counted (the first compiles).
 
@@ -134,7 +136,7 @@ def benchmark_probe(adata: ad.AnnData) -> float:
     """
     a = adata.copy()
     pca(a)
-    test = (a.obs["split"] == "test").to_numpy()
+    test = scored_cells(a)
     before = os.environ.get("CELLVAE_CACHE")
     secs = []
     for _ in range(2):
@@ -161,7 +163,7 @@ def projection(adata: ad.AnnData, *, jobs: int, probe_scoring: bool = True, cont
         Processes that train at once.
     probe_scoring
         Time :func:`benchmark_probe` (about 10 s at 3,000 cells); False scales the reference
-        linearly with the cells instead (the ETA during a build, which rescales as it goes).
+        linearly with the scored cells instead (the ETA during a build, which rescales as it goes).
     controls
         As for :func:`plan_lines`; without them the scoring is left out too.
 
@@ -172,7 +174,9 @@ def projection(adata: ad.AnnData, *, jobs: int, probe_scoring: bool = True, cont
         :func:`benchmark_probe` or the cells, and by 2 / ``jobs``); total (low, high) wall seconds.
     """
     lines = plan_lines(adata, controls=controls)
-    ratio = benchmark_probe(adata) / REF_PROBE_SECONDS if probe_scoring else adata.n_obs / REFERENCE_CELLS
+    scored = scored_cells(adata)  # the cells scored grow with the data up to their bound
+    share = scored.sum() / max((adata.obs["split"] == "test").sum(), 1)
+    ratio = benchmark_probe(adata) / REF_PROBE_SECONDS if probe_scoring else share * adata.n_obs / REFERENCE_CELLS
     rest = REF_REST_SECONDS * ratio * 2 / max(jobs, 1) if controls else 0.0
     total = tuple(sum(ln.seconds[i] for ln in lines) / max(jobs, 1) + rest for i in (0, 1))
     return lines, rest, total

@@ -90,13 +90,14 @@ def like(adata: ad.AnnData) -> dict:
     Returns
     -------
     dict
-        ``n_cells``, ``n_genes``, ``hvgs`` (and ``batches`` for a real file).
+        ``n_cells`` (at most :data:`~cellvae.study.calls.controls.CONTROL_MAX_CELLS`), ``n_genes``,
+        ``hvgs`` (and ``batches`` for a real file).
     """
     matched = matched_controls(adata)
     if matched:
         return matched
-    truth = adata.uns.get("simulation", {})
-    return {"n_cells": adata.n_obs, "n_genes": int(truth.get("n_genes", BOOK_SIM["n_genes"])),
+    truth = adata.uns.get("simulation", {})  # a simulated file: its own size, at most CONTROL_MAX_CELLS
+    return {"n_cells": matched_cells(adata), "n_genes": int(truth.get("n_genes", BOOK_SIM["n_genes"])),
             "hvgs": adata.n_vars}
 
 
@@ -117,7 +118,8 @@ def size_text(adata: ad.AnnData) -> str:
     size = like(adata)
     genes = f"{size['n_genes']:,} simulated genes, {size['hvgs']:,} HVGs"
     if "batches" not in size:
-        return f"{size['n_cells']:,} cells, {genes}"
+        cap = f" (capped below the data's {adata.n_obs:,})" if size["n_cells"] < adata.n_obs else ""
+        return f"{size['n_cells']:,} cells{cap}, {genes}"
     # a real file: the simulation is larger, and the cells of the named batches are kept
     cells = matched_cells(adata)
     cap = f" (at most {cells:,})" if cells < adata.n_obs else ""  # the cap, when it binds

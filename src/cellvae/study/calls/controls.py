@@ -94,7 +94,7 @@ def control_data(*, site_effect: float, donor_effect: float, seed: int = 0, batc
 
 
 def matched_cells(adata: ad.AnnData) -> int:
-    """Cells of a real file that its matched controls hold: all of them, at most :data:`CONTROL_MAX_CELLS`.
+    """Cells the data's matched controls hold: all of them, at most :data:`CONTROL_MAX_CELLS`.
 
     Parameters
     ----------

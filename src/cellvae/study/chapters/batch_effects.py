@@ -33,6 +33,7 @@ from ..calls.selection import ModelChoice
 from ..calls.trajectory import trajectory_calls, trajectory_replicates
 from ..calls.verdicts import verdict_table
 from ..runner.runs import RunResult, fit_and_select
+from ..runner.scored import drawn_mask, scored_cells
 from ..scoring.baselines import harmony, scvi_baseline
 from ..scoring.embed import PCA_KEY
 from ..scoring.integration import (
@@ -150,7 +151,7 @@ def _scope_table(reps: pd.DataFrame, thr: pd.DataFrame, *, own: bool = False) ->
 
 
 def train_sample(adata: ad.AnnData, *, seed: int = 0) -> np.ndarray:
-    """Cells the runs were fitted on, as many as the test cells, drawn at random: the scores' comparison set.
+    """Cells the runs were fitted on, as many as the scored test cells, drawn at random: the scores' comparison set.
 
     kBET's and iLISI's values move with the number of cells scored, so training and test cells
     are compared at the same size.
@@ -168,7 +169,7 @@ def train_sample(adata: ad.AnnData, *, seed: int = 0) -> np.ndarray:
         Boolean cell mask.
     """
     train = np.flatnonzero(fit_and_select(adata)[0])  # not the selection cells, which no run trains on
-    n = min(len(train), int((adata.obs["split"] == "test").sum()))
+    n = min(len(train), int(scored_cells(adata).sum()))
     out = np.zeros(adata.n_obs, bool)
     out[np.random.default_rng(seed).choice(train, n, replace=False)] = True
     return out
@@ -176,7 +177,7 @@ def train_sample(adata: ad.AnnData, *, seed: int = 0) -> np.ndarray:
 
 def _replicate_jobs(adata: ad.AnnData, reps: dict[str, list[Replicate]]) -> list[tuple[str, str, int, dict, dict]]:
     """(scope, row, replicate, keys, benchmark keywords) of every replicate score."""
-    test = (adata.obs["split"] == "test").to_numpy()
+    test = scored_cells(adata)
     out = []
     for scope, (mask, col) in scopes(adata).items():
         cells = mask & test
@@ -210,7 +211,7 @@ def score_jobs(adata: ad.AnnData, keys: dict[str, str], reps: dict[str, list[Rep
         One call per main-table row (each cached alone, so they can run in parallel), the
         shuffled-label control, the training-cell comparison, then one per replicate score.
     """
-    test = (adata.obs["split"] == "test").to_numpy()
+    test = scored_cells(adata)
     jobs = [({n: k}, {"pre_key": PCA_KEY, "mask": test}) for n, k in keys.items()]
     jobs.append(({"shuffled labels": NB_KEY}, {"pre_key": PCA_KEY, "batch_key": "batch_shuffled", "mask": test}))
     jobs.append(({n: ROWS[n][0] for n in SCOPE_ROWS}, {"mask": train_sample(adata), "full": False}))
@@ -262,12 +263,12 @@ def batch_evidence(adata: ad.AnnData, results: list[RunResult], *, executor=None
     Evidence
     """
     choice, nb, cond, sv, missing = _embeddings(adata, results)
-    test = (adata.obs["split"] == "test").to_numpy()
+    test = scored_cells(adata)
     keys = {n: k for n, (k, _) in ROWS.items() if n not in missing and n != "shuffled labels"}
     reps = batch_replicates(adata, choice.best.spec, set(keys))
     jobs = score_jobs(adata, keys, reps)
     if executor is not None:  # the batch chapter's UMAPs too
-        prefetch(adata, jobs, executor, umaps=[(k, None) for k in (PCA_KEY, NB_KEY, COND_KEY)] + [(NB_KEY, test)])
+        prefetch(adata, jobs, executor, umaps=[(k, drawn_mask(adata)) for k in (PCA_KEY, NB_KEY, COND_KEY)] + [(NB_KEY, test)])
     n_rows = len(keys) + 1
     table = pd.concat([benchmark(adata, k, **kw) for k, kw in jobs[:n_rows]])
     keys_train, kw_train = jobs[n_rows]

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..runner.bookdata import recorded
+from ..runner.scored import scored_cells
 from ..scoring.integration import AGGREGATES, BATCH_COLS, BIO, BIO_COLS, MIXING, scaled
 from .batch_effects import SCOPE_ROWS, Evidence, mixing_of
 
@@ -189,12 +190,12 @@ def held_out_cells(adata: ad.AnnData) -> tuple[ad.AnnData, dict[str, np.ndarray]
     Returns
     -------
     test : anndata.AnnData
-        A copy of the test cells.
+        A copy of the scored test cells (:func:`~cellvae.study.runner.scored.scored_cells`).
     labels : dict
         ``donor``, ``site`` and ``cell type`` -> one label per test cell (a donor or site the
         file does not record is left out).
     """
-    test = adata[(adata.obs["split"] == "test").to_numpy()].copy()
+    test = adata[scored_cells(adata)].copy()
     return test, {k: test.obs[c].to_numpy() for k, c in
                   (("donor", "DonorNumber"), ("site", "Site"), ("cell type", "cell_type")) if recorded(test.obs, c)}
 

@@ -20,6 +20,7 @@ from ..calls.zero_inflation import zero_inflation_finding
 from ..runner.cache import RunResult
 from ..runner.grid import zinb_of
 from ..runner.runs import run_all
+from ..runner.scored import scored_cells
 from ..runner.tables import results_table
 from ..scoring.integration import MIXING, benchmark
 from .batch_effects import batch_evidence
@@ -234,7 +235,7 @@ def main_mixing(adata: ad.AnnData, results: list[RunResult]) -> tuple:
     """
     choice, nb, cond, keys = batch_embeddings(adata, results)
     arch = choice.best.spec.arch
-    test = (adata.obs["split"] == "test").to_numpy()
+    test = scored_cells(adata)
     plain = seed_mixing(adata, choice.runs[arch], mask=test)
     cond_mix = benchmark(adata, {f"{arch} NB +batch": keys[f"{arch} NB +batch"]}, mask=test, full=False)[MIXING]
     return choice, nb, cond, (plain, float(cond_mix.iloc[0]))

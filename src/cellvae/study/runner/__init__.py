@@ -7,5 +7,6 @@
 - :mod:`.ppc`: posterior predictive statistics, computed as part of a run;
 - :mod:`.pool`: torch threads per run and a local process pool;
 - :mod:`.bookdata`: which data the book runs on;
+- :mod:`.scored`: the cells every score and "all cells" figure uses (at most 20,000 held out);
 - :mod:`.tables`, :mod:`.progress`: the runs as a table and as log lines (outside the run key).
 """

@@ -13,6 +13,8 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from ..runner.scored import scored_cells
+
 #: Scored cells an isolated label needs: the isolated-label score is the mean, label by label, of
 #: the silhouettes of the labels found in the fewest batches, each label weighing alike, so one
 #: label of a few cells moves it as much as a large one (assumed, as scIB sets no minimum; at
@@ -51,7 +53,7 @@ def isolated_label_sizes(labels: np.ndarray, batch: np.ndarray) -> pd.Series:
 def drops_isolated(adata: ad.AnnData, *, label_key: str = "cell_type") -> bool:
     """Whether a dataset's isolated-label score is left out: one of its isolated labels is too small.
 
-    Decided once per dataset, on its held-out test cells (all cells without a split) and its own
+    Decided once per dataset, on its scored test cells (all cells without a split) and its own
     ``batch`` column, so that every row, replicate and scope of its tables averages the same
     metrics, whatever cells or batch column a single score reads.
 
@@ -67,7 +69,7 @@ def drops_isolated(adata: ad.AnnData, *, label_key: str = "cell_type") -> bool:
     bool
         True when an isolated label holds fewer than :data:`MIN_GROUP` of those cells.
     """
-    obs = adata.obs[adata.obs["split"] == "test"] if "split" in adata.obs else adata.obs
+    obs = adata.obs[scored_cells(adata)] if "split" in adata.obs else adata.obs
     return bool(isolated_label_sizes(obs[label_key].to_numpy(), obs["batch"].to_numpy()).min() < MIN_GROUP)
 
 
