@@ -95,3 +95,22 @@ def test_a_run_on_other_data_with_the_same_label_does_not_take_a_book_runs_place
     assert eta.timed == [] and eta.remaining() == pytest.approx(200.0)
     eta.done(a.label, 50.0, cells=3000)
     assert eta.scale == pytest.approx(0.5) and eta.remaining() == pytest.approx(50.0)
+
+
+def test_each_data_set_rescales_only_its_own_runs():
+    cost = est.Cost(epoch_seconds=1.0, eval_seconds=0.0, epochs=(10, 10))
+    a, b = tiny(arch="M1"), tiny(arch="M2")
+    eta = est.Eta.of([a, b, a, b], [cost] * 4, cells=[600, 600, 3000, 3000])
+    eta.done(a.label, 100.0, cells=600)          # the starter's run took 10x its probe
+    assert eta.scale_of(600) == pytest.approx(10.0) and eta.scale_of(3000) == 1.0
+    assert eta.remaining() == pytest.approx(100 + 2 * 10)  # the book's runs keep their projection
+    eta.done(a.label, 5.0, cells=3000)
+    assert eta.scale == pytest.approx(0.5)        # work that prints no line follows the largest data
+    assert eta.remaining() == pytest.approx(100 + 5)
+
+
+def test_fewer_cells_than_the_reference_take_more_epochs():
+    nb = grid.family_spec("M1", "nb/raw")
+    ref = est.REFERENCE_EPOCHS["nb/raw"]
+    assert est.epoch_range(nb, est.REFERENCE_CELLS // 4) == (ref, 4 * ref)  # as many steps: 4x the epochs
+    assert est.epoch_range(nb, est.REFERENCE_CELLS // 10) == (ref, nb.train.max_epochs)  # never past the cap

@@ -4,9 +4,9 @@ A run's cost is its epochs times the seconds of one epoch, plus the held-out IWA
 seconds are measured here, on the data given, with the run's own model and minibatch at
 :data:`~cellvae.study.runner.grid.RUN_THREADS` (:func:`probe`).  The epochs are not known
 before a run stops, so :func:`epoch_range` brackets them from the book's own runs at
-:data:`REFERENCE_CELLS`: at most as many epochs as there (more cells make each epoch more
-Adam steps, and early stopping comes no later in epochs), at least as many Adam steps, and
-never fewer than the KL warm-up plus the patience.  The projection is that range; the ETA
+:data:`REFERENCE_CELLS`: between as many epochs as there and as many Adam steps (on more
+cells each epoch is more steps, and early stopping comes no later in epochs; on fewer, as the
+starter's 600, no sooner in steps), never fewer than the KL warm-up plus the patience.  The projection is that range; the ETA
 printed during a build rescales it by the runs it has timed (:class:`Eta`).
 """
 
@@ -87,15 +87,16 @@ def epoch_range(spec: RunSpec, n_cells: int) -> tuple[int, int]:
     Returns
     -------
     tuple of int
-        (low, high): high is the family's :data:`REFERENCE_EPOCHS`; low keeps the number of
-        Adam steps it took at :data:`REFERENCE_CELLS`; both are at least the warm-up plus the
+        (low, high): the family's :data:`REFERENCE_EPOCHS` and the epochs that keep the number
+        of Adam steps it took at :data:`REFERENCE_CELLS`, the smaller first (on fewer cells, as
+        the starter's, the steps bound it from above); both at least the warm-up plus the
         patience and at most ``max_epochs``.
     """
     t = spec.train
     floor = min(t.max_epochs, t.kl_warmup_epochs + t.patience)
-    high = max(floor, min(t.max_epochs, REFERENCE_EPOCHS.get(spec.family, DEFAULT_EPOCHS)))
-    low = max(floor, min(high, math.ceil(high * REFERENCE_CELLS / max(n_cells, 1))))
-    return low, high
+    epochs = REFERENCE_EPOCHS.get(spec.family, DEFAULT_EPOCHS)
+    steps = math.ceil(epochs * REFERENCE_CELLS / max(n_cells, 1))  # as many Adam steps
+    return tuple(max(floor, min(t.max_epochs, e)) for e in sorted((epochs, steps)))
 
 
 def probe(adata: ad.AnnData, spec: RunSpec) -> Cost:
@@ -179,7 +180,7 @@ def costs(adata: ad.AnnData, specs: list[RunSpec]) -> list[Cost]:
 ANY = "*"
 
 
-def slot(label: str, cells: int | None) -> str:
+def slot(label: str, cells: int | None) -> tuple[str, int | None]:
     """:attr:`Eta.todo`'s key of a run: its label on data of so many cells.
 
     Parameters
@@ -191,9 +192,9 @@ def slot(label: str, cells: int | None) -> str:
 
     Returns
     -------
-    str
+    tuple
     """
-    return f"{label} @{cells}"
+    return label, cells
 
 
 @dataclass
@@ -202,17 +203,17 @@ class Eta:
 
     ``todo`` maps a run's label and its data's cells (:func:`slot`) to the projected (training,
     evaluation) seconds of each such run still to come: one label names runs on several data sets.  :meth:`done`
-    records a finished run's measured training seconds; :attr:`scale` is measured over
-    projected training time so far, and :meth:`remaining` divides by the processes that train
-    at once and adds the runs that print no line (``later``, by name) and the work that is not a
-    run (``then``).
+    records a finished run's measured training seconds; :meth:`scale_of` is measured over
+    projected training time so far on each data set, and :meth:`remaining` divides by the
+    processes that train at once and adds the runs that print no line (``later``, by name) and
+    the work that is not a run (``then``).
     """
 
-    todo: dict[str, list[tuple[float, float]]]
+    todo: dict[tuple, list[tuple[float, float]]]
     jobs: int = 1
-    then: float = 0.0                                               # projected seconds of scoring
-    later: dict[str, float] = field(default_factory=dict)           # named work, cleared by finish()
-    timed: list[tuple[float, float]] = field(default_factory=list)  # (projected, measured) training
+    then: float = 0.0                                      # projected seconds of scoring
+    later: dict[str, float] = field(default_factory=dict)  # named work, cleared by finish()
+    timed: list[tuple] = field(default_factory=list)       # (projected, measured, cells) training
 
     @classmethod
     def of(cls, specs: list[RunSpec], runs: list[Cost], *, cells: list[int] | None = None,
@@ -236,7 +237,7 @@ class Eta:
         Eta
             Each run's training projected at the geometric middle of its epoch range.
         """
-        todo: dict[str, list[tuple[float, float]]] = {}
+        todo: dict[tuple, list[tuple[float, float]]] = {}
         for s, c, n in zip(specs, runs, cells or [None] * len(specs)):
             todo.setdefault(slot(ANY if s.label in any_label else s.label, n), []).append((c.middle, c.eval_seconds))
         return cls(todo, **kw)
@@ -268,20 +269,40 @@ class Eta:
             return
         projected, _ = left.pop(0)
         if seconds is not None and projected > 0:
-            self.timed.append((projected, seconds))
+            self.timed.append((projected, seconds, cells))
+
+    def scale_of(self, cells: int | None) -> float:
+        """Measured over projected training seconds of the runs timed on data of ``cells`` cells.
+
+        Each data set has its own: a probe misses more of a small data set's epoch (its fixed
+        costs weigh more), so the starter's ratio says nothing of the book's runs.
+
+        Parameters
+        ----------
+        cells
+            As given to :meth:`of` (None: runs not told apart by data).
+
+        Returns
+        -------
+        float
+            1 before any run on that data is timed.
+        """
+        mine = [(a, b) for a, b, n in self.timed if n == cells]
+        p = sum(a for a, _ in mine)
+        return sum(b for _, b in mine) / p if p > 0 else 1.0
 
     @property
     def scale(self) -> float:
-        """Measured over projected training seconds of the runs timed so far (1 before any)."""
-        p = sum(a for a, _ in self.timed)
-        return sum(b for _, b in self.timed) / p if p > 0 else 1.0
+        """:meth:`scale_of` the largest data timed so far (1 before any): the rate of work that prints no line."""
+        sizes = [n for *_, n in self.timed]
+        return self.scale_of(max(sizes, key=lambda n: -1 if n is None else n)) if sizes else 1.0
 
     def remaining(self) -> float:
-        """Projected wall seconds left: the runs left, rescaled, over ``jobs``, then the rest.
+        """Projected wall seconds left: the runs left, each data's rescaled, over ``jobs``, then the rest.
 
         Returns
         -------
         float
         """
-        runs = sum(t * self.scale + e for left in self.todo.values() for t, e in left)
+        runs = sum(t * self.scale_of(cells) + e for (_, cells), left in self.todo.items() for t, e in left)
         return (runs + sum(self.later.values()) * self.scale) / max(self.jobs, 1) + self.then
