@@ -50,18 +50,20 @@ STAGES = ("load", "run", "bench", "null", "umap", "chapters")
 GPU_SPEEDUP = 14.0
 
 
-def seen(stage: str, cells: int) -> int:
-    """The cells a stage works on in a book of ``cells`` cells, under the scale plan.
+def seen(stage: str, cells: int, *, plan: bool = True) -> int:
+    """The cells a stage works on in a book of ``cells`` cells, under the scale plan (or before it).
 
     Training and loading see every cell; the Benchmarker the scored held-out cells; a null its
     simulation's cells (at most ``CONTROL_MAX_CELLS``); a UMAP the cells a figure draws
-    (``cellvae.study.runner.scored``).
+    (``cellvae.study.runner.scored``).  Without the plan a null and a UMAP saw every cell.
     """
     from cellvae.data.preprocess import split_cells
     from cellvae.study.calls.controls import CONTROL_MAX_CELLS
     from cellvae.study.runner.scored import MAX_SCORED_CELLS
 
     held_out = round(cells * inspect.signature(split_cells).parameters["test_fraction"].default)
+    if not plan:
+        return held_out if stage == "bench" else cells
     return {"bench": min(held_out, MAX_SCORED_CELLS), "null": min(cells, CONTROL_MAX_CELLS),
             "umap": cells if cells <= MAX_SCORED_CELLS else min(held_out, MAX_SCORED_CELLS)}.get(stage, cells)
 
@@ -128,7 +130,7 @@ def fit(cells: list[int], values: list[float]) -> tuple[float, float]:
 
 
 def project(measured: list[dict], *, runs_cpu: float, m2_seconds: float, n_null: int, n_bench: int,
-            n_umap: int, null_runs: int) -> dict:
+            n_umap: int, null_runs: int, plan: bool = True) -> dict:
     """Each stage's fitted law, and the whole book's CPU seconds at :data:`GEO_CELLS` by units.
 
     The default build's runs count as ``runs_cpu / m2_seconds`` M2 runs (its training seconds over
@@ -136,20 +138,21 @@ def project(measured: list[dict], *, runs_cpu: float, m2_seconds: float, n_null:
     its ``n_null`` simulations at the ``null`` stage's cost (an upper bound: 50 of its 55 score
     batch mixing alone); its ``n_bench`` other Benchmarker calls and ``n_umap`` UMAPs at theirs.
     Each stage is fitted and projected on the cells it sees (:func:`seen`); ``null_runs`` of the
-    runs are the nulls' VAEs, which train on a null's simulation.
+    runs are the nulls' VAEs, which train on a null's simulation.  ``plan=False`` projects the
+    book as it was before the scale plan.
     """
     x = {s: [m["stages"][s]["seen"] for m in measured] for s in STAGES}  # each stage's own cells
     law = {s: fit(x[s], [m["stages"][s]["seconds"] for m in measured]) for s in STAGES}
     mem = {s: fit(x[s], [m["stages"][s]["peak_gib"] for m in measured]) for s in STAGES}
     units = {"run": runs_cpu / m2_seconds - null_runs, "null": n_null, "bench": n_bench, "umap": n_umap,
              "load": 1, "chapters": 1}
-    at = {s: law[s][0] * seen(s, GEO_CELLS) ** law[s][1] for s in STAGES}
-    null_run = law["run"][0] * seen("null", GEO_CELLS) ** law["run"][1]  # a null's VAE on its simulation
+    at = {s: law[s][0] * seen(s, GEO_CELLS, plan=plan) ** law[s][1] for s in STAGES}
+    null_run = law["run"][0] * seen("null", GEO_CELLS, plan=plan) ** law["run"][1]  # a null's VAE on its simulation
     cpu = {s: units[s] * at[s] for s in STAGES}
     cpu["run"] += null_runs * null_run
     return {"law": law, "mem": mem, "units": units, "at": at, "null_run": null_run, "null_runs": null_runs,
-            "cpu": cpu,
-            "peak_gib": max(mem[s][0] * seen(s, GEO_CELLS) ** mem[s][1] for s in STAGES)}
+            "null_cells": seen("null", GEO_CELLS, plan=plan), "cpu": cpu,
+            "peak_gib": max(mem[s][0] * seen(s, GEO_CELLS, plan=plan) ** mem[s][1] for s in STAGES)}
 
 
 def table(measured: list[dict], proj: dict) -> str:
@@ -173,7 +176,7 @@ def table(measured: list[dict], proj: dict) -> str:
                 "Dask, 64 one-core workers": max((runs + rest) / 64, floor)}
     out += ["", f"Projected book at {GEO_CELLS:,} cells: {sum(cpu.values()) / 3600:.1f} CPU hours (runs "
             f"{runs / 3600:.1f} h as {proj['units']['run']:.0f} M2 runs at {GEO_CELLS:,} cells and "
-            f"{proj['null_runs']} at {seen('null', GEO_CELLS):,}; the nulls' simulations {cpu['null'] / 3600:.1f} h; "
+            f"{proj['null_runs']} at {proj['null_cells']:,}; the nulls' simulations {cpu['null'] / 3600:.1f} h; "
             f"scoring and UMAPs {(cpu['bench'] + cpu['umap']) / 3600:.1f} h). With many cores the rounds "
             f"bound it: three runs end to end, {floor / 3600:.1f} h.", "",
             "| machine | projected wall time |", "|---|---|"]
@@ -195,6 +198,7 @@ def main() -> None:
     p.add_argument("--build-benchmarks", type=int, default=87, help="its Benchmarker calls besides the nulls'")
     p.add_argument("--build-umaps", type=int, default=6, help="its UMAPs")
     p.add_argument("--build-null-runs", type=int, default=15, help="its nulls' VAEs, among its runs")
+    p.add_argument("--no-plan", action="store_true", help="project the book as it was before the scale plan")
     p.add_argument("--save", help="write the measured rows as JSON here")
     p.add_argument("--measured", help="project from rows saved with --save instead of measuring")
     a = p.parse_args()
@@ -217,7 +221,7 @@ def main() -> None:
     if a.save:
         Path(a.save).write_text(json.dumps(measured))
     proj = project(measured, runs_cpu=a.build_runs_cpu, m2_seconds=a.build_m2_seconds, n_null=a.build_nulls,
-                   n_bench=a.build_benchmarks, n_umap=a.build_umaps, null_runs=a.build_null_runs)
+                   n_bench=a.build_benchmarks, n_umap=a.build_umaps, null_runs=a.build_null_runs, plan=not a.no_plan)
     print(table(measured, proj))
 
 
