@@ -123,7 +123,7 @@ def test_bf16_mixed_costs_under_half_a_nat_of_held_out_iwae_on_the_starter(start
             warnings.simplefilter("ignore")  # "emulated" on a CPU without native bfloat16
             m.train(tr, max_epochs=10, batch_size=128, progress=False, precision=prec)
         iwae[prec] = m.evaluate(te, iwae_k=10)["iwae_mean"]
-    assert abs(iwae["bf16-mixed"] - iwae["32"]) < 0.5, iwae
+    assert iwae["bf16-mixed"] > iwae["32"] - 0.5, iwae  # what precision costs: at most half a nat per cell
 
 
 def test_saved_model_records_precision_and_old_files_read_as_float32(sim, tmp_path):
