@@ -34,7 +34,7 @@ class CellVAE:
     layer
         Layer to model; ``None`` uses ``adata.X``.
     batch_key
-        obs column whose categories condition the decoder (and the encoder when ``encode_batch``).
+        obs column whose categories condition the decoder (and encoder, ``encode_batch``); None: none.
     seed
         Seeds the weight initialisation (training has its own); the global random states are kept.
     n_latent
