@@ -5,6 +5,7 @@ Run on demand, in an environment with the ``[bench]`` extra (scvi-tools); never 
     python3 -m venv .venv-bench && .venv-bench/bin/pip install torch==2.13.0 -e ".[bench]"
     .venv-bench/bin/python benchmarks/vs_scvi.py --batch 128
     .venv-bench/bin/python benchmarks/vs_scvi.py --batch 512
+    .venv-bench/bin/python benchmarks/vs_scvi.py --batch 128 --precision bf16-mixed --compile-likelihood
 
 Both tools get the same simulated AnnData (raw counts, ``--train-cells`` training cells, a
 held-out test set), an NB decoder conditioned on the 12 batches, ``--hidden`` units, a
@@ -13,7 +14,10 @@ held-out test set), an NB decoder conditioned on the 12 batches, ``--hidden`` un
 lr 1e-3 and the same torch.  Printed: seconds per epoch, training cells per second and the
 held-out log p(x | library size) per test cell: scvi's ``get_marginal_ll`` and cellvae's IWAE,
 both with ``--k`` importance samples on the same test cells.  Then the ratios.  On CUDA,
-cellvae also trains once with ``cuda_graph=False`` (every step launched eagerly).
+cellvae also trains once with ``cuda_graph=False`` (every step launched eagerly).  With
+``--precision bf16-mixed`` and/or ``--compile-likelihood``, cellvae also trains with each
+combination of them (float32 and eager always first); each row's held-out value is then also
+set against cellvae's in float32 (``vs float32``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import torch
 
 from cellvae import CellVAE
 from cellvae.data import prepare, simulate_bmmc
+from cellvae.model import PRECISIONS
 
 
 def data(train_cells: int, genes: int, seed: int = 0):
@@ -39,14 +44,15 @@ def data(train_cells: int, genes: int, seed: int = 0):
     return train, test
 
 
-def run_cellvae(train, test, a, *, cuda_graph: bool = True) -> dict:
+def run_cellvae(train, test, a, *, cuda_graph: bool = True, precision: str = "32",
+                compile_likelihood: bool = False) -> dict:
     """Fit cellvae and return its timings and held-out IWAE."""
     model = CellVAE(train, layer="counts", batch_key="batch", likelihood="nb", n_latent=a.latent,
                     n_hidden=a.hidden, seed=0)
     t0 = time.perf_counter()
     res = model.train(train, max_epochs=a.epochs, batch_size=a.batch, kl_warmup_epochs=a.warmup,
                       patience=0, validation_fraction=0.1, seed=0, progress=False, device=a.device,
-                      cuda_graph=cuda_graph)
+                      cuda_graph=cuda_graph, precision=precision, compile_likelihood=compile_likelihood)
     sec = time.perf_counter() - t0
     assert len(res.history) == a.epochs
     ll = model.evaluate(test, iwae_k=a.k)["iwae_mean"]
@@ -82,6 +88,8 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--k", type=int, default=100, help="importance samples for the held-out bound")
     p.add_argument("--device", default="cpu", help="cpu or cuda: both tools train there")
+    p.add_argument("--precision", choices=PRECISIONS, default="32", help="also train cellvae at this precision")
+    p.add_argument("--compile-likelihood", action="store_true", help="also train with the compiled likelihood")
     a = p.parse_args()
     train, test = data(a.train_cells, a.genes)
     fit_cells = int(round(0.9 * train.n_obs))  # both hold out 10% of training cells for validation
@@ -94,13 +102,21 @@ def main() -> None:
             "cellvae": run_cellvae(train, test, a)}
     if a.device.startswith("cuda"):  # the same fit without the captured graphs (model/graphstep.py)
         rows["cellvae, eager steps"] = run_cellvae(train, test, a, cuda_graph=False)
-    print("| tool | s/epoch | train cells/s | held-out log p(x|l), nats/cell |\n|---|---|---|---|")
+    for prec in dict.fromkeys(("32", a.precision)):
+        for comp in dict.fromkeys((False, a.compile_likelihood)):
+            if (prec, comp) != ("32", False):
+                name = f"cellvae, {prec}" + (", compiled likelihood" if comp else "")
+                rows[name] = run_cellvae(train, test, a, precision=prec, compile_likelihood=comp)
+    print("| tool | s/epoch | train cells/s | held-out log p(x|l), nats/cell | vs float32 |\n|---|---|---|---|---|")
+    s, c = rows["scvi-tools SCVI"], rows["cellvae"]
     for name, r in rows.items():
         r["rate"] = a.epochs * fit_cells / r["seconds"]
-        print(f"| {name} | {r['seconds'] / a.epochs:.2f} | {r['rate']:,.0f} | {r['ll']:.1f} |")
-    s, c = rows["scvi-tools SCVI"], rows["cellvae"]
-    print(f"| cellvae / scvi | {c['seconds'] / s['seconds']:.2f}x time | {c['rate'] / s['rate']:.2f}x | "
-          f"{c['ll'] - s['ll']:+.1f} nats |")
+        vs = f"{r['ll'] - c['ll']:+.2f} nats" if name.startswith("cellvae") else ""
+        print(f"| {name} | {r['seconds'] / a.epochs:.2f} | {r['rate']:,.0f} | {r['ll']:.1f} | {vs} |")
+    for name, r in rows.items():
+        if name.startswith("cellvae"):
+            print(f"| {name} / scvi | {r['seconds'] / s['seconds']:.2f}x time | {r['rate'] / s['rate']:.2f}x | "
+                  f"{r['ll'] - s['ll']:+.1f} nats | |")
 
 
 if __name__ == "__main__":

@@ -92,3 +92,15 @@ def test_cli_resume_gives_the_uninterrupted_result(sim_raw, tmp_path, monkeypatc
     assert not out.with_suffix(".resume.pt").exists()
     np.testing.assert_array_equal(ad.read_h5ad(out).obsm["X_cellvae"],
                                   ad.read_h5ad(tmp_path / "ref.h5ad").obsm["X_cellvae"])
+
+
+def test_cli_precision_defaults_to_the_train_config_and_takes_bf16_mixed(capsys):
+    from cellvae.cli import _parser
+    from cellvae.model import TrainConfig
+
+    a = _parser().parse_args(["fit", "in.h5ad", "-o", "out.h5ad"])
+    assert a.precision == TrainConfig().precision and a.compile_likelihood is False
+    a = _parser().parse_args(["fit", "in.h5ad", "-o", "out.h5ad", "--precision", "bf16-mixed", "--compile-likelihood"])
+    assert a.precision == "bf16-mixed" and a.compile_likelihood is True
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["fit", "in.h5ad", "-o", "out.h5ad", "--precision", "16"])

@@ -11,6 +11,7 @@ from ._io import atomic_path
 from .data import DataError, check_fit, read_h5ad, simulate_bmmc
 from .model import (
     LIKELIHOODS,
+    PRECISIONS,
     CheckpointError,
     ConfigError,
     TrainConfig,
@@ -40,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--lr", type=float, default=_d(TrainConfig, "lr"), help="Adam learning rate")
     f.add_argument("--seed", type=int, default=_d(TrainConfig, "seed"), help="random seed")
     f.add_argument("--device", default=_d(TrainConfig, "device"), help="auto, cpu, cuda, mps")
+    f.add_argument("--precision", choices=PRECISIONS, default=_d(TrainConfig, "precision"),
+                   help="bf16-mixed: encoder and decoder layers in bfloat16, likelihood and optimiser in float32")
+    f.add_argument("--compile-likelihood", action="store_true",
+                   help="torch.compile the NB/ZINB likelihood (a one-off compile; eager where it fails)")
     f.add_argument("--quiet", action="store_true", help="no progress bar")
     f.add_argument("--resume", action="store_true",
                    help="resume an interrupted fit from OUTPUT's .resume.pt snapshot")
@@ -82,14 +87,16 @@ def _fit(a) -> None:
     if not a.resume:
         snapshot.unlink(missing_ok=True)  # a fresh fit never continues an old one
     res = model.train(fit_on, max_epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
-                      device=a.device, progress=not a.quiet, checkpoint=snapshot)
+                      device=a.device, progress=not a.quiet, checkpoint=snapshot, precision=a.precision,
+                      compile_likelihood=a.compile_likelihood)
     if res.stopped == "interrupted":  # an unfinished model is no result: write nothing
         raise KeyboardInterrupt(f"interrupted after {len(res.history)} epoch(s); nothing written; "
                                 "run again with --resume to continue")
     adata.obsm["X_cellvae"] = model.get_latent(fit_on)
     summary = model.evaluate(fit_on)
     adata.uns["cellvae_fit"] = {"likelihood": a.likelihood, "layer": str(layer), "n_latent": a.latent,
-                                "best_epoch": res.best_epoch, "stopped": res.stopped, **summary}
+                                "best_epoch": res.best_epoch, "stopped": res.stopped, "precision": a.precision,
+                                **summary}
     model_path = out.with_suffix(".model.pt")
     model.save(model_path)
     _write(adata, out)

@@ -18,7 +18,8 @@ def test_nonsense_model_config(kwargs, msg):
 
 
 @pytest.mark.parametrize("kwargs, msg", [({"max_epochs": 0}, "max_epochs"), ({"lr": -1}, "lr"),
-                                         ({"validation_fraction": 1.0}, "validation_fraction")])
+                                         ({"validation_fraction": 1.0}, "validation_fraction"),
+                                         ({"precision": "16-mixed"}, "precision")])
 def test_nonsense_train_config(kwargs, msg):
     with pytest.raises(ConfigError, match=msg):
         TrainConfig(**kwargs)

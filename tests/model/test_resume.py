@@ -78,3 +78,24 @@ def test_resume_refuses_another_run_and_survives_a_corrupt_snapshot(sim, tmp_pat
         res = train(VAE(VAEConfig(n_input=x.shape[1], n_latent=4, n_hidden=16)), x, config=cfg,
                     checkpoint=snap)
     assert len(res.history) == 4 and not snap.exists()
+
+
+def test_snapshot_records_precision_and_an_old_snapshot_resumes_at_float32(sim, tmp_path, monkeypatch):
+    from cellvae.model import ResumeMismatch
+
+    x = get_variant(sim, "raw")
+    cfg = TrainConfig(max_epochs=4, kl_warmup_epochs=0, **FAST)
+    snap = tmp_path / "s.pt"
+    _interrupt_at(monkeypatch, 3)
+    with pytest.warns(UserWarning):
+        train(VAE(VAEConfig(n_input=x.shape[1], n_latent=4, n_hidden=16)), x, config=cfg, checkpoint=snap)
+    monkeypatch.undo()
+    payload = torch.load(snap, weights_only=True)
+    assert payload["precision"] == "32"
+    with pytest.raises(ResumeMismatch, match="precision '32', not 'bf16-mixed'"):
+        train(VAE(VAEConfig(n_input=x.shape[1], n_latent=4, n_hidden=16)), x, checkpoint=snap,
+              config=TrainConfig(max_epochs=4, kl_warmup_epochs=0, precision="bf16-mixed", **FAST))
+    del payload["precision"]  # a snapshot written before the field existed
+    torch.save(payload, snap)
+    res = train(VAE(VAEConfig(n_input=x.shape[1], n_latent=4, n_hidden=16)), x, config=cfg, checkpoint=snap)
+    assert [h["epoch"] for h in res.history] == [0, 1, 2, 3] and not snap.exists()

@@ -3,6 +3,7 @@
 - :mod:`cellvae.model.config`: :class:`VAEConfig` and :class:`TrainConfig`, where every default lives.
 - :mod:`cellvae.model.module`: the pure torch VAE (``inference``, ``generative``, ``loss``).
 - :mod:`cellvae.model.trainer`: the minibatch loop; knows nothing of AnnData.
+- :mod:`cellvae.model.fastpath`: the opt-in bf16 mixed precision and compiled likelihood of a fit.
 - :mod:`cellvae.model.evaluate`: per-cell ELBO, IWAE, active units, posterior predictive draws.
 - :mod:`cellvae.model.checkpoint`: atomic, validated checkpoints.
 - :mod:`cellvae.model.layout`: the AnnData layout (layer, batch column, genes) a CellVAE binds to.
@@ -11,7 +12,15 @@
 
 from .batches import split_validation
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .config import COUNT_LIKELIHOODS, LIKELIHOODS, ConfigError, TrainConfig, VAEConfig, default
+from .config import (
+    COUNT_LIKELIHOODS,
+    LIKELIHOODS,
+    PRECISIONS,
+    ConfigError,
+    TrainConfig,
+    VAEConfig,
+    default,
+)
 from .evaluate import (
     active_units,
     bootstrap_mean,
@@ -26,7 +35,7 @@ from .trainer import TrainingDiverged, TrainResult, seed_everything, train, vali
 from .vae import CellVAE
 
 __all__ = [
-    "COUNT_LIKELIHOODS", "LIKELIHOODS", "VAE", "CellVAE", "CheckpointError", "ConfigError",
+    "COUNT_LIKELIHOODS", "LIKELIHOODS", "PRECISIONS", "VAE", "CellVAE", "CheckpointError", "ConfigError",
     "LossOutput", "ResumeMismatch", "TrainConfig", "TrainResult", "TrainingDiverged", "VAEConfig", "active_units",
     "bootstrap_mean", "default", "evaluate", "iwae", "latent_mean", "load_checkpoint", "posterior_predictive",
     "save_checkpoint", "seed_everything", "split_validation", "train", "validation_seed",

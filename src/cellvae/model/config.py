@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, fields
 LIKELIHOODS = ("gaussian", "gaussian_fixed", "nb", "zinb")
 COUNT_LIKELIHOODS = ("nb", "zinb")
 REDUCTIONS = ("sum", "mean", "mean_recon", "mean_kl")
+PRECISIONS = ("32", "bf16-mixed")
 
 
 class ConfigError(ValueError):
@@ -96,6 +97,9 @@ class TrainConfig(_Config):
     progress: bool = True             # show a tqdm bar with the running loss
     checkpoint_every: int = 1         # epochs between resume snapshots (when train() gets a path)
     cuda_graph: bool = True           # on CUDA, replay full minibatches' steps from captured graphs
+    precision: str = "32"             # "32", or "bf16-mixed": the layers under bfloat16 autocast, the
+    #                                   likelihood, KL and optimiser in float32 (model/fastpath.py)
+    compile_likelihood: bool = False  # torch.compile the NB/ZINB likelihood of the loss (eager if it fails)
 
     def __post_init__(self):
         checks = [
@@ -109,6 +113,7 @@ class TrainConfig(_Config):
             (0.0 <= self.min_rel_gain < 1.0, "min_rel_gain must be in [0, 1)"),
             (0.0 <= self.validation_fraction < 1.0, "validation_fraction must be in [0, 1)"),
             (self.checkpoint_every >= 1, "checkpoint_every must be >= 1"),
+            (self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}"),
         ]
         self._check(checks)
 

@@ -6,6 +6,7 @@ chapter (``book/theory.md``).  Nothing here knows about AnnData.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
@@ -14,6 +15,7 @@ from torch import nn
 
 from .config import COUNT_LIKELIHOODS, ConfigError, VAEConfig
 from .distributions import kl_normal_std, log_nb, log_nb_rows, log_normal, log_zinb
+from .fastpath import compiled_log_px_rows
 
 __all__ = ["VAE", "LossOutput", "kl_normal_std", "log_nb", "log_nb_rows", "log_normal", "log_zinb"]
 
@@ -76,6 +78,18 @@ class VAE(nn.Module):
             self.px_dropout = nn.Linear(h, g)
         if cfg.likelihood == "gaussian":
             self.px_log_var = nn.Parameter(torch.zeros(g))  # per-gene learned variance
+        self.autocast: str | None = None   # a device type while a bf16-mixed fit runs (model/fastpath.py)
+        self.compile_likelihood = False    # True while a fit with TrainConfig.compile_likelihood runs
+
+    def _mixed(self):
+        """bfloat16 autocast for the layers in the block, while a bf16-mixed fit runs."""
+        if self.autocast is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.autocast, dtype=torch.bfloat16, cache_enabled=False)  # cache: not in graphs
+
+    def _up(self, t):
+        """A layer's output back in float32 after :meth:`_mixed` (the loss stays in float32)."""
+        return t if self.autocast is None else t.float()
 
     def _onehot(self, batch):
         if self.cfg.n_batch == 0:
@@ -107,7 +121,8 @@ class VAE(nn.Module):
         s = self._onehot(batch)
         if self.cfg.encode_batch:
             h = torch.cat([h, s], dim=-1)
-        h = self.encoder(h)
+        with self._mixed():
+            h = self._up(self.encoder(h))
         qz_m = self.z_mean(h)
         qz_v = F.softplus(self.z_var(h)) + 1e-4  # positive and bounded away from 0
         eps = torch.randn((n_samples, *qz_m.shape), device=x.device, dtype=qz_m.dtype)
@@ -138,14 +153,16 @@ class VAE(nn.Module):
         if s is not None:
             s = s.expand(*z.shape[:-1], s.shape[-1])
             z = torch.cat([z, s], dim=-1)
-        h = self.decoder(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:-1], -1)
-        out = self.px_out(h)
         lik = self.cfg.likelihood
+        with self._mixed():
+            h = self.decoder(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:-1], -1)
+            out = self._up(self.px_out(h))
+            pi_logits = self._up(self.px_dropout(h)) if lik == "zinb" else None
         if lik in COUNT_LIKELIHOODS:
             # mean = observed library size x softmax proportions (scVI's parameterisation)
             params = {"mu": library * torch.softmax(out, dim=-1), "theta": self.px_log_theta.exp()}
             if lik == "zinb":
-                params["pi_logits"] = self.px_dropout(h)
+                params["pi_logits"] = pi_logits
             return params
         var = self.px_log_var.exp() + 1e-4 if lik == "gaussian" else torch.full_like(out[..., :1], self.cfg.fixed_var)
         return {"mean": out, "var": var}
@@ -175,6 +192,10 @@ class VAE(nn.Module):
     def log_px_rows(self, x, params: dict) -> torch.Tensor:
         """log p(x|z) summed over genes: :func:`log_nb_rows` for NB, else :meth:`log_px`.
 
+        While a fit with ``compile_likelihood`` runs, NB and ZINB take
+        :func:`~cellvae.model.fastpath.compiled_log_px_rows` instead (the same numbers to
+        float32 precision).
+
         Parameters
         ----------
         x, params
@@ -185,6 +206,8 @@ class VAE(nn.Module):
         torch.Tensor
             ``(..., n)`` log-probabilities in nats.
         """
+        if self.compile_likelihood and self.cfg.likelihood in COUNT_LIKELIHOODS and params["mu"].dim() == 2:
+            return compiled_log_px_rows(self.cfg.likelihood, x, params)
         if self.cfg.likelihood == "nb":
             return log_nb_rows(x, params["mu"], params["theta"])
         return self.log_px(x, params).sum(-1)

@@ -51,9 +51,11 @@ def run_identity(module, config, x) -> str:
     module
         The :class:`~cellvae.model.module.VAE` being trained.
     config
-        Its :class:`~cellvae.model.config.TrainConfig`; ``progress``, ``device`` and
-        ``cuda_graph`` are left out, so a run may resume on another device, without a
-        progress bar, or with the steps launched otherwise (they give the same numbers).
+        Its :class:`~cellvae.model.config.TrainConfig`; ``progress``, ``device``,
+        ``cuda_graph`` and ``compile_likelihood`` are left out, so a run may resume on another
+        device, without a progress bar, or with the steps launched or compiled otherwise (they
+        give the same numbers to float32 precision).  ``precision`` counts only when it is not
+        ``"32"``, so a snapshot written before the field existed still resumes.
     x
         The training matrix (shape, non-zeros and sum identify it).
 
@@ -62,7 +64,8 @@ def run_identity(module, config, x) -> str:
     str
         A sha256 hex digest.
     """
-    tc = {k: v for k, v in config.to_dict().items() if k not in ("progress", "device", "cuda_graph")}
+    tc = {k: v for k, v in config.to_dict().items()
+          if k not in ("progress", "device", "cuda_graph", "compile_likelihood") and (k, v) != ("precision", "32")}
     nnz = x.nnz if hasattr(x, "nnz") else int(np.count_nonzero(x))
     blob = json.dumps({"model": module.cfg.to_dict(), "train": tc,
                        "data": [list(x.shape), int(nnz), float(x.sum())]}, sort_keys=True)
@@ -70,7 +73,7 @@ def run_identity(module, config, x) -> str:
 
 
 def save_state(path: str | os.PathLike, *, identity: str, module, opt, loop: LoopState,
-               rng: np.random.Generator) -> None:
+               rng: np.random.Generator, precision: str) -> None:
     """Write a training snapshot atomically.
 
     Parameters
@@ -85,19 +88,22 @@ def save_state(path: str | os.PathLike, *, identity: str, module, opt, loop: Loo
         The loop's bookkeeping after the last finished epoch.
     rng
         The generator that shuffles minibatches.
+    precision
+        ``TrainConfig.precision`` of the run, recorded in the snapshot.
     """
     cuda = [s.cpu() for s in torch.cuda.get_rng_state_all()] if torch.cuda.is_available() else []
     payload = {
         "format": _FORMAT, "identity": identity, "module": module.state_dict(),
         "optimizer": opt.state_dict(), "loop": vars(loop), "rng_torch": torch.get_rng_state(),
         "rng_cuda": cuda, "rng_numpy": rng.bit_generator.state, "rng_python": random.getstate(),
+        "precision": precision,
     }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 
 
 def load_state(path: str | os.PathLike, *, identity: str, module, opt,
-               rng: np.random.Generator) -> LoopState | None:
+               rng: np.random.Generator, precision: str) -> LoopState | None:
     """Restore a snapshot into ``module``, ``opt``, ``rng`` and the global random states.
 
     Parameters
@@ -110,6 +116,9 @@ def load_state(path: str | os.PathLike, *, identity: str, module, opt,
         Freshly built model and optimiser, overwritten in place.
     rng
         The minibatch generator, overwritten in place.
+    precision
+        ``TrainConfig.precision`` of the run that wants to resume; a snapshot without the
+        entry (written before it existed) was trained at ``"32"``.
 
     Returns
     -------
@@ -120,7 +129,7 @@ def load_state(path: str | os.PathLike, *, identity: str, module, opt,
     Raises
     ------
     ResumeMismatch
-        If the snapshot was written for another model, config or data.
+        If the snapshot was written for another model, config, precision or data.
     """
     path = Path(path)
     if not path.is_file():
@@ -133,6 +142,9 @@ def load_state(path: str | os.PathLike, *, identity: str, module, opt,
         warnings.warn(f"training snapshot {path} is corrupt ({type(exc).__name__}); starting afresh",
                       stacklevel=3)
         return None
+    if p.get("precision", "32") != precision:
+        raise ResumeMismatch(f"{path} was trained at precision {p.get('precision', '32')!r}, not {precision!r}; "
+                             "resume at that precision, or delete it to start afresh")
     if p["identity"] != identity:
         raise ResumeMismatch(f"{path} was written for another model, config or data; "
                              "delete it to start afresh")

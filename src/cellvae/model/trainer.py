@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from .batches import as_tensor_rows, minibatches, on_device, split_validation
 from .config import ConfigError, TrainConfig, reject_unknown
+from .fastpath import fast_path
 from .graphstep import deterministic, graph_step
 from .module import VAE
 from .resume import LoopState, load_state, run_identity, save_state
@@ -41,6 +42,7 @@ class TrainResult:
     best_epoch: int = -1       # epoch whose weights were kept
     stopped: str = ""          # "max_epochs", "early_stopping" or "interrupted"
     seconds: float = 0.0       # wall time of the loop
+    precision: str = "32"      # TrainConfig.precision of the fit (what a saved model records)
 
 
 def seed_everything(seed: int) -> None:
@@ -246,15 +248,17 @@ def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfi
     rng = np.random.default_rng(cfg.seed)
     ident = run_identity(module, cfg, x) if checkpoint is not None else ""
     x = on_device(x, device)
-    loop = (load_state(checkpoint, identity=ident, module=module, opt=opt, rng=rng)
+    loop = (load_state(checkpoint, identity=ident, module=module, opt=opt, rng=rng, precision=cfg.precision)
             if checkpoint is not None else None) or LoopState()
-    res = TrainResult(history=loop.history, best_epoch=loop.best_epoch)
+    res = TrainResult(history=loop.history, best_epoch=loop.best_epoch, precision=cfg.precision)
     t0 = time.perf_counter()
     bar = tqdm(range(loop.epoch, cfg.max_epochs), disable=not cfg.progress, initial=loop.epoch,
                total=cfg.max_epochs, desc=f"training {module.cfg.likelihood} VAE")
     det = contextlib.ExitStack()
     try:
         det.enter_context(deterministic(device))
+        det.enter_context(fast_path(module, precision=cfg.precision, compile_likelihood=cfg.compile_likelihood,
+                                    device=device))
         step = graph_step(module, opt, x, b, size=cfg.batch_size, grad_clip=cfg.grad_clip,
                           eval_beta=module.cfg.beta, n_train=len(tr), enabled=cfg.cuda_graph)
         for epoch in bar:
@@ -264,7 +268,8 @@ def train(module: VAE, x, *, batch: np.ndarray | None = None, config: TrainConfi
             bar.set_postfix(loss=f"{loop.history[-1]['train_loss']:.4g}",
                             val_elbo=f"{loop.history[-1]['val_elbo']:.4g}")
             if checkpoint is not None and loop.epoch % cfg.checkpoint_every == 0:
-                save_state(checkpoint, identity=ident, module=module, opt=opt, loop=loop, rng=rng)
+                save_state(checkpoint, identity=ident, module=module, opt=opt, loop=loop, rng=rng,
+                           precision=cfg.precision)
         else:
             res.stopped = "max_epochs"
     except KeyboardInterrupt:

@@ -34,11 +34,9 @@ class CellVAE:
     layer
         Layer to model; ``None`` uses ``adata.X``.
     batch_key
-        obs column whose categories condition the decoder (and the encoder when
-        ``encode_batch=True``); ``None`` for an unconditional VAE.
+        obs column whose categories condition the decoder (and encoder, ``encode_batch``); None: none.
     seed
-        Seeds the weight initialisation (training has its own ``seed``).  The global
-        random state (torch, numpy, :mod:`random`) is left as it was.
+        Seeds the weight initialisation (training has its own); the global random states are kept.
     n_latent
         Dimension of z.
     n_hidden
@@ -90,8 +88,7 @@ class CellVAE:
         with torch.random.fork_rng(devices=[]):
             torch.default_generator.manual_seed(seed)
             self.module = VAE(cfg)
-        self.var_names = list(adata.var_names)
-        self.fingerprint = fingerprint(adata, layer) if layer else None
+        self.var_names, self.fingerprint = list(adata.var_names), fingerprint(adata, layer) if layer else None
         self.result: TrainResult | None = None
         self._adata: ad.AnnData | None = None
 
@@ -101,13 +98,14 @@ class CellVAE:
 
     def train(self, adata: ad.AnnData, *, checkpoint: str | os.PathLike | None = None,
               max_epochs: int = _train("max_epochs"), batch_size: int = _train("batch_size"),
-              lr: float = _train("lr"), weight_decay: float = _train("weight_decay"),
+              lr: float = _train("lr"), weight_decay: float = _train("weight_decay"), seed: int = _train("seed"),
               kl_warmup_epochs: int = _train("kl_warmup_epochs"), grad_clip: float = _train("grad_clip"),
               patience: int = _train("patience"), min_rel_gain: float = _train("min_rel_gain"),
-              validation_fraction: float = _train("validation_fraction"), seed: int = _train("seed"),
-              split_seed: int | None = _train("split_seed"), device: str = _train("device"),
-              progress: bool = _train("progress"), checkpoint_every: int = _train("checkpoint_every"),
-              cuda_graph: bool = _train("cuda_graph"), **unknown) -> TrainResult:
+              validation_fraction: float = _train("validation_fraction"), device: str = _train("device"),
+              split_seed: int | None = _train("split_seed"), progress: bool = _train("progress"),
+              checkpoint_every: int = _train("checkpoint_every"), cuda_graph: bool = _train("cuda_graph"),
+              precision: str = _train("precision"), compile_likelihood: bool = _train("compile_likelihood"),
+              **unknown) -> TrainResult:
         """Fit on ``adata``; every option defaults to its :class:`~cellvae.model.TrainConfig` field.
 
         Parameters
@@ -147,6 +145,8 @@ class CellVAE:
             Epochs between resume snapshots (with ``checkpoint``).
         cuda_graph
             On CUDA, replay full minibatches' steps from captured graphs.
+        precision, compile_likelihood
+            ``"32"`` or ``"bf16-mixed"``; compile the NB/ZINB likelihood (:mod:`cellvae.model.fastpath`).
         **unknown
             Not accepted: any other keyword raises :class:`ConfigError` naming the valid options.
 
@@ -260,7 +260,7 @@ class CellVAE:
         return posterior_predictive(self.module, x, batch=batch, n_samples=n_samples, seed=seed)
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Atomic checkpoint with config, genes, batch categories and history.
+        """Atomic checkpoint with config, genes, batch categories, history and training precision.
 
         Parameters
         ----------
@@ -272,10 +272,10 @@ class CellVAE:
         Path
             ``path`` as a :class:`~pathlib.Path`.
         """
-        hist = self.result.history if self.result else []
+        res = self.result or TrainResult()
         return save_checkpoint(path, self.module, layer=self.layer, batch_key=self.batch_key,
                                batch_categories=self.batch_categories, var_names=self.var_names,
-                               fingerprint=self.fingerprint, history=hist)
+                               fingerprint=self.fingerprint, history=res.history, precision=res.precision)
 
     @classmethod
     def load(cls, path: str | os.PathLike, adata: ad.AnnData | None = None) -> CellVAE:
@@ -291,7 +291,7 @@ class CellVAE:
         Returns
         -------
         CellVAE
-            The model in eval mode on CPU, with its training history in ``result``.
+            The model in eval mode on CPU, with its training history and precision in ``result``.
 
         Raises
         ------
@@ -304,11 +304,11 @@ class CellVAE:
         self = cls.__new__(cls)
         self.module, self.layer, self.batch_key = module, payload["layer"], payload["batch_key"]
         self.batch_categories, self.var_names = payload["batch_categories"], payload["var_names"]
-        self.fingerprint, self.result = payload["fingerprint"], TrainResult(history=payload["history"])
-        self._adata = None
+        self.fingerprint, self._adata = payload["fingerprint"], None  # saved before precision was recorded: "32"
+        self.result = TrainResult(history=payload["history"], precision=payload.get("precision", TrainResult.precision))
         if adata is not None:
             self._inputs(adata)  # checks the genes
-            self._adata = adata
+        self._adata = adata
         return self
 
     def __repr__(self) -> str:
