@@ -61,9 +61,8 @@ def test_resume_equals_uninterrupted(sim, tmp_path, monkeypatch, every):
         torch.testing.assert_close(resumed.state_dict()[k], v, rtol=0, atol=0)
 
 
-def test_resume_refuses_another_run_and_survives_a_corrupt_snapshot(sim, tmp_path, monkeypatch):
-    from cellvae.model import ResumeMismatch
-
+def _snapshot_at_epoch_3(sim, tmp_path, monkeypatch):
+    """A 4-epoch fit interrupted after epoch 3: its data, config and resume snapshot."""
     x = get_variant(sim, "raw")
     cfg = TrainConfig(max_epochs=4, kl_warmup_epochs=0, **FAST)
     snap = tmp_path / "s.pt"
@@ -71,6 +70,13 @@ def test_resume_refuses_another_run_and_survives_a_corrupt_snapshot(sim, tmp_pat
     with pytest.warns(UserWarning):
         train(VAE(VAEConfig(n_input=x.shape[1], n_latent=4, n_hidden=16)), x, config=cfg, checkpoint=snap)
     monkeypatch.undo()
+    return x, cfg, snap
+
+
+def test_resume_refuses_another_run_and_survives_a_corrupt_snapshot(sim, tmp_path, monkeypatch):
+    from cellvae.model import ResumeMismatch
+
+    x, cfg, snap = _snapshot_at_epoch_3(sim, tmp_path, monkeypatch)
     with pytest.raises(ResumeMismatch, match="another model, config or data"):
         train(VAE(VAEConfig(n_input=x.shape[1], n_latent=5, n_hidden=16)), x, config=cfg, checkpoint=snap)
     snap.write_bytes(b"not a snapshot")
@@ -83,13 +89,7 @@ def test_resume_refuses_another_run_and_survives_a_corrupt_snapshot(sim, tmp_pat
 def test_snapshot_records_precision_and_an_old_snapshot_resumes_at_float32(sim, tmp_path, monkeypatch):
     from cellvae.model import ResumeMismatch
 
-    x = get_variant(sim, "raw")
-    cfg = TrainConfig(max_epochs=4, kl_warmup_epochs=0, **FAST)
-    snap = tmp_path / "s.pt"
-    _interrupt_at(monkeypatch, 3)
-    with pytest.warns(UserWarning):
-        train(VAE(VAEConfig(n_input=x.shape[1], n_latent=4, n_hidden=16)), x, config=cfg, checkpoint=snap)
-    monkeypatch.undo()
+    x, cfg, snap = _snapshot_at_epoch_3(sim, tmp_path, monkeypatch)
     payload = torch.load(snap, weights_only=True)
     assert payload["precision"] == "32"
     with pytest.raises(ResumeMismatch, match="precision '32', not 'bf16-mixed'"):
