@@ -20,7 +20,8 @@ from dataclasses import dataclass, replace
 import anndata as ad
 import numpy as np
 
-from ..calls.calibration import NULL_SEEDS, POWER_SEEDS, like
+from ..calls.calibration import NULL_SEEDS, POWER_SEEDS
+from ..calls.controls import matched_cells
 from ..calls.plan import DATA, choice, round_specs
 from ..chapters.plans import PLANS
 from ..runner import grid
@@ -111,7 +112,8 @@ def plan_lines(adata: ad.AnnData, *, controls: bool = True) -> list[Line]:
         out.append(_line(f"{name} data", other, round_specs(PLANS, (name, False), other, None), cache))
     if not controls:
         return out
-    n_null = like(adata)["n_cells"]
+    # what each null VAE trains on: a real file's simulation is larger, but only its matched batches are kept
+    n_null = matched_cells(adata)
     nulls = [grid.variant_of(stand_in, seed=k) for k in range(len(NULL_SEEDS) + 2 * len(POWER_SEEDS))]
     out.append(_line(NULLS, adata, nulls, None, scale=n_null / adata.n_obs, n_cells=n_null,
                      note=f"{n_null:,} simulated cells each"))
