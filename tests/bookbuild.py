@@ -1,0 +1,29 @@
+"""Build the book as the README and ``make book`` do: ``cellvae-grid``, then ``jupyter-book build book``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def build(env: dict, *jb_args: str) -> str:
+    """Run both commands from the repo root with ``env`` and every core; return their joined output.
+
+    The grid trains in one pool whose rounds and scores overlap; the book then runs its chapters in
+    parallel, reading only caches.  ``jupyter-book build book`` alone, where each chapter computes
+    what the cache misses one after another, took 3.5-4 minutes longer per book in CI.
+    """
+    bin_ = Path(sys.executable).parent
+    env = {**env, "PATH": f"{bin_}{os.pathsep}{env.get('PATH', '')}"}
+    env.pop("CELLVAE_JOBS", None)  # as a user builds it: runs in a pool over every core
+    log = ""
+    for cmd in ([str(bin_ / "cellvae-grid")], [str(bin_ / "jupyter-book"), "build", "book", *jb_args]):
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+        log += proc.stdout + proc.stderr
+        assert proc.returncode == 0, f"{cmd[0]} failed:\n{log[-4000:]}"
+    assert "Execution Failed" not in log and "CellExecutionError" not in log, log[-4000:]
+    return log
