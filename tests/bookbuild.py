@@ -15,7 +15,8 @@ def build(env: dict, *jb_args: str) -> str:
 
     The grid trains in one pool whose rounds and scores overlap; the book then runs its chapters in
     parallel, reading only caches.  ``jupyter-book build book`` alone, where each chapter computes
-    what the cache misses one after another, took 3.5-4 minutes longer per book in CI.
+    what the cache misses one after another, took 1,425 s for the default book in CI, against a
+    cold grid of 1,127 s and about 90 s of chapters (2026-12-08, docs/measurements.md).
     """
     bin_ = Path(sys.executable).parent
     env = {**env, "PATH": f"{bin_}{os.pathsep}{env.get('PATH', '')}"}
