@@ -1,4 +1,4 @@
-"""Build the book as the README and ``make book`` do: ``cellvae-grid``, then ``jupyter-book build book``."""
+"""The book's pages, and building it as the README and ``make book`` do: ``cellvae-grid``, then ``jupyter-book build book``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+PAGES = [TOC["root"]] + [c["file"] for c in TOC["chapters"]]
+#: The executed chapters (MyST notebooks); the other pages (references, glossary, ...) are plain MyST.
+CHAPTERS = [p for p in PAGES if (ROOT / "book" / f"{p}.md").read_text().startswith("---\njupytext:")]
+# The run cache the Makefile exports, read at import, before conftest's per-test isolation replaces
+# it: both book builds and the nbval run after them share trained models, as a user's builds do
+# (the default book's starter runs serve the starter book; every entry is keyed by its data).
+RUN_CACHE = os.environ.get("CELLVAE_CACHE", str(ROOT / "_build" / "cellvae-cache"))
 
 
 def build(env: dict, *jb_args: str) -> str:

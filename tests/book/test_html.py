@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import pytest
-import yaml
 
-from bookbuild import build
+from bookbuild import CHAPTERS, PAGES, ROOT, RUN_CACHE, build
 
-ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
-TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
-PAGES = [TOC["root"]] + [c["file"] for c in TOC["chapters"]]
-#: The executed chapters; the other pages (references, glossary, ...) are plain MyST and run on no data.
-CHAPTERS = [p for p in PAGES if (ROOT / "book" / f"{p}.md").read_text().startswith("---\njupytext:")]
 PAGES_WITH_TABLES = ["eda", "theory", "results", "batch_effects", "real_cells", "conclusions"]
-# The run cache the Makefile exports, read before conftest's per-test isolation replaces it, so
-# this build and the nbval run after it share trained models (one cold build per CI run, not two).
-RUN_CACHE = os.environ.get("CELLVAE_CACHE", str(ROOT / "_build" / "cellvae-cache"))
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]

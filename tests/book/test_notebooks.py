@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import jupytext
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
-PAGES = [TOC["root"]] + [c["file"] for c in TOC["chapters"]]
-#: The executed chapters (MyST notebooks); the other pages (references, glossary, ...) are plain MyST.
-CHAPTERS = [p for p in PAGES if (ROOT / "book" / f"{p}.md").read_text().startswith("---\njupytext:")]
+from bookbuild import CHAPTERS, PAGES, ROOT
 
 
 def _cells(nb):

@@ -7,30 +7,18 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import pytest
-import yaml
 
-from bookbuild import build
-
-ROOT = Path(__file__).resolve().parents[2]
-TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
-PAGES = [TOC["root"]] + [c["file"] for c in TOC["chapters"]]
-#: The executed chapters; the other pages (references, glossary, ...) run on no data.
-CHAPTERS = [p for p in PAGES if (ROOT / "book" / f"{p}.md").read_text().startswith("---\njupytext:")]
+from bookbuild import CHAPTERS, RUN_CACHE, build
 
 pytestmark = pytest.mark.slow
-# The run cache the Makefile exports, read before conftest's per-test isolation replaces it: as on a
-# user's machine, the default book's runs on the starter (the real cells chapter) are reused, and the
-# runs on the starter as the book's data are added beside them (every entry is keyed by its data).
-RUN_CACHE = os.environ.get("CELLVAE_CACHE")
 
 
 def test_every_chapter_builds_on_the_shipped_starter(tmp_path):
     from cellvae.datasets import starter_path
 
-    build({**os.environ, "CELLVAE_DATA": str(starter_path()), "CELLVAE_CACHE": RUN_CACHE or str(tmp_path / "cache")},
+    build({**os.environ, "CELLVAE_DATA": str(starter_path()), "CELLVAE_CACHE": RUN_CACHE},
           "--path-output", str(tmp_path))
     for page in CHAPTERS:
         text = re.sub(r"<[^>]+>|\s+", " ", (tmp_path / "_build" / "html" / f"{page}.html").read_text())
